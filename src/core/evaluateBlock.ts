@@ -1,0 +1,137 @@
+import { XentError } from "../errors.js";
+import { badProbability, logProbs } from "./logProbs.js";
+import { indexLoss, probsLoss } from "./rowLoss.js";
+import type { RowResults } from "./rowResults.js";
+import { IGNORED, type LossOptions, type RowBlock, SKIPPED, USED } from "./types.js";
+
+/**
+ * Computes every per-row number of one block into `out` (see RowResults). Pure: no I/O, and the
+ * same row always gives the same bits whatever block it arrives in.
+ *
+ * Throws XentError for bad values (NaN score with `--on-nan error`, a target out of range, a
+ * probability outside [0, 1]); the caller adds the file name.
+ */
+export function evaluateBlock(
+  block: RowBlock,
+  options: LossOptions,
+  out: RowResults,
+  scratch?: Float64Array,
+) {
+  const C = block.classes;
+  const lp = scratch && scratch.length >= C ? scratch : new Float64Array(C);
+  const { scores, targets } = block;
+  const weights = options.classWeights;
+  for (let r = 0; r < block.rows; r++) {
+    const offset = r * C;
+    const where = () => ({ row: block.start + r, line: block.lines?.[r] });
+    let y: number;
+    if (targets.kind === "index") {
+      y = targets.values[r]!;
+      if (y === options.ignoreIndex) {
+        markUnused(out, r, IGNORED, y);
+        continue;
+      }
+      if (!(Number.isInteger(y) && y >= 0 && y < C)) {
+        throw new XentError("value", `target ${y} is not a class index in [0, ${C})`, where());
+      }
+    } else {
+      y = checkedArgmax(targets.values, offset, C, block.start + r);
+    }
+    if (options.inputType === "probs") {
+      const bad = badProbability(scores, offset, C);
+      if (bad >= 0 && scores[offset + bad] === scores[offset + bad]) {
+        throw new XentError(
+          "value",
+          `probability ${scores[offset + bad]} of class ${bad} is outside [0, 1]`,
+          where(),
+        );
+      }
+    }
+    if (!logProbs(scores, offset, C, options.inputType, options.temperature, lp)) {
+      if (options.onNan === "skip") {
+        markUnused(out, r, SKIPPED, y);
+        continue;
+      }
+      throw new XentError("value", "NaN score (use --on-nan skip to leave such rows out)", where());
+    }
+    out.status[r] = USED;
+    out.target[r] = y;
+    if (targets.kind === "index") {
+      out.loss[r] = indexLoss(lp, C, y, options);
+      out.weight[r] = weights === null ? 1 : weights[y]!;
+      out.nll[r] = -lp[y]!;
+    } else {
+      out.loss[r] = probsLoss(lp, C, targets.values, offset, options);
+      out.weight[r] = 1;
+      let nll = 0;
+      for (let c = 0; c < C; c++) {
+        const t = targets.values[offset + c]!;
+        if (t !== 0) nll -= t * lp[c]!;
+      }
+      out.nll[r] = nll;
+    }
+    rowMetrics(lp, C, y, targets.kind === "probs" ? targets.values : null, offset, out, r);
+  }
+}
+
+function markUnused(out: RowResults, r: number, status: number, y: number) {
+  out.status[r] = status;
+  out.target[r] = Number.isInteger(y) && Math.abs(y) < 2 ** 31 ? y : -1;
+  out.loss[r] = status === IGNORED ? 0 : Number.NaN;
+  out.weight[r] = 0;
+  out.nll[r] = Number.NaN;
+  out.entropy[r] = Number.NaN;
+  out.brier[r] = Number.NaN;
+  out.confidence[r] = Number.NaN;
+  out.pTarget[r] = Number.NaN;
+  out.pred[r] = -1;
+  out.rank[r] = -1;
+}
+
+/** argmax of a probability target, after checking every value is a finite number ≥ 0. */
+function checkedArgmax(t: Float64Array, offset: number, C: number, row: number): number {
+  let best = 0;
+  for (let c = 0; c < C; c++) {
+    const v = t[offset + c]!;
+    if (!(v >= 0 && v !== Number.POSITIVE_INFINITY)) {
+      throw new XentError("value", `target probability ${v} of class ${c} is not a finite number ≥ 0`, {
+        row,
+      });
+    }
+    if (v > t[offset + best]!) best = c;
+  }
+  return best;
+}
+
+/** Unweighted, unsmoothed metrics of one used row from p = exp(lp). */
+function rowMetrics(
+  lp: Float64Array,
+  C: number,
+  y: number,
+  probs: Float64Array | null,
+  offset: number,
+  out: RowResults,
+  r: number,
+) {
+  let pred = 0;
+  let entropy = 0;
+  let brier = 0;
+  let above = 0;
+  const lpy = lp[y]!;
+  for (let c = 0; c < C; c++) {
+    const l = lp[c]!;
+    const p = Math.exp(l);
+    if (p !== 0) entropy -= p * l;
+    const t = probs === null ? (c === y ? 1 : 0) : probs[offset + c]!;
+    brier += (p - t) * (p - t);
+    if (l > lp[pred]!) pred = c;
+    if (l > lpy || (l === lpy && c < y)) above++;
+  }
+  out.entropy[r] = entropy;
+  out.brier[r] = brier;
+  out.pred[r] = pred;
+  out.confidence[r] = Math.exp(lp[pred]!);
+  out.pTarget[r] = Math.exp(lpy);
+  // A NaN log-probability ranks nowhere: such a row is never counted correct.
+  out.rank[r] = lpy === lpy ? above : C;
+}

@@ -1,0 +1,58 @@
+import type { RowBlock } from "./types.js";
+
+/**
+ * Per-row results of one block, struct-of-arrays so that a future WebAssembly kernel can fill the
+ * same memory. The accumulators (src/metrics) and the per-sample printers read only this.
+ */
+export interface RowResults {
+  rows: number;
+  start: number;
+  /** 0 used, 1 ignored (ignore index), 2 skipped (`--on-nan skip`). */
+  status: Uint8Array;
+  /** PyTorch's per-sample loss (`reduction='none'`): 0 for ignored rows. */
+  loss: Float64Array;
+  /** The weight this row adds to the mean's denominator: w[y] for index targets, 1 for probabilities. */
+  weight: Float64Array;
+  /** Unweighted, unsmoothed −Σ t·log p. */
+  nll: Float64Array;
+  /** −Σ p·log p. */
+  entropy: Float64Array;
+  /** Σ (p − t)². */
+  brier: Float64Array;
+  /** max p. */
+  confidence: Float64Array;
+  /** p of the target class. */
+  pTarget: Float64Array;
+  /** argmax p, lowest index on ties. */
+  pred: Int32Array;
+  /** The target class: the index, or the argmax of a probability target. */
+  target: Int32Array;
+  /** How many classes rank above the target (ties to the lower index): 0 means correct. */
+  rank: Int32Array;
+}
+
+export function allocRowResults(capacity: number): RowResults {
+  return {
+    rows: 0,
+    start: 0,
+    status: new Uint8Array(capacity),
+    loss: new Float64Array(capacity),
+    weight: new Float64Array(capacity),
+    nll: new Float64Array(capacity),
+    entropy: new Float64Array(capacity),
+    brier: new Float64Array(capacity),
+    confidence: new Float64Array(capacity),
+    pTarget: new Float64Array(capacity),
+    pred: new Int32Array(capacity),
+    target: new Int32Array(capacity),
+    rank: new Int32Array(capacity),
+  };
+}
+
+/** Reuses `previous` when it is large enough: blocks come one after another. */
+export function rowResultsFor(block: RowBlock, previous?: RowResults): RowResults {
+  const out = previous && previous.status.length >= block.rows ? previous : allocRowResults(block.rows);
+  out.rows = block.rows;
+  out.start = block.start;
+  return out;
+}

@@ -1,0 +1,50 @@
+/** The numeric contract shared by readers, kernels, accumulators and printers. */
+
+export type InputType = "logits" | "probs" | "log-probs";
+export type SmoothingStyle = "uniform" | "others";
+export type Reduction = "mean" | "sum" | "none";
+export type OnNan = "error" | "skip";
+
+/** Everything that changes a number. Printed as `options` and compared by `merge`. */
+export interface LossOptions {
+  inputType: InputType;
+  temperature: number;
+  smoothing: number;
+  smoothingStyle: SmoothingStyle;
+  /** PyTorch's `weight`: one non-negative number per class, or null for all ones. */
+  classWeights: Float64Array | null;
+  ignoreIndex: number;
+  reduction: Reduction;
+  topK: number[];
+  onNan: OnNan;
+}
+
+export type Scores = Float64Array | Float32Array;
+
+export type TargetBlock =
+  /** One class index per row (integers, possibly the ignore index). */
+  | { kind: "index"; values: Float64Array }
+  /** `classes` probabilities per row, row-major. */
+  | { kind: "probs"; values: Float64Array };
+
+/**
+ * A run of consecutive rows: what every reader produces and every kernel consumes.
+ * Row r of the block is sample `start + r` of the whole input.
+ */
+export interface RowBlock {
+  start: number;
+  rows: number;
+  classes: number;
+  /** rows × classes scores, row-major. */
+  scores: Scores;
+  targets: TargetBlock;
+  /** Per-row ids for per-sample output (`--id-column`). */
+  ids?: string[] | undefined;
+  /** Per-row 1-based line numbers in the predictions file (text formats), for error messages. */
+  lines?: Uint32Array | undefined;
+}
+
+/** Row status codes in RowResults.status. */
+export const USED = 0;
+export const IGNORED = 1;
+export const SKIPPED = 2;

@@ -1,0 +1,56 @@
+/**
+ * The one error type of xent. Anything thrown as an XentError is reported as
+ * `xent: error: <message>, <where>` with exit code 2; anything else is a bug.
+ */
+
+export type ErrorCode =
+  | "usage" // bad flags or flag values
+  | "io" // a file cannot be opened or read
+  | "format" // the bytes are not a valid file of the format
+  | "shape" // shapes, row counts or class counts do not agree
+  | "value" // a value is not allowed (NaN score, target out of range, negative probability)
+  | "empty"; // a mean over nothing
+
+export interface ErrorContext {
+  /** The file as the user named it. */
+  file?: string;
+  /** 1-based physical line (text formats). */
+  line?: number;
+  /** 1-based column number, or the column's name. */
+  column?: number | string;
+  /** 0-based sample index, the same number as `index` in per-sample output. */
+  row?: number;
+}
+
+export class XentError extends Error {
+  readonly code: ErrorCode;
+  readonly context: ErrorContext;
+
+  constructor(code: ErrorCode, message: string, context: ErrorContext = {}) {
+    super(message);
+    this.name = "XentError";
+    this.code = code;
+    this.context = context;
+  }
+
+  /** A copy with more context; what the new context names wins. */
+  at(context: ErrorContext): XentError {
+    return new XentError(this.code, this.message, { ...this.context, ...context });
+  }
+
+  /** `what, file.csv line 12, column 3 (score_2)`: the text after `xent: error: `. */
+  describe(): string {
+    const where: string[] = [];
+    const { file, line, column, row } = this.context;
+    if (file !== undefined) where.push(file);
+    if (line !== undefined) where.push(`line ${line}`);
+    if (row !== undefined) where.push(line === undefined ? `row ${row}` : `(row ${row})`);
+    if (column !== undefined)
+      where.push(typeof column === "number" ? `column ${column}` : `column '${column}'`);
+    return where.length === 0 ? this.message : `${this.message}, ${where.join(" ")}`;
+  }
+}
+
+export function usage(message: string): XentError {
+  return new XentError("usage", message);
+}

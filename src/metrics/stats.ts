@@ -1,0 +1,233 @@
+import type { RowResults } from "../core/rowResults.js";
+import { IGNORED, type LossOptions, SKIPPED } from "../core/types.js";
+import { XentError } from "../errors.js";
+import { ECE_BINS, eceBin } from "./calibration.js";
+import { ExactSum } from "./exactSum.js";
+import { WorstRows } from "./worst.js";
+
+/** Per-class partial sums (`--per-class`). */
+export class ClassStats {
+  readonly count: Float64Array;
+  readonly correct: Float64Array;
+  readonly predicted: Float64Array;
+  readonly loss: ExactSum[];
+  readonly weight: ExactSum[];
+  readonly nll: ExactSum[];
+
+  constructor(readonly classes: number) {
+    this.count = new Float64Array(classes);
+    this.correct = new Float64Array(classes);
+    this.predicted = new Float64Array(classes);
+    this.loss = Array.from({ length: classes }, () => new ExactSum());
+    this.weight = Array.from({ length: classes }, () => new ExactSum());
+    this.nll = Array.from({ length: classes }, () => new ExactSum());
+  }
+
+  merge(other: ClassStats): void {
+    for (let c = 0; c < this.classes; c++) {
+      this.count[c]! += other.count[c]!;
+      this.correct[c]! += other.correct[c]!;
+      this.predicted[c]! += other.predicted[c]!;
+      this.loss[c]!.merge(other.loss[c]!);
+      this.weight[c]!.merge(other.weight[c]!);
+      this.nll[c]!.merge(other.nll[c]!);
+    }
+  }
+}
+
+/**
+ * Every partial sum behind every reduced number. Counts are integers (exact in a double up to
+ * 2^53), sums are ExactSum, so adding blocks in any order or merging accumulators gives the
+ * same bits: xsv's mergeable `stats`, made exact.
+ */
+export class Stats {
+  rows = 0;
+  used = 0;
+  ignored = 0;
+  skipped = 0;
+  correct = 0;
+  readonly topK: Float64Array;
+  readonly loss = new ExactSum();
+  readonly weight = new ExactSum();
+  readonly nll = new ExactSum();
+  readonly entropy = new ExactSum();
+  readonly brier = new ExactSum();
+  readonly eceCount = new Float64Array(ECE_BINS);
+  readonly eceCorrect = new Float64Array(ECE_BINS);
+  readonly eceConfidence = Array.from({ length: ECE_BINS }, () => new ExactSum());
+  readonly perClass: ClassStats | null;
+  readonly worst: WorstRows;
+
+  constructor(
+    readonly classes: number,
+    readonly options: LossOptions,
+    extras: { perClass: boolean; worst: number },
+  ) {
+    this.topK = new Float64Array(options.topK.length);
+    this.perClass = extras.perClass ? new ClassStats(classes) : null;
+    this.worst = new WorstRows(extras.worst);
+  }
+
+  /** Adds one block's rows; `ids` are the block's per-row ids, kept for the worst rows only. */
+  add(res: RowResults, ids?: readonly string[]): void {
+    const ks = this.options.topK;
+    const pc = this.perClass;
+    this.rows += res.rows;
+    for (let r = 0; r < res.rows; r++) {
+      const status = res.status[r]!;
+      if (status === IGNORED) {
+        this.ignored++;
+        continue;
+      }
+      if (status === SKIPPED) {
+        this.skipped++;
+        continue;
+      }
+      this.used++;
+      const loss = res.loss[r]!;
+      const rank = res.rank[r]!;
+      const y = res.target[r]!;
+      const pred = res.pred[r]!;
+      this.loss.add(loss);
+      this.weight.add(res.weight[r]!);
+      this.nll.add(res.nll[r]!);
+      this.entropy.add(res.entropy[r]!);
+      this.brier.add(res.brier[r]!);
+      if (rank === 0) this.correct++;
+      for (let i = 0; i < ks.length; i++) if (rank < ks[i]!) this.topK[i]!++;
+      const confidence = res.confidence[r]!;
+      if (confidence === confidence) {
+        const bin = eceBin(confidence);
+        this.eceCount[bin]!++;
+        if (rank === 0) this.eceCorrect[bin]!++;
+        this.eceConfidence[bin]!.add(confidence);
+      }
+      if (pc !== null) {
+        pc.count[y]!++;
+        pc.loss[y]!.add(loss);
+        pc.weight[y]!.add(res.weight[r]!);
+        pc.nll[y]!.add(res.nll[r]!);
+        if (rank === 0) pc.correct[y]!++;
+        pc.predicted[pred]!++;
+      }
+      const index = res.start + r;
+      if (this.worst.wants(loss, index)) {
+        this.worst.add({
+          index,
+          id: ids?.[r],
+          target: y,
+          loss,
+          nll: res.nll[r]!,
+          pred,
+          pTarget: res.pTarget[r]!,
+        });
+      }
+    }
+  }
+
+  merge(other: Stats): void {
+    this.rows += other.rows;
+    this.used += other.used;
+    this.ignored += other.ignored;
+    this.skipped += other.skipped;
+    this.correct += other.correct;
+    for (let i = 0; i < this.topK.length; i++) this.topK[i]! += other.topK[i]!;
+    this.loss.merge(other.loss);
+    this.weight.merge(other.weight);
+    this.nll.merge(other.nll);
+    this.entropy.merge(other.entropy);
+    this.brier.merge(other.brier);
+    for (let b = 0; b < ECE_BINS; b++) {
+      this.eceCount[b]! += other.eceCount[b]!;
+      this.eceCorrect[b]! += other.eceCorrect[b]!;
+      this.eceConfidence[b]!.merge(other.eceConfidence[b]!);
+    }
+    if (this.perClass && other.perClass) this.perClass.merge(other.perClass);
+    this.worst.merge(other.worst);
+  }
+}
+
+export interface PerClassRow {
+  class: number;
+  name: string | null;
+  count: number;
+  loss: number;
+  nll: number;
+  accuracy: number;
+  precision: number;
+  predicted: number;
+}
+
+export interface Summary {
+  counts: { rows: number; used: number; ignored: number; skipped: number };
+  loss: number;
+  metrics: Record<string, number>;
+  perClass: PerClassRow[] | null;
+  worst: WorstRows;
+}
+
+/**
+ * The reduced numbers, each computed once from exact sums (so deterministic). A mean over
+ * nothing is an input error rather than PyTorch's NaN.
+ */
+export function summarize(stats: Stats, classNames: readonly string[] | null): Summary {
+  const o = stats.options;
+  if (stats.used === 0) {
+    const why =
+      stats.rows === 0
+        ? "the input has no rows"
+        : `all ${stats.rows} rows are ${stats.skipped > 0 ? "ignored or skipped" : `ignored (--ignore-index ${o.ignoreIndex})`}`;
+    throw new XentError("empty", `nothing to average: ${why}`);
+  }
+  const lossSum = stats.loss.value();
+  const weightSum = stats.weight.value();
+  if (o.reduction !== "sum" && weightSum === 0) {
+    throw new XentError("empty", "nothing to average: the class weights of all used rows sum to 0");
+  }
+  const loss = o.reduction === "sum" ? lossSum : lossSum / weightSum;
+  const n = stats.used;
+  const nll = stats.nll.value() / n;
+  const metrics: Record<string, number> = {
+    nll,
+    perplexity: Math.exp(nll),
+    accuracy: stats.correct / n,
+  };
+  o.topK.forEach((k, i) => {
+    metrics[`top${k}_accuracy`] = stats.topK[i]! / n;
+  });
+  metrics.entropy = stats.entropy.value() / n;
+  metrics.brier = stats.brier.value() / n;
+  let ece = 0;
+  for (let b = 0; b < ECE_BINS; b++) {
+    const nb = stats.eceCount[b]!;
+    if (nb === 0) continue;
+    ece += (nb / n) * Math.abs(stats.eceCorrect[b]! / nb - stats.eceConfidence[b]!.value() / nb);
+  }
+  metrics.ece = ece;
+  return {
+    counts: { rows: stats.rows, used: stats.used, ignored: stats.ignored, skipped: stats.skipped },
+    loss,
+    metrics,
+    perClass: stats.perClass ? perClassRows(stats.perClass, classNames) : null,
+    worst: stats.worst,
+  };
+}
+
+/** Each class's `loss` is F.cross_entropy's mean over that class's rows, whatever the reduction. */
+function perClassRows(pc: ClassStats, names: readonly string[] | null): PerClassRow[] {
+  const rows: PerClassRow[] = [];
+  for (let c = 0; c < pc.classes; c++) {
+    const count = pc.count[c]!;
+    rows.push({
+      class: c,
+      name: names?.[c] ?? null,
+      count,
+      loss: pc.loss[c]!.value() / pc.weight[c]!.value(),
+      nll: pc.nll[c]!.value() / count,
+      accuracy: pc.correct[c]! / count,
+      precision: pc.correct[c]! / pc.predicted[c]!,
+      predicted: pc.predicted[c]!,
+    });
+  }
+  return rows;
+}
