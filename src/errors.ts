@@ -16,8 +16,10 @@ export interface ErrorContext {
   file?: string;
   /** 1-based physical line (text formats). */
   line?: number;
-  /** 1-based column number, or the column's name. */
-  column?: number | string;
+  /** 1-based column number. */
+  column?: number;
+  /** The column's name, when it has one. */
+  columnName?: string;
   /** 0-based sample index, the same number as `index` in per-sample output. */
   row?: number;
 }
@@ -41,12 +43,12 @@ export class XentError extends Error {
   /** `what, file.csv line 12, column 3 (score_2)`: the text after `xent: error: `. */
   describe(): string {
     const where: string[] = [];
-    const { file, line, column, row } = this.context;
+    const { file, line, column, columnName, row } = this.context;
     if (file !== undefined) where.push(file);
     if (line !== undefined) where.push(`line ${line}`);
     if (row !== undefined) where.push(line === undefined ? `row ${row}` : `(row ${row})`);
-    if (column !== undefined)
-      where.push(typeof column === "number" ? `column ${column}` : `column '${column}'`);
+    if (column !== undefined) where.push(`column ${column}${columnName ? ` (${columnName})` : ""}`);
+    else if (columnName !== undefined) where.push(`column '${columnName}'`);
     return where.length === 0 ? this.message : `${this.message}, ${where.join(" ")}`;
   }
 }

@@ -1,0 +1,47 @@
+import { createReadStream } from "node:fs";
+import { CsvError, parse } from "csv-parse";
+import { XentError } from "../errors.js";
+import { describeIoError } from "./files.js";
+
+export interface CsvRecord {
+  fields: string[];
+  /** 1-based line where the record ends. */
+  line: number;
+}
+
+/**
+ * The records of a delimited text file, streamed through csv-parse. Every record must have as
+ * many fields as the first (csv-parse's own check); blank lines are not records.
+ */
+export async function* csvRecords(path: string, delimiter: string): AsyncGenerator<CsvRecord> {
+  const input = createReadStream(path);
+  const parser = parse({ delimiter, bom: true, info: true, skip_empty_lines: true });
+  input.on("error", (e) => parser.destroy(new XentError("io", `cannot read: ${describeIoError(e)}`)));
+  input.pipe(parser);
+  try {
+    for await (const item of parser as AsyncIterable<{ record: string[]; info: { lines: number } }>) {
+      yield { fields: item.record, line: item.info.lines };
+    }
+  } catch (e) {
+    throw csvError(e).at({ file: path });
+  } finally {
+    input.destroy();
+  }
+}
+
+function csvError(e: unknown): XentError {
+  if (e instanceof XentError) return e;
+  if (e instanceof CsvError) {
+    const line = (e as CsvError & { lines?: number }).lines;
+    if (e.code === "CSV_RECORD_INCONSISTENT_FIELDS_LENGTH") {
+      const got = /got (\d+)/.exec(e.message)?.[1];
+      const expected = /expect (\d+)/.exec(e.message)?.[1];
+      return new XentError("format", `ragged row: expected ${expected} fields, got ${got}`, { line });
+    }
+    // csv-parse's message already says what it saw; its line number goes into the context.
+    return new XentError("format", e.message.replace(/ at line \d+/, "").replace(/^Invalid /, "invalid "), {
+      line,
+    });
+  }
+  return new XentError("io", `cannot read: ${describeIoError(e)}`);
+}

@@ -1,0 +1,54 @@
+import type { Scores } from "../core/types.js";
+
+/** Raw target values as a file holds them, before class names are resolved. */
+export type RawTargets =
+  | { kind: "index"; values: Float64Array }
+  | { kind: "name"; values: string[] }
+  | { kind: "probs"; values: Float64Array };
+
+export type TargetKind = RawTargets["kind"];
+
+/** What `inputs` in the JSON output says of a file. */
+export interface InputInfo {
+  path: string;
+  format: "npy" | "csv" | "tsv";
+  dtype?: string;
+  shape?: number[];
+  kind?: TargetKind;
+  column?: string;
+}
+
+/** A run of consecutive rows read from the predictions file. */
+export interface ScoreChunk {
+  start: number;
+  rows: number;
+  scores: Scores;
+  /** Present when the predictions file has a target column. */
+  targets?: RawTargets | undefined;
+  ids?: string[] | undefined;
+  lines?: Uint32Array | undefined;
+}
+
+/** A run of consecutive rows read from a targets file. */
+export interface TargetChunk {
+  start: number;
+  rows: number;
+  targets: RawTargets;
+  lines?: Uint32Array | undefined;
+}
+
+export interface PredictionSource {
+  info: InputInfo;
+  classes: number;
+  /** Class names from the file (CSV header), or null. */
+  classNames: string[] | null;
+  /** The kind of the target column the file carries, or null when it carries none. */
+  targetKind: TargetKind | null;
+  chunks(chunkRows: number): AsyncIterable<ScoreChunk>;
+}
+
+export interface TargetSource {
+  info: InputInfo;
+  kind: TargetKind;
+  chunks(chunkRows: number): AsyncIterable<TargetChunk>;
+}
