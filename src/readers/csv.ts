@@ -160,6 +160,7 @@ export async function openCsvPredictions(
     classes: scoreColumns.length,
     classNames: table.header ? scoreColumns.map((i) => table.header![i]!) : null,
     targetKind,
+    targetColumn: targetKind === null ? null : (table.header?.[target!] ?? String(target! + 1)),
     async *chunks(chunkRows: number): AsyncGenerator<ScoreChunk> {
       const C = scoreColumns.length;
       let start = 0;

@@ -45,6 +45,7 @@ export async function openNpyPredictions(
     classes: shape[axis]!,
     classNames: null,
     targetKind: null,
+    targetColumn: null,
     async *chunks(chunkRows) {
       try {
         for await (const block of npyRows(file, axis, chunkRows))

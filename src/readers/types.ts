@@ -44,6 +44,8 @@ export interface PredictionSource {
   classNames: string[] | null;
   /** The kind of the target column the file carries, or null when it carries none. */
   targetKind: TargetKind | null;
+  /** The target column's name (or 1-based number) when the file carries targets. */
+  targetColumn: string | null;
   chunks(chunkRows: number): AsyncIterable<ScoreChunk>;
 }
 

@@ -1,0 +1,190 @@
+import { existsSync, readFileSync } from "node:fs";
+import type { LossOptions } from "../core/types.js";
+import { usage, XentError } from "../errors.js";
+import { JsonPrinter } from "../output/json.js";
+import type { Printer, RunInfo } from "../output/report.js";
+import { TablePrinter } from "../output/table.js";
+import type { Writer } from "../output/writer.js";
+import { openCsvPredictions, openCsvTargets } from "../readers/csv.js";
+import { openFile, readExactly } from "../readers/files.js";
+import { npyRows, openNpy } from "../readers/npy.js";
+import { NPY_MAGIC } from "../readers/npyHeader.js";
+import { openNpyPredictions, openNpyTargets } from "../readers/npySource.js";
+import { parseNumber } from "../readers/parseNumber.js";
+import type { PredictionSource, TargetSource } from "../readers/types.js";
+import type { EvalArgs, InputFormat, OutputFormat } from "./options.js";
+
+/** Everything `xent eval` needs to run: open sources, resolved options, the run's description. */
+export interface EvalPlan {
+  predictions: PredictionSource;
+  targets: TargetSource | null;
+  classNames: string[] | null;
+  loss: LossOptions;
+  run: RunInfo;
+  chunkRows: number;
+}
+
+/** About this many values per block: large enough to amortise per-block work, small enough for cache and memory. */
+const BLOCK_VALUES = 1 << 20;
+
+/** The format from the content (NPY magic, Arrow magic), with the extension as a hint for TSV. */
+export async function detectFormat(path: string, forced: InputFormat | undefined): Promise<InputFormat> {
+  if (forced) return forced;
+  const handle = await openFile(path);
+  let head: Uint8Array;
+  try {
+    const size = (await handle.stat()).size;
+    head = await readExactly(handle, 0, Math.min(8, size));
+  } finally {
+    await handle.close();
+  }
+  if (head.length >= 6 && NPY_MAGIC.equals(head.subarray(0, 6))) return "npy";
+  const text = Buffer.from(head).toString("latin1");
+  if (text.startsWith("ARROW1") || text.startsWith("\xff\xff\xff\xff")) {
+    throw new XentError("format", "Arrow IPC input is not supported yet; convert it to NPY or CSV", {
+      file: path,
+    });
+  }
+  if (/\.npy$/i.test(path)) {
+    throw new XentError(
+      "format",
+      "named .npy but not an NPY file (no \\x93NUMPY magic); pass --input-format csv to read it as text",
+      {
+        file: path,
+      },
+    );
+  }
+  return /\.tsv$/i.test(path) ? "tsv" : "csv";
+}
+
+export async function planEval(args: EvalArgs): Promise<EvalPlan> {
+  const predictionsFormat = await detectFormat(args.predictions, args.inputFormat);
+  const csvOptions = {
+    targetColumn: args.targetColumn,
+    idColumn: args.idColumn,
+    targetType: args.targetType,
+  };
+  let predictions: PredictionSource;
+  let npyLayout: { shape: number[]; axis: number } | null = null;
+  if (predictionsFormat === "npy") {
+    if (args.idColumn !== undefined) throw usage("--id-column applies to CSV/TSV predictions");
+    const source = await openNpyPredictions(args.predictions, args.classAxis);
+    npyLayout = { shape: source.file.header.shape, axis: source.axis };
+    predictions = source;
+  } else {
+    if (args.classAxis !== undefined) throw usage("--class-axis applies to NPY predictions");
+    predictions = await openCsvPredictions(
+      args.predictions,
+      { format: predictionsFormat, ...csvOptions },
+      args.targets !== undefined,
+    );
+  }
+  const C = predictions.classes;
+  if (args.loss.smoothingStyle === "others" && C === 1) {
+    throw usage(
+      "--smoothing-style others needs at least 2 classes (it spreads e over the C − 1 other classes)",
+    );
+  }
+
+  let targets: TargetSource | null = null;
+  if (args.targets !== undefined) {
+    const format = await detectFormat(args.targets, args.targetsFormat);
+    if (format === "npy") {
+      targets = await openNpyTargets(
+        args.targets,
+        npyLayout ?? { shape: [-1, C], axis: 1 } /* -1: CSV row count, not known yet */,
+        args.targetType,
+      );
+    } else {
+      targets = await openCsvTargets(args.targets, { format, ...csvOptions, idColumn: undefined }, C);
+    }
+  } else if (predictions.targetKind === null) {
+    throw usage(
+      `no targets: give a targets file, or a target column (--target-column) in ${args.predictions}`,
+    );
+  }
+
+  const classNames =
+    args.classNames === undefined ? predictions.classNames : readClassNames(args.classNames, C);
+  const classWeights = args.classWeights === undefined ? null : await readClassWeights(args.classWeights, C);
+  const loss: LossOptions = { ...args.loss, classWeights };
+  const targetsInfo = targets
+    ? targets.info
+    : {
+        path: args.predictions,
+        format: predictions.info.format,
+        kind: predictions.targetKind!,
+        column: predictions.targetColumn!,
+      };
+  return {
+    predictions,
+    targets,
+    classNames,
+    loss,
+    chunkRows: args.chunkRows ?? Math.max(1, Math.floor(BLOCK_VALUES / Math.max(1, C))),
+    run: {
+      inputs: { predictions: predictions.info, targets: targetsInfo },
+      options: loss,
+      classNames,
+      perSample: args.perSample,
+      worst: args.worst,
+      perClass: args.perClass,
+    },
+  };
+}
+
+/** `a,b,c`, or a file with one name per line. */
+function readClassNames(spec: string, C: number): string[] {
+  const names = existsSync(spec)
+    ? readFileSync(spec, "utf8")
+        .split(/\r?\n/)
+        .map((s) => s.trim())
+        .filter((s) => s !== "")
+    : spec.split(",").map((s) => s.trim());
+  if (names.length !== C) throw usage(`--class-names: ${names.length} names for ${C} classes`);
+  if (new Set(names).size !== names.length) throw usage("--class-names: names must be distinct");
+  return names;
+}
+
+/** `w0,w1,…`, a text file of numbers (comma, space or newline separated) or a 1-D NPY file. */
+async function readClassWeights(spec: string, C: number): Promise<Float64Array> {
+  let values: number[];
+  if (existsSync(spec)) {
+    const head = readFileSync(spec).subarray(0, 6);
+    if (NPY_MAGIC.equals(head)) {
+      const file = await openNpy(spec);
+      values = [];
+      try {
+        if (file.header.shape.length !== 1)
+          throw new XentError("shape", "class weights must be a 1-D array", { file: spec });
+        for await (const block of npyRows(
+          { ...file, header: { ...file.header, shape: [...file.header.shape, 1] } },
+          1,
+          1 << 16,
+        )) {
+          values.push(...block.data);
+        }
+      } finally {
+        await file.handle.close();
+      }
+    } else {
+      values = readFileSync(spec, "utf8")
+        .split(/[\s,]+/)
+        .filter((s) => s !== "")
+        .map((s) => parseNumber(s) ?? Number.NaN);
+    }
+  } else {
+    values = spec.split(",").map((s) => parseNumber(s) ?? Number.NaN);
+  }
+  const bad = values.findIndex((w) => !(w >= 0 && Number.isFinite(w)));
+  if (bad >= 0)
+    throw usage(
+      `--class-weights: weight ${bad} is not a finite number ≥ 0 (${spec.length > 40 ? "see the file" : spec})`,
+    );
+  if (values.length !== C) throw usage(`--class-weights: ${values.length} weights for ${C} classes`);
+  return Float64Array.from(values);
+}
+
+export function makePrinter(format: OutputFormat, out: Writer): Printer {
+  return format === "json" ? new JsonPrinter(out) : new TablePrinter(out);
+}

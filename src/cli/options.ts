@@ -1,0 +1,289 @@
+import { readFileSync } from "node:fs";
+import { Command, CommanderError, Option } from "commander";
+import type { InputType, LossOptions, OnNan, Reduction, SmoothingStyle } from "../core/types.js";
+import { usage, XentError } from "../errors.js";
+import { parseNumber } from "../readers/parseNumber.js";
+import type { TargetKind } from "../readers/types.js";
+
+export type InputFormat = "npy" | "csv" | "tsv";
+export type OutputFormat = "table" | "json";
+export type Comparison = "<" | "<=" | ">" | ">=";
+
+export interface AssertSpec {
+  expr: string;
+  metric: string;
+  op: Comparison;
+  threshold: number;
+}
+
+/** `xent eval`'s flags, parsed and checked, before any file is opened. */
+export interface EvalArgs {
+  predictions: string;
+  targets: string | undefined;
+  inputFormat: InputFormat | undefined;
+  targetsFormat: InputFormat | undefined;
+  classAxis: number | undefined;
+  targetColumn: string | undefined;
+  idColumn: string | undefined;
+  targetType: TargetKind | undefined;
+  /** `FILE` or `a,b,c`, resolved by config.ts. */
+  classNames: string | undefined;
+  /** `FILE` or `w0,w1,…`, resolved by config.ts once the class count is known. */
+  classWeights: string | undefined;
+  loss: Omit<LossOptions, "classWeights">;
+  format: OutputFormat;
+  perClass: boolean;
+  perSample: boolean;
+  worst: number;
+  asserts: AssertSpec[];
+  chunkRows: number | undefined;
+  threads: number;
+  progress: boolean;
+}
+
+export type CommandLine = { command: "eval"; args: EvalArgs } | { command: "none" };
+
+export interface Streams {
+  out: (text: string) => void;
+  err: (text: string) => void;
+}
+
+const EXAMPLES = `
+Examples:
+  xent eval logits.npy labels.csv                      loss and metrics as a table
+  xent eval logits.npy labels.csv --smoothing 0.1      PyTorch's label_smoothing=0.1
+  xent eval logits.npy labels.csv --smoothing 0.1 --smoothing-style others
+  xent eval preds.csv --target-column label --json | jq .loss
+  xent eval logits.npy labels.npy --assert 'loss<=0.35' --assert 'accuracy>=0.9'   exit 1 if either fails
+  xent eval logits.npy labels.npy --class-axis 1       PyTorch's (N, C, d1, ...) layout`;
+
+/** The metric names `--assert` takes, given the `--top-k` list. */
+export function metricNames(topK: readonly number[]): string[] {
+  return [
+    "loss",
+    "nll",
+    "perplexity",
+    "accuracy",
+    ...topK.map((k) => `top${k}_accuracy`),
+    "entropy",
+    "brier",
+    "ece",
+  ];
+}
+
+function number(flag: string, text: string, check: (x: number) => boolean, what: string): number {
+  const x = parseNumber(text);
+  if (x === undefined || !check(x)) throw usage(`${flag} ${text}: expected ${what}`);
+  return x;
+}
+
+const integer = (flag: string, text: string, min: number) =>
+  number(
+    flag,
+    text,
+    (x) => Number.isSafeInteger(x) && x >= min,
+    min === 0 ? "a whole number ≥ 0" : `a whole number ≥ ${min}`,
+  );
+
+export function parseAssert(expr: string, topK: readonly number[]): AssertSpec {
+  const m = /^\s*([A-Za-z0-9_]+)\s*(<=|>=|<|>)\s*(\S+)\s*$/.exec(expr);
+  const threshold = m ? parseNumber(m[3]!) : undefined;
+  if (!m || threshold === undefined || Number.isNaN(threshold)) {
+    throw usage(`--assert '${expr}': expected METRIC OP NUMBER, e.g. 'loss<=0.5' (OP is <, <=, > or >=)`);
+  }
+  const names = metricNames(topK);
+  if (!names.includes(m[1]!))
+    throw usage(`--assert '${expr}': unknown metric '${m[1]}'; known: ${names.join(", ")}`);
+  return { expr: expr.replace(/\s+/g, ""), metric: m[1]!, op: m[2] as Comparison, threshold };
+}
+
+function buildProgram(streams: Streams, onEval: (args: EvalArgs) => void): Command {
+  const program = new Command("xent")
+    .description(
+      "Cross-entropy loss and calibration metrics for model prediction files, with PyTorch's exact semantics.",
+    )
+    .version(version(), "-V, --version")
+    .exitOverride()
+    .configureOutput({ writeOut: streams.out, writeErr: streams.err, outputError: () => {} })
+    .showHelpAfterError(false)
+    .addHelpText("after", EXAMPLES);
+
+  const collect = (value: string, previous: string[]) => [...previous, value];
+  const cmd = program
+    .command("eval")
+    .description("evaluate losses and metrics of predictions against targets")
+    .argument("<predictions>", "logits (or probabilities) as NPY, CSV or TSV")
+    .argument(
+      "[targets]",
+      "class indices, class names or probabilities (else the predictions' target column)",
+    )
+    .optionsGroup("Inputs:")
+    .addOption(
+      new Option("--input-format <format>", "predictions format (default: from the content)").choices([
+        "npy",
+        "csv",
+        "tsv",
+      ]),
+    )
+    .addOption(
+      new Option("--targets-format <format>", "targets format (default: from the content)").choices([
+        "npy",
+        "csv",
+        "tsv",
+      ]),
+    )
+    .option(
+      "--class-axis <axis>",
+      "the class axis of an NPY array, e.g. 1 for (N, C, d1, ...); default: last",
+    )
+    .option("--target-column <name|index>", "target column (default: one named label, target, y or class)")
+    .option("--id-column <name|index>", "column whose values name the rows in per-sample output")
+    .addOption(
+      new Option("--target-type <type>", "what the targets hold (default: detected)").choices([
+        "index",
+        "name",
+        "probs",
+      ]),
+    )
+    .option("--class-names <file|a,b,c>", "class names, to match name targets and label output")
+    .optionsGroup("Loss:")
+    .addOption(
+      new Option("--input-type <type>", "what the predictions hold")
+        .choices(["logits", "probs", "log-probs"])
+        .default("logits"),
+    )
+    .option("--temperature <T>", "divide logits by T", "1")
+    .option("--smoothing <e>", "label smoothing, 0 ≤ e ≤ 1", "0")
+    .addOption(
+      new Option(
+        "--smoothing-style <style>",
+        "uniform: e/C to every class (PyTorch); others: e/(C−1) to each non-target class",
+      )
+        .choices(["uniform", "others"])
+        .default("uniform"),
+    )
+    .option("--class-weights <file|w0,w1,...>", "PyTorch's weight: one value ≥ 0 per class")
+    .option("--ignore-index <k>", "rows whose target is k are left out", "-100")
+    .addOption(
+      new Option("--reduction <r>", "how per-sample losses are reduced")
+        .choices(["mean", "sum", "none"])
+        .default("mean"),
+    )
+    .option("--top-k <k1,k2>", "also report top-k accuracy for each k")
+    .addOption(
+      new Option("--on-nan <action>", "a NaN score is an error, or its row is skipped")
+        .choices(["error", "skip"])
+        .default("error"),
+    )
+    .optionsGroup("Output:")
+    .addOption(new Option("--format <format>", "output format").choices(["table", "json"]).default("table"))
+    .option("--json", "same as --format json")
+    .option("--per-class", "per-class loss, accuracy and precision")
+    .option("--per-sample", "one line per row (also with --reduction none)")
+    .option("--worst <K>", "list the K rows with the largest loss")
+    .option(
+      "--assert <expr>",
+      "fail (exit 1) unless METRIC OP NUMBER holds, e.g. 'loss<=0.5'; repeatable",
+      collect,
+      [],
+    )
+    .option("--no-progress", "no progress bar on stderr")
+    .option("-q, --quiet", "no progress bar on stderr")
+    .optionsGroup("Performance:")
+    .option("--chunk-rows <n>", "rows per block (default: about 1M values per block); never changes a number")
+    .option("--threads <n>", "worker threads (default: all cores); never changes a number")
+    .addHelpText("after", EXAMPLES)
+    .action((predictions: string, targets: string | undefined, o: Record<string, unknown>) => {
+      onEval(evalArgs(predictions, targets, o));
+    });
+  void cmd;
+  return program;
+}
+
+/** The version in package.json, which sits two folders above dist/cli/ and src/cli/. */
+function version(): string {
+  try {
+    return (
+      JSON.parse(readFileSync(new URL("../../package.json", import.meta.url), "utf8")) as { version: string }
+    ).version;
+  } catch {
+    return "unknown";
+  }
+}
+
+function evalArgs(predictions: string, targets: string | undefined, o: Record<string, unknown>): EvalArgs {
+  const s = (k: string) => o[k] as string | undefined;
+  const topK =
+    s("topK") === undefined
+      ? []
+      : s("topK")!
+          .split(",")
+          .map((k) => integer("--top-k", k.trim(), 1));
+  const smoothing = number("--smoothing", s("smoothing")!, (x) => x >= 0 && x <= 1, "a number from 0 to 1");
+  const temperature = number(
+    "--temperature",
+    s("temperature")!,
+    (x) => x > 0 && Number.isFinite(x),
+    "a number > 0",
+  );
+  const inputType = s("inputType") as InputType;
+  if (temperature !== 1 && inputType !== "logits")
+    throw usage("--temperature applies to logits only (--input-type logits)");
+  const ignoreIndex = number("--ignore-index", s("ignoreIndex")!, Number.isSafeInteger, "a whole number");
+  return {
+    predictions,
+    targets,
+    inputFormat: s("inputFormat") as InputFormat | undefined,
+    targetsFormat: s("targetsFormat") as InputFormat | undefined,
+    classAxis:
+      s("classAxis") === undefined
+        ? undefined
+        : number("--class-axis", s("classAxis")!, Number.isSafeInteger, "a whole number"),
+    targetColumn: s("targetColumn"),
+    idColumn: s("idColumn"),
+    targetType: s("targetType") as TargetKind | undefined,
+    classNames: s("classNames"),
+    classWeights: s("classWeights"),
+    loss: {
+      inputType,
+      temperature,
+      smoothing,
+      smoothingStyle: s("smoothingStyle") as SmoothingStyle,
+      ignoreIndex,
+      reduction: s("reduction") as Reduction,
+      topK: [...new Set(topK)].sort((a, b) => a - b),
+      onNan: s("onNan") as OnNan,
+    },
+    format: o.json ? "json" : (s("format") as OutputFormat),
+    perClass: Boolean(o.perClass),
+    perSample: Boolean(o.perSample) || s("reduction") === "none",
+    worst: s("worst") === undefined ? 0 : integer("--worst", s("worst")!, 0),
+    asserts: (o.assert as string[]).map((e) => parseAssert(e, topK)),
+    chunkRows: s("chunkRows") === undefined ? undefined : integer("--chunk-rows", s("chunkRows")!, 1),
+    threads: s("threads") === undefined ? 0 : integer("--threads", s("threads")!, 1),
+    progress: o.progress !== false && !o.quiet,
+  };
+}
+
+/**
+ * Parses argv (without node and script). Help and version are printed here and give
+ * `{command: "none"}`; every usage error, commander's own included, becomes an XentError.
+ */
+export function parseCommandLine(argv: readonly string[], streams: Streams): CommandLine {
+  if (argv.length === 0)
+    throw usage("no command given: xent eval <predictions> [targets] [options] (see xent --help)");
+  let result: CommandLine = { command: "none" };
+  const program = buildProgram(streams, (args) => {
+    result = { command: "eval", args };
+  });
+  try {
+    program.parse(argv as string[], { from: "user" });
+  } catch (e) {
+    if (e instanceof CommanderError) {
+      if (e.exitCode === 0) return { command: "none" };
+      throw new XentError("usage", e.message.replace(/^error: /, ""));
+    }
+    throw e;
+  }
+  return result;
+}

@@ -1,0 +1,42 @@
+import { evaluateBlock } from "./core/evaluateBlock.js";
+import { type RowResults, rowResultsFor } from "./core/rowResults.js";
+import type { LossOptions, RowBlock } from "./core/types.js";
+import { XentError } from "./errors.js";
+import { Stats } from "./metrics/stats.js";
+
+export interface EvaluateOptions {
+  classes: number;
+  loss: LossOptions;
+  perClass: boolean;
+  worst: number;
+  /** The predictions file, named in errors about scores. */
+  predictionsPath: string;
+  /** Receives every block's per-row results (per-sample output), in order. */
+  onRows?: ((results: RowResults, ids: readonly string[] | undefined) => Promise<void>) | undefined;
+}
+
+/**
+ * The streaming core: blocks in, exact partial sums out. It knows nothing of file formats or
+ * printers; memory is one block and its results at a time.
+ */
+export async function evaluate(blocks: AsyncIterable<RowBlock>, options: EvaluateOptions): Promise<Stats> {
+  const stats = new Stats(options.classes, options.loss, {
+    perClass: options.perClass,
+    worst: options.worst,
+  });
+  const scratch = new Float64Array(options.classes);
+  let results: RowResults | undefined;
+  for await (const block of blocks) {
+    results = rowResultsFor(block, results);
+    try {
+      evaluateBlock(block, options.loss, results, scratch);
+    } catch (e) {
+      throw e instanceof XentError && e.context.file === undefined
+        ? e.at({ file: options.predictionsPath })
+        : e;
+    }
+    stats.add(results, block.ids);
+    if (options.onRows) await options.onRows(results, block.ids);
+  }
+  return stats;
+}

@@ -1,0 +1,133 @@
+import type { RowResults } from "../core/rowResults.js";
+import { IGNORED, type LossOptions, SKIPPED } from "../core/types.js";
+import type { Summary } from "../metrics/stats.js";
+import type { WorstRow } from "../metrics/worst.js";
+import type { InputInfo } from "../readers/types.js";
+
+/** What is known of a run before its first row: everything a printer needs to begin. */
+export interface RunInfo {
+  inputs: { predictions: InputInfo; targets: InputInfo };
+  options: LossOptions;
+  classNames: readonly string[] | null;
+  /** Every sample is printed (`--per-sample`, `--reduction none`). */
+  perSample: boolean;
+  /** The K worst rows are printed (`--worst K`), 0 for none. */
+  worst: number;
+  perClass: boolean;
+}
+
+export interface Assertion {
+  expr: string;
+  value: number;
+  passed: boolean;
+}
+
+export interface Report {
+  run: RunInfo;
+  summary: Summary;
+  assertions: Assertion[] | null;
+}
+
+/**
+ * The one interface every output format implements, as ripgrep's printers share one sink: the
+ * evaluation loop knows nothing of formats, and a printer knows nothing of how rows were read.
+ */
+export interface Printer {
+  begin(run: RunInfo): Promise<void>;
+  /** Called once per block when per-sample output is on. */
+  samples(results: RowResults, ids: readonly string[] | undefined): Promise<void>;
+  end(report: Report): Promise<void>;
+}
+
+export const SCHEMA = "xent.eval/1";
+
+/** The `options` object of the JSON document: every setting that changes a number. */
+export function optionsJson(o: LossOptions) {
+  return {
+    input_type: o.inputType,
+    smoothing: o.smoothing,
+    smoothing_style: o.smoothingStyle,
+    reduction: o.reduction,
+    ignore_index: o.ignoreIndex,
+    class_weights: o.classWeights ? Array.from(o.classWeights) : null,
+    temperature: o.temperature,
+    top_k: o.topK,
+    on_nan: o.onNan,
+  };
+}
+
+export interface SampleJson {
+  index: number;
+  id?: string;
+  target: number | null;
+  loss: number | null;
+  nll: number | null;
+  pred: number | null;
+  p_target: number | null;
+  ignored: boolean;
+  skipped?: true;
+}
+
+/** Row r of a block as a `per_sample` entry; the fields of an unused row are null. */
+export function sampleJson(res: RowResults, r: number, ids: readonly string[] | undefined): SampleJson {
+  const status = res.status[r]!;
+  const used = status !== IGNORED && status !== SKIPPED;
+  const out: SampleJson = {
+    index: res.start + r,
+    target: null,
+    loss: null,
+    nll: null,
+    pred: null,
+    p_target: null,
+    ignored: !used,
+  };
+  if (ids) out.id = ids[r]!;
+  out.target = status === SKIPPED && res.target[r] === -1 ? null : res.target[r]!;
+  out.loss = status === SKIPPED ? null : res.loss[r]!;
+  if (used) {
+    out.nll = res.nll[r]!;
+    out.pred = res.pred[r]!;
+    out.p_target = res.pTarget[r]!;
+  }
+  if (status === SKIPPED) out.skipped = true;
+  return out;
+}
+
+export function worstJson(row: WorstRow): SampleJson {
+  const out: SampleJson = {
+    index: row.index,
+    target: row.target,
+    loss: row.loss,
+    nll: row.nll,
+    pred: row.pred,
+    p_target: row.pTarget,
+    ignored: false,
+  };
+  if (row.id !== undefined) out.id = row.id;
+  return reorder(out);
+}
+
+/** Keeps `id` right after `index`, as in the contract's example. */
+function reorder(s: SampleJson): SampleJson {
+  const { index, id, ...rest } = s;
+  return id === undefined ? { index, ...rest } : { index, id, ...rest };
+}
+
+/** The JSON document without `per_sample` (which the JSON printer streams). */
+export function documentJson(report: Report) {
+  const { run, summary, assertions } = report;
+  const doc: Record<string, unknown> = {
+    schema: SCHEMA,
+    inputs: run.inputs,
+    options: optionsJson(run.options),
+    counts: summary.counts,
+    loss: summary.loss,
+    metrics: summary.metrics,
+  };
+  if (summary.perClass) doc.per_class = summary.perClass;
+  if (run.worst > 0 && !run.perSample) doc.per_sample = summary.worst.rows.map(worstJson);
+  if (assertions) doc.assertions = assertions;
+  return doc;
+}
+
+export { reorder as orderSample };

@@ -1,0 +1,47 @@
+import type { Writable } from "node:stream";
+
+/** Thrown once the reader of stdout has gone away (`| head`): main ends quietly with exit 0. */
+export class BrokenPipe extends Error {
+  constructor() {
+    super("stdout closed");
+    this.name = "BrokenPipe";
+  }
+}
+
+/**
+ * All output goes through one Writer, which waits for 'drain' when the stream's buffer is full
+ * (memory stays bounded when stdout is slow) and turns EPIPE into BrokenPipe.
+ */
+export class Writer {
+  private closed = false;
+
+  constructor(private readonly stream: Writable) {
+    stream.on("error", (e: NodeJS.ErrnoException) => {
+      if (e.code === "EPIPE" || e.code === "ERR_STREAM_DESTROYED") this.closed = true;
+      else throw e;
+    });
+  }
+
+  async write(text: string): Promise<void> {
+    if (this.closed) throw new BrokenPipe();
+    if (this.stream.write(text)) return;
+    await new Promise<void>((resolve) => {
+      const done = () => {
+        this.stream.off("drain", done);
+        this.stream.off("error", done);
+        this.stream.off("close", done);
+        resolve();
+      };
+      this.stream.on("drain", done);
+      this.stream.on("error", done);
+      this.stream.on("close", done);
+    });
+    if (this.closed) throw new BrokenPipe();
+  }
+
+  /** Resolves once everything written has been handed to the operating system. */
+  async end(): Promise<void> {
+    if (this.closed) return;
+    await new Promise<void>((resolve) => this.stream.write("", () => resolve()));
+  }
+}
