@@ -1,0 +1,64 @@
+import { spawn } from "node:child_process";
+import { Writable } from "node:stream";
+import { fileURLToPath } from "node:url";
+import { parseCommandLine } from "../../src/cli/options.js";
+import { runEval } from "../../src/cli/run.js";
+import { Writer } from "../../src/output/writer.js";
+
+export const ROOT = fileURLToPath(new URL("../../", import.meta.url));
+export const BIN = `${ROOT}bin/xent.js`;
+
+/** Runs `xent eval` in this process and returns what it printed and its exit code. */
+export async function runInProcess(argv: string[]): Promise<{ code: number; stdout: string }> {
+  let stdout = "";
+  const sink = new Writable({
+    write(chunk, _encoding, done) {
+      stdout += chunk.toString();
+      done();
+    },
+  });
+  const line = parseCommandLine(argv, { out: (t) => (stdout += t), err: () => {} });
+  if (line.command === "none") return { code: 0, stdout };
+  const code = await runEval(line.args, new Writer(sink));
+  return { code, stdout };
+}
+
+// biome-ignore lint/suspicious/noExplicitAny: parsed JSON documents are checked field by field
+export type Json = any;
+
+export async function evalJson(argv: string[]): Promise<Json> {
+  const { stdout } = await runInProcess(argv);
+  return JSON.parse(stdout);
+}
+
+export interface Spawned {
+  code: number | null;
+  stdout: string;
+  stderr: string;
+}
+
+/** Spawns the built binary, as a user would run it. */
+export function xent(
+  args: string[],
+  options: { input?: string; env?: Record<string, string>; cwd?: string } = {},
+): Promise<Spawned> {
+  return new Promise((resolve, reject) => {
+    const child = spawn(process.execPath, [BIN, ...args], {
+      cwd: options.cwd ?? ROOT,
+      env: { ...process.env, NO_COLOR: "1", ...options.env },
+    });
+    let stdout = "";
+    let stderr = "";
+    child.stdout.on("data", (d) => (stdout += d));
+    child.stderr.on("data", (d) => (stderr += d));
+    child.on("error", reject);
+    child.on("close", (code) => resolve({ code, stdout, stderr }));
+    child.stdin.end(options.input ?? "");
+  });
+}
+
+/** |actual − expected| ≤ 1e-6·|expected| (+1e-12 for values near 0); null (non-finite) only matches null. */
+export function close(actual: number | null, expected: number | null, rel = 1e-6): boolean {
+  if (expected === null || actual === null) return actual === expected;
+  return Math.abs(actual - expected) <= rel * Math.abs(expected) + 1e-12;
+}
