@@ -281,7 +281,7 @@ export function parseCommandLine(argv: readonly string[], streams: Streams): Com
   } catch (e) {
     if (e instanceof CommanderError) {
       if (e.exitCode === 0) return { command: "none" };
-      throw new XentError("usage", e.message.replace(/^error: /, ""));
+      throw new XentError("usage", e.message.replace(/^error: /, "").replace(/\s*\n\s*/g, " "));
     }
     throw e;
   }

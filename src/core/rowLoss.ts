@@ -10,7 +10,7 @@ export function indexLoss(lp: Float64Array, classes: number, y: number, options:
   const w = options.classWeights;
   const e = options.smoothing;
   const wy = w === null ? 1 : w[y]!;
-  if (e === 0) return -(wy * lp[y]!);
+  if (e === 0) return 0 - wy * lp[y]!; // 0 − x, not −x: a certain prediction gives +0, not −0
   // PyTorch: (1 − e)·nll + (e / C)·smooth, smooth = −Σ_c w_c·lp_c over all classes.
   if (options.smoothingStyle === "uniform") {
     let smooth = 0;
