@@ -39,7 +39,9 @@ describe("golden cases from PyTorch float64 and scikit-learn (fixtures/golden/ge
       if (c.expected.per_sample_loss) {
         const losses = doc.per_sample.map((s: Json) => s.loss);
         expect(losses.length).toBe(c.expected.per_sample_loss.length);
-        c.expected.per_sample_loss.forEach((v, i) => expectClose(losses[i], v, `per_sample[${i}].loss`));
+        c.expected.per_sample_loss.forEach((v, i) => {
+          expectClose(losses[i], v, `per_sample[${i}].loss`);
+        });
       }
       if (c.expected.per_class) {
         c.expected.per_class.forEach((row, k) => {

@@ -106,7 +106,7 @@ const cases: [string, string[], RegExp][] = [
         "hdr.npy",
         Buffer.concat([
           full.subarray(0, 10),
-          Buffer.from("{'descr': '<f8', 'fortran_order': False, 'shape': (2, x), }".padEnd(117) + "\n"),
+          Buffer.from(`${"{'descr': '<f8', 'fortran_order': False, 'shape': (2, x), }".padEnd(117)}\n`),
           full.subarray(128),
         ]),
       ),
@@ -122,7 +122,7 @@ const cases: [string, string[], RegExp][] = [
         Buffer.concat([
           full.subarray(0, 10),
           Buffer.from(
-            "{'descr': [('a', '<f8')], 'fortran_order': False, 'shape': (2,), }".padEnd(117) + "\n",
+            `${"{'descr': [('a', '<f8')], 'fortran_order': False, 'shape': (2,), }".padEnd(117)}\n`,
           ),
           full.subarray(128, 144),
         ]),
