@@ -1,0 +1,113 @@
+import { spawnSync } from "node:child_process";
+import { describe, expect, it } from "vitest";
+import { tempDir, writeNpy } from "../helpers/files.js";
+import { BIN, ROOT, xent } from "../helpers/run.js";
+
+const DIGITS = ["fixtures/digits/logits.npy", "fixtures/digits/labels.csv"];
+
+describe("xent eval through the built binary", () => {
+  it("prints the README's summary table for the digits fixture", async () => {
+    const r = await xent(["eval", ...DIGITS, "--smoothing", "0.1"]);
+    expect(r.code).toBe(0);
+    expect(r.stderr).toBe("");
+    expect(r.stdout).toContain("predictions  fixtures/digits/logits.npy (npy, float32, 360×10)");
+    expect(r.stdout).toContain("rows         360 (360 used, 0 ignored)");
+    expect(r.stdout).toMatch(/^loss\s+0\.746351\s+mean, logits, smoothing 0\.1 uniform$/m);
+    expect(r.stdout).toMatch(/^accuracy\s+0\.955556$/m);
+    expect(r.stdout).not.toContain("\x1b[");
+  });
+
+  it("exits 0 when every --assert holds and 1 when one fails, reporting all of them", async () => {
+    const pass = await xent([
+      "eval",
+      ...DIGITS,
+      "--json",
+      "--assert",
+      "loss<=0.3",
+      "--assert",
+      "accuracy>=0.9",
+    ]);
+    expect(pass.code).toBe(0);
+    expect(JSON.parse(pass.stdout).assertions).toEqual([
+      { expr: "loss<=0.3", value: expect.any(Number), passed: true },
+      { expr: "accuracy>=0.9", value: expect.any(Number), passed: true },
+    ]);
+    const fail = await xent(["eval", ...DIGITS, "--assert", "loss < 0.1", "--assert", "ece<0.5"]);
+    expect(fail.code).toBe(1);
+    expect(fail.stdout).toMatch(/^FAIL {2}loss<0\.1 {2}\(0\.218228\)$/m);
+    expect(fail.stdout).toMatch(/^pass {2}ece<0\.5/m);
+  });
+
+  it("prints usage with examples for --help and the version for --version", async () => {
+    const help = await xent(["eval", "--help"]);
+    expect(help.code).toBe(0);
+    expect(help.stdout).toContain("Usage: xent eval [options] <predictions> [targets]");
+    expect(help.stdout).toContain("--smoothing-style <style>");
+    expect(help.stdout).toContain("Examples:");
+    const version = await xent(["--version"]);
+    expect(version.code).toBe(0);
+    expect(version.stdout.trim()).toMatch(/^\d+\.\d+\.\d+$/);
+  });
+
+  it("exits 2 with a usage line when no command is given", async () => {
+    const r = await xent([]);
+    expect(r.code).toBe(2);
+    expect(r.stderr).toMatch(/^xent: error: no command given/);
+  });
+
+  it("ends quietly with exit 0 when stdout closes early (| head -1)", () => {
+    const dir = tempDir();
+    const N = 200_000;
+    const logits = writeNpy(
+      dir,
+      "l.npy",
+      Float64Array.from({ length: N * 3 }, (_, i) => Math.sin(i)),
+      [N, 3],
+    );
+    const targets = writeNpy(
+      dir,
+      "t.npy",
+      Float64Array.from({ length: N }, (_, i) => i % 3),
+      [N],
+      "<i8",
+    );
+    const r = spawnSync(
+      "bash",
+      [
+        "-c",
+        `node ${BIN} eval ${logits} ${targets} --per-sample --json | head -1; echo "exit=\${PIPESTATUS[0]}" >&2`,
+      ],
+      {
+        cwd: ROOT,
+        encoding: "utf8",
+      },
+    );
+    expect(r.stdout).toBe("{\n");
+    expect(r.stderr).toBe("exit=0\n");
+  });
+
+  it("streams every sample with --reduction none, the mean in `loss`", async () => {
+    const r = await xent(["eval", ...DIGITS, "--reduction", "none", "--json"]);
+    const doc = JSON.parse(r.stdout);
+    expect(doc.per_sample).toHaveLength(360);
+    expect(doc.per_sample[0]).toEqual({
+      index: 0,
+      target: expect.any(Number),
+      loss: expect.any(Number),
+      nll: expect.any(Number),
+      pred: expect.any(Number),
+      p_target: expect.any(Number),
+      ignored: false,
+    });
+    const mean = doc.per_sample.reduce((s: number, x: { loss: number }) => s + x.loss, 0) / 360;
+    expect(doc.loss).toBeCloseTo(mean, 12);
+  });
+
+  it("lists the K worst rows, largest loss first", async () => {
+    const r = await xent(["eval", ...DIGITS, "--worst", "3", "--json"]);
+    const worst = JSON.parse(r.stdout).per_sample;
+    expect(worst).toHaveLength(3);
+    expect(worst[0].loss).toBeGreaterThanOrEqual(worst[1].loss);
+    expect(worst[1].loss).toBeGreaterThanOrEqual(worst[2].loss);
+  });
+});
