@@ -7,7 +7,7 @@ import { TablePrinter } from "../output/table.js";
 import type { Writer } from "../output/writer.js";
 import { openCsvPredictions, openCsvTargets } from "../readers/csv.js";
 import { openFile, readExactly } from "../readers/files.js";
-import { npyRows, openNpy } from "../readers/npy.js";
+import { npyValues, openNpy } from "../readers/npy.js";
 import { NPY_MAGIC } from "../readers/npyHeader.js";
 import { openNpyPredictions, openNpyTargets } from "../readers/npySource.js";
 import { parseNumber } from "../readers/parseNumber.js";
@@ -157,11 +157,7 @@ async function readClassWeights(spec: string, C: number): Promise<Float64Array> 
       try {
         if (file.header.shape.length !== 1)
           throw new XentError("shape", "class weights must be a 1-D array", { file: spec });
-        for await (const block of npyRows(
-          { ...file, header: { ...file.header, shape: [...file.header.shape, 1] } },
-          1,
-          1 << 16,
-        )) {
+        for await (const block of npyValues(file, 1 << 16)) {
           values.push(...block.data);
         }
       } finally {

@@ -9,11 +9,11 @@ export interface WorstRow {
   pTarget: number;
 }
 
-/** True when a should be listed before b (larger loss first, then lower index; NaN last). */
-function before(a: WorstRow, b: WorstRow): boolean {
-  const al = a.loss === a.loss ? a.loss : Number.NEGATIVE_INFINITY;
+/** True when (loss, index) is listed before row b: larger loss first, then lower index; NaN last. */
+function before(loss: number, index: number, b: WorstRow): boolean {
+  const al = loss === loss ? loss : Number.NEGATIVE_INFINITY;
   const bl = b.loss === b.loss ? b.loss : Number.NEGATIVE_INFINITY;
-  return al > bl || (al === bl && a.index < b.index);
+  return al > bl || (al === bl && index < b.index);
 }
 
 export class WorstRows {
@@ -24,13 +24,13 @@ export class WorstRows {
   wants(loss: number, index: number): boolean {
     if (this.k === 0) return false;
     if (this.rows.length < this.k) return true;
-    return before({ index, loss } as WorstRow, this.rows[this.rows.length - 1]!);
+    return before(loss, index, this.rows[this.rows.length - 1]!);
   }
 
   add(row: WorstRow): void {
     if (!this.wants(row.loss, row.index)) return;
     let i = this.rows.length;
-    while (i > 0 && before(row, this.rows[i - 1]!)) i--;
+    while (i > 0 && before(row.loss, row.index, this.rows[i - 1]!)) i--;
     this.rows.splice(i, 0, row);
     if (this.rows.length > this.k) this.rows.pop();
   }

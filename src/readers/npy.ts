@@ -51,7 +51,12 @@ export interface NpyRows {
  * order (PyTorch's (N, C, d1, …) with axis 1 gives N·d1·… rows of C). A C-order file with the
  * axis last streams straight through; any other layout is gathered from bounded reads.
  */
-export async function* npyRows(file: NpyFile, axis: number, chunkRows: number): AsyncGenerator<NpyRows> {
+export async function* npyRows(
+  file: NpyFile,
+  axis: number,
+  chunkRows: number,
+  spanLimit = SPAN_LIMIT,
+): AsyncGenerator<NpyRows> {
   const { header, handle } = file;
   const shape = header.shape;
   const width = shape[axis]!;
@@ -72,9 +77,15 @@ export async function* npyRows(file: NpyFile, axis: number, chunkRows: number): 
       );
       yield { start, rows: n, data: decode(bytes, header.dtype) };
     } else {
-      yield { start, rows: n, data: await gather(file, axis, start, n) };
+      yield { start, rows: n, data: await gather(file, axis, start, n, spanLimit) };
     }
   }
+}
+
+/** Every element of the array in C order, as rows of one value (1-D targets, class weights). */
+export function npyValues(file: NpyFile, chunkRows: number): AsyncGenerator<NpyRows> {
+  const shape = file.header.shape;
+  return npyRows({ ...file, header: { ...file.header, shape: [...shape, 1] } }, shape.length, chunkRows);
 }
 
 /** Decodes little- or big-endian elements; float32 stays float32 (exactly representable as double). */
@@ -135,7 +146,13 @@ const SPAN_LIMIT = 32 << 20;
  * that is not last): every element's file offset is computed from the strides, then read either
  * in one bounded span or class by class.
  */
-async function gather(file: NpyFile, axis: number, start: number, n: number): Promise<Float64Array> {
+async function gather(
+  file: NpyFile,
+  axis: number,
+  start: number,
+  n: number,
+  spanLimit: number,
+): Promise<Float64Array> {
   const { header, handle } = file;
   const { shape, dtype } = header;
   const itemsize = dtype.size;
@@ -168,7 +185,7 @@ async function gather(file: NpyFile, axis: number, start: number, n: number): Pr
     hi = Math.max(hi, base[r]! + (width - 1) * classStride);
   }
   const out = new Float64Array(n * width);
-  if ((hi - lo + 1) * itemsize <= SPAN_LIMIT) {
+  if ((hi - lo + 1) * itemsize <= spanLimit) {
     const bytes = await readExactly(handle, header.dataOffset + lo * itemsize, (hi - lo + 1) * itemsize);
     const get = elementReader(new DataView(bytes.buffer, bytes.byteOffset, bytes.byteLength), dtype);
     for (let r = 0; r < n; r++) {
@@ -183,7 +200,7 @@ async function gather(file: NpyFile, axis: number, start: number, n: number): Pr
     while (i < n) {
       let j = i + 1;
       const first = base[order[i]!]! + c * classStride;
-      while (j < n && (base[order[j]!]! - base[order[i]!]!) * itemsize < SPAN_LIMIT) j++;
+      while (j < n && (base[order[j]!]! - base[order[i]!]!) * itemsize < spanLimit) j++;
       const last = base[order[j - 1]!]! + c * classStride;
       const bytes = await readExactly(
         handle,

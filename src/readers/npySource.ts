@@ -1,5 +1,5 @@
 import { XentError } from "../errors.js";
-import { type NpyFile, npyRows, openNpy } from "./npy.js";
+import { type NpyFile, npyRows, npyValues, openNpy } from "./npy.js";
 import type { PredictionSource, TargetKind, TargetSource } from "./types.js";
 
 /** The class axis as a non-negative number; `axis` may count from the end like numpy's (−1 = last). */
@@ -84,31 +84,21 @@ export async function openNpyTargets(
       { file: path },
     );
   }
-  const axis = kind === "index" ? shape.length - 1 : predictions.axis;
   return {
     info: { path, format: "npy", dtype: dtype.name, shape, kind },
     kind,
     async *chunks(chunkRows) {
       try {
         if (shape.length === 0) return;
-        if (kind === "index") {
-          // One value per row: read the whole array as rows of width 1, in C order.
-          const flat = { ...file, header: { ...file.header, shape: [...shape, 1] } };
-          for await (const block of npyRows(flat, shape.length, chunkRows)) {
-            yield {
-              start: block.start,
-              rows: block.rows,
-              targets: { kind, values: Float64Array.from(block.data) },
-            };
-          }
-        } else {
-          for await (const block of npyRows(file, axis, chunkRows)) {
-            yield {
-              start: block.start,
-              rows: block.rows,
-              targets: { kind, values: Float64Array.from(block.data) },
-            };
-          }
+        // Index targets: one value per row, the whole array in C order.
+        const blocks =
+          kind === "index" ? npyValues(file, chunkRows) : npyRows(file, predictions.axis, chunkRows);
+        for await (const block of blocks) {
+          yield {
+            start: block.start,
+            rows: block.rows,
+            targets: { kind, values: Float64Array.from(block.data) },
+          };
         }
       } finally {
         await file.handle.close();

@@ -49,10 +49,8 @@ export async function* rowBlocks(
     } else if (chunk.targets) {
       block = resolve(chunk.targets, predictions.info.path, chunk.start, chunk.lines);
     } else {
-      throw new XentError(
-        "usage",
-        `no targets: give a targets file, or a target column (--target-column) in ${predictions.info.path}`,
-      );
+      // config.ts refuses to start without targets; reaching this is a bug.
+      throw new Error("predictions chunk without targets");
     }
     yield {
       start: chunk.start,

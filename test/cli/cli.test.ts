@@ -111,3 +111,46 @@ describe("xent eval through the built binary", () => {
     expect(worst[1].loss).toBeGreaterThanOrEqual(worst[2].loss);
   });
 });
+
+describe("class names, ids and target kinds", () => {
+  const G = "fixtures/golden/data";
+
+  it("labels per-class rows with --class-names and matches name targets against them", async () => {
+    const r = await xent([
+      "eval",
+      `${G}/logits.npy`,
+      `${G}/y_names.csv`,
+      "--class-names",
+      "cat,dog,emu,fox,gnu",
+      "--per-class",
+      "--json",
+    ]);
+    expect(r.code).toBe(0);
+    const doc = JSON.parse(r.stdout);
+    expect(doc.per_class.map((c: { name: string }) => c.name)).toEqual(["cat", "dog", "emu", "fox", "gnu"]);
+    expect(doc.inputs.targets.kind).toBe("name");
+  });
+
+  it("carries --id-column values into per-sample output", async () => {
+    const r = await xent([
+      "eval",
+      `${G}/preds_ids.tsv`,
+      `${G}/soft.csv`,
+      "--id-column",
+      "id",
+      "--per-sample",
+      "--json",
+    ]);
+    const doc = JSON.parse(r.stdout);
+    expect(doc.per_sample[3]).toMatchObject({ index: 3, id: "s3" });
+    expect(Object.keys(doc.per_sample[3]).slice(0, 2)).toEqual(["index", "id"]);
+  });
+
+  it("refuses --target-type probs for a one-column targets file", async () => {
+    const r = await xent(["eval", `${G}/logits.npy`, `${G}/y_ignore.csv`, "--target-type", "probs"]);
+    expect(r.code).toBe(2);
+    expect(r.stderr).toMatch(
+      /targets need 1 column \(class index or name\) or 5 columns \(probabilities\), found 1/,
+    );
+  });
+});
