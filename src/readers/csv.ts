@@ -137,7 +137,11 @@ export async function openCsvPredictions(
   withTargets: boolean,
 ): Promise<PredictionSource> {
   const table = await openTable(path, options.format);
-  const target = findColumn(table, options.targetColumn, "--target-column") ?? conventionalTarget(table);
+  // With a targets file, --target-column names a column of that file; here only a conventionally
+  // named target column is recognised, to keep it out of the scores.
+  const target = withTargets
+    ? conventionalTarget(table)
+    : (findColumn(table, options.targetColumn, "--target-column") ?? conventionalTarget(table));
   let id = findColumn(table, options.idColumn, "--id-column");
   if (id === undefined && table.header?.[0] === "" && target !== 0) id = 0;
   const scoreColumns = Array.from({ length: table.width }, (_, i) => i).filter(

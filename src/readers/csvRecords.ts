@@ -3,6 +3,12 @@ import { CsvError, parse } from "csv-parse";
 import { XentError } from "../errors.js";
 import { describeIoError } from "./files.js";
 
+/**
+ * Characters one record may take: a row of 131,072 scores written with %.7g (~1.8 MB) fits easily,
+ * while a file with no newlines, or one absurdly wide row, cannot fill memory with field strings.
+ */
+export const MAX_RECORD = 8 << 20;
+
 export interface CsvRecord {
   fields: string[];
   /** 1-based line where the record ends. */
@@ -15,7 +21,13 @@ export interface CsvRecord {
  */
 export async function* csvRecords(path: string, delimiter: string): AsyncGenerator<CsvRecord> {
   const input = createReadStream(path);
-  const parser = parse({ delimiter, bom: true, info: true, skip_empty_lines: true });
+  const parser = parse({
+    delimiter,
+    bom: true,
+    info: true,
+    skip_empty_lines: true,
+    max_record_size: MAX_RECORD,
+  });
   input.on("error", (e) => parser.destroy(new XentError("io", `cannot read: ${describeIoError(e)}`)));
   input.pipe(parser);
   try {
@@ -37,6 +49,13 @@ function csvError(e: unknown): XentError {
       const got = /got (\d+)/.exec(e.message)?.[1];
       const expected = /expect (\d+)/.exec(e.message)?.[1];
       return new XentError("format", `ragged row: expected ${expected} fields, got ${got}`, { line });
+    }
+    if (e.code === "CSV_MAX_RECORD_SIZE") {
+      return new XentError(
+        "format",
+        `a record longer than ${MAX_RECORD} bytes (is this really a CSV file?)`,
+        { line },
+      );
     }
     // csv-parse's message already says what it saw; its line number goes into the context.
     return new XentError("format", e.message.replace(/ at line \d+/, "").replace(/^Invalid /, "invalid "), {

@@ -31,13 +31,19 @@ export function npyHeaderLength(preamble: Uint8Array): number {
   }
   const major = preamble[6]!;
   const view = new DataView(preamble.buffer, preamble.byteOffset, preamble.byteLength);
-  if (major === 1) return 10 + view.getUint16(8, true);
-  if (major === 2 || major === 3) {
+  let length: number;
+  if (major === 1) length = 10 + view.getUint16(8, true);
+  else if (major === 2 || major === 3) {
     if (preamble.length < 12) throw new XentError("format", "truncated NPY header");
-    return 12 + view.getUint32(8, true);
-  }
-  throw new XentError("format", `unsupported NPY format version ${major}.${preamble[7]}`);
+    length = 12 + view.getUint32(8, true);
+  } else throw new XentError("format", `unsupported NPY format version ${major}.${preamble[7]}`);
+  // numpy itself refuses headers over 10,000 bytes; a hostile length must not make xent read gigabytes.
+  if (length > MAX_HEADER)
+    throw new XentError("format", `NPY header of ${length} bytes is larger than ${MAX_HEADER}`);
+  return length;
 }
+
+const MAX_HEADER = 1 << 16;
 
 /** Parses the header (its first `npyHeaderLength` bytes) and checks it is one xent can read. */
 export function parseNpyHeader(bytes: Uint8Array): NpyHeader {

@@ -1,6 +1,6 @@
 import { spawnSync } from "node:child_process";
 import { describe, expect, it } from "vitest";
-import { tempDir, writeNpy } from "../helpers/files.js";
+import { tempDir, writeNpy, writeText } from "../helpers/files.js";
 import { BIN, ROOT, xent } from "../helpers/run.js";
 
 const DIGITS = ["fixtures/digits/logits.npy", "fixtures/digits/labels.csv"];
@@ -152,5 +152,27 @@ describe("class names, ids and target kinds", () => {
     expect(r.stderr).toMatch(
       /targets need 1 column \(class index or name\) or 5 columns \(probabilities\), found 1/,
     );
+  });
+});
+
+describe("a targets file next to a predictions CSV", () => {
+  it("takes --target-column from the targets file, not the predictions", async () => {
+    const dir = tempDir();
+    const preds = writeText(dir, "p.csv", "a,b\n0,1\n1,0\n");
+    const targets = writeText(dir, "t.csv", "id,truth\nx,1\ny,1\n");
+    const r = await xent(["eval", preds, targets, "--target-column", "truth", "--json"]);
+    expect(r.stderr).toBe("");
+    const doc = JSON.parse(r.stdout);
+    expect(doc.inputs.targets).toMatchObject({ kind: "index", column: "truth" });
+    expect(doc.metrics.accuracy).toBe(0.5);
+  });
+
+  it("keeps a label column of the predictions out of the scores", async () => {
+    const dir = tempDir();
+    const preds = writeText(dir, "p.csv", "a,b,label\n0,1,0\n1,0,0\n");
+    const targets = writeText(dir, "t.csv", "1\n1\n");
+    const doc = JSON.parse((await xent(["eval", preds, targets, "--json"])).stdout);
+    expect(doc.inputs.predictions.shape).toEqual([2, 2]);
+    expect(doc.metrics.accuracy).toBe(0.5);
   });
 });
