@@ -132,6 +132,19 @@ const cases: [string, string[], RegExp][] = [
     /malformed NPY header|structured/,
   ],
   [
+    "an NPY header length past any real header",
+    [
+      raw("huge.npy", Buffer.from([0x93, 0x4e, 0x55, 0x4d, 0x50, 0x59, 2, 0, 0xff, 0xff, 0xff, 0x7f])),
+      labels,
+    ],
+    /NPY header of 2147483659 bytes is larger than 65536/,
+  ],
+  [
+    "a CSV record longer than 8 MiB",
+    [csv("wide.csv", `${"1,".repeat(4_200_000)}1\n`), labels],
+    /a record longer than 8388608 bytes \(is this really a CSV file\?\), .*wide\.csv line 1$/,
+  ],
+  [
     "integer predictions",
     [npy("int.npy", [0, 1, 2, 3, 4, 5, 6, 7, 8], [3, 3], "<i4"), labels],
     /predictions must be float16\/32\/64, the file holds int32/,
