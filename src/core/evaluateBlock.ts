@@ -23,7 +23,6 @@ export function evaluateBlock(
   const weights = options.classWeights;
   for (let r = 0; r < block.rows; r++) {
     const offset = r * C;
-    const where = () => ({ row: block.start + r, line: block.lines?.[r] });
     let y: number;
     if (targets.kind === "index") {
       y = targets.values[r]!;
@@ -32,7 +31,7 @@ export function evaluateBlock(
         continue;
       }
       if (!(Number.isInteger(y) && y >= 0 && y < C)) {
-        throw new XentError("value", `target ${y} is not a class index in [0, ${C})`, where());
+        throw new XentError("value", `target ${y} is not a class index in [0, ${C})`, where(block, r));
       }
     } else {
       y = checkedArgmax(targets.values, offset, C, block.start + r);
@@ -43,7 +42,7 @@ export function evaluateBlock(
         throw new XentError(
           "value",
           `probability ${scores[offset + bad]} of class ${bad} is outside [0, 1]`,
-          where(),
+          where(block, r),
         );
       }
     }
@@ -52,7 +51,7 @@ export function evaluateBlock(
         markUnused(out, r, SKIPPED, y);
         continue;
       }
-      throw new XentError("value", "NaN score (use --on-nan skip to leave such rows out)", where());
+      throw new XentError("value", "NaN score (use --on-nan skip to leave such rows out)", where(block, r));
     }
     out.status[r] = USED;
     out.target[r] = y;
@@ -72,6 +71,11 @@ export function evaluateBlock(
     }
     rowMetrics(lp, C, y, targets.kind === "probs" ? targets.values : null, offset, out, r);
   }
+}
+
+/** The place of row r, for an error: built only when one is thrown. */
+function where(block: RowBlock, r: number) {
+  return { row: block.start + r, line: block.lines?.[r] };
 }
 
 function markUnused(out: RowResults, r: number, status: number, y: number) {

@@ -1,14 +1,6 @@
 import type { RowResults } from "../core/rowResults.js";
 import { prettyJson } from "./prettyJson.js";
-import {
-  documentJson,
-  orderSample,
-  type Printer,
-  type Report,
-  type RunInfo,
-  SCHEMA,
-  sampleJson,
-} from "./report.js";
+import { documentJson, type Printer, type Report, type RunInfo, SCHEMA, sampleJson } from "./report.js";
 import type { Writer } from "./writer.js";
 
 /** JSON.stringify writes NaN and ±Infinity as null, which is what the contract asks for. */
@@ -33,7 +25,7 @@ export class JsonPrinter implements Printer {
   async samples(res: RowResults, ids: readonly string[] | undefined): Promise<void> {
     let text = "";
     for (let r = 0; r < res.rows; r++) {
-      text += `${this.first ? "" : ","}\n    ${json(orderSample(sampleJson(res, r, ids)))}`;
+      text += `${this.first ? "" : ","}\n    ${json(sampleJson(res, r, ids))}`;
       this.first = false;
     }
     if (text) await this.out.write(text);

@@ -72,44 +72,32 @@ export interface SampleJson {
 export function sampleJson(res: RowResults, r: number, ids: readonly string[] | undefined): SampleJson {
   const status = res.status[r]!;
   const used = status !== IGNORED && status !== SKIPPED;
-  const out: SampleJson = {
-    index: res.start + r,
-    target: null,
-    loss: null,
-    nll: null,
-    pred: null,
-    p_target: null,
+  const skipped = status === SKIPPED;
+  const target = skipped && res.target[r] === -1 ? null : res.target[r]!;
+  return sample(res.start + r, ids?.[r], {
+    target,
+    loss: skipped ? null : res.loss[r]!,
+    nll: used ? res.nll[r]! : null,
+    pred: used ? res.pred[r]! : null,
+    p_target: used ? res.pTarget[r]! : null,
     ignored: !used,
-  };
-  if (ids) out.id = ids[r]!;
-  out.target = status === SKIPPED && res.target[r] === -1 ? null : res.target[r]!;
-  out.loss = status === SKIPPED ? null : res.loss[r]!;
-  if (used) {
-    out.nll = res.nll[r]!;
-    out.pred = res.pred[r]!;
-    out.p_target = res.pTarget[r]!;
-  }
-  if (status === SKIPPED) out.skipped = true;
-  return out;
+    ...(skipped ? { skipped: true as const } : {}),
+  });
 }
 
 export function worstJson(row: WorstRow): SampleJson {
-  const out: SampleJson = {
-    index: row.index,
+  return sample(row.index, row.id, {
     target: row.target,
     loss: row.loss,
     nll: row.nll,
     pred: row.pred,
     p_target: row.pTarget,
     ignored: false,
-  };
-  if (row.id !== undefined) out.id = row.id;
-  return reorder(out);
+  });
 }
 
-/** Keeps `id` right after `index`, as in the contract's example. */
-function reorder(s: SampleJson): SampleJson {
-  const { index, id, ...rest } = s;
+/** `id` (when there is one) right after `index`, as in the contract's example. */
+function sample(index: number, id: string | undefined, rest: Omit<SampleJson, "index" | "id">): SampleJson {
   return id === undefined ? { index, ...rest } : { index, id, ...rest };
 }
 
@@ -129,5 +117,3 @@ export function documentJson(report: Report) {
   if (assertions) doc.assertions = assertions;
   return doc;
 }
-
-export { reorder as orderSample };

@@ -1,7 +1,7 @@
 import type { RowResults } from "../core/rowResults.js";
 import type { InputInfo } from "../readers/types.js";
 import { formatNumber } from "./formatNumber.js";
-import { type Printer, type Report, type RunInfo, sampleJson } from "./report.js";
+import { type Printer, type Report, type RunInfo, type SampleJson, sampleJson, worstJson } from "./report.js";
 import type { Writer } from "./writer.js";
 
 /** Right-aligns numbers and left-aligns text in columns two spaces apart. */
@@ -28,7 +28,7 @@ function describeInput(info: InputInfo): string {
 const SAMPLE_HEADER = ["index", "id", "target", "pred", "p_target", "nll", "loss"];
 const SAMPLE_NUMERIC = [true, false, true, true, true, true, true];
 
-function sampleCells(s: ReturnType<typeof sampleJson>): string[] {
+function sampleCells(s: SampleJson): string[] {
   const n = (x: number | null) => (x === null ? "-" : formatNumber(x));
   return [
     String(s.index),
@@ -99,20 +99,7 @@ export class TablePrinter implements Printer {
     if (run.worst > 0 && !run.perSample) {
       lines.push("", `worst ${summary.worst.rows.length} rows`);
       const rows = [SAMPLE_HEADER];
-      for (const w of summary.worst.rows) {
-        rows.push(
-          sampleCells({
-            index: w.index,
-            id: w.id,
-            target: w.target,
-            loss: w.loss,
-            nll: w.nll,
-            pred: w.pred,
-            p_target: w.pTarget,
-            ignored: false,
-          } as ReturnType<typeof sampleJson>),
-        );
-      }
+      for (const w of summary.worst.rows) rows.push(sampleCells(worstJson(w)));
       lines.push(alignColumns(rows, SAMPLE_NUMERIC));
     }
     if (assertions) {
