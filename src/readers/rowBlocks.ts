@@ -1,6 +1,6 @@
 import type { RowBlock, TargetBlock } from "../core/types.js";
 import { XentError } from "../errors.js";
-import type { PredictionSource, RawTargets, TargetSource } from "./types.js";
+import type { PredictionSource, RawTargets, ScoreChunk, TargetChunk, TargetSource } from "./types.js";
 
 export interface PairOptions {
   chunkRows: number;
@@ -13,7 +13,8 @@ export interface PairOptions {
  * column) into the RowBlocks the kernels take, checking every target on the way: class indices
  * in range, class names known, probabilities finite and ≥ 0, and the same number of rows in both.
  *
- * Every reader yields chunks of exactly `chunkRows` rows but the last, so the two streams line up.
+ * Readers may yield chunks of any size (Arrow record batches have their own); both streams are
+ * cut at every boundary of either, with zero-copy views, so memory stays one chunk of each.
  */
 export async function* rowBlocks(
   predictions: PredictionSource,
@@ -26,42 +27,79 @@ export async function* rowBlocks(
     resolveTargets(raw, { C, names, ignoreIndex: options.ignoreIndex, file, start, lines });
   const scoreChunks = predictions.chunks(options.chunkRows)[Symbol.asyncIterator]();
   const targetChunks = targets?.chunks(options.chunkRows)[Symbol.asyncIterator]();
-  let predictionRows = 0;
-  let targetRows = 0;
+  let p: ScoreChunk | null = null;
+  let t: TargetChunk | null = null;
+  let pOff = 0;
+  let tOff = 0;
+  let pSeen = 0;
+  let tSeen = 0;
   for (;;) {
-    const p = await scoreChunks.next();
-    const t = targetChunks ? await targetChunks.next() : undefined;
-    predictionRows += p.done ? 0 : p.value.rows;
-    targetRows += t === undefined || t.done ? 0 : t.value.rows;
-    if (t !== undefined && predictionRows !== targetRows) {
-      predictionRows += await countRest(scoreChunks);
-      targetRows += await countRest(targetChunks!);
-      throw new XentError(
-        "shape",
-        `row counts differ: ${predictions.info.path} has ${predictionRows} rows, ${targets!.info.path} has ${targetRows}`,
-      );
+    if (p === null) {
+      const next = await scoreChunks.next();
+      p = next.done ? null : next.value;
+      pOff = 0;
+      pSeen += p?.rows ?? 0;
     }
-    if (p.done) return;
-    const chunk = p.value;
+    if (targetChunks && t === null) {
+      const next = await targetChunks.next();
+      t = next.done ? null : next.value;
+      tOff = 0;
+      tSeen += t?.rows ?? 0;
+    }
+    if (p === null || (targetChunks && t === null)) {
+      if (targetChunks && (p !== null || t !== null)) {
+        const predictionRows = pSeen + (p === null ? 0 : await countRest(scoreChunks));
+        const targetRows = tSeen + (t === null ? 0 : await countRest(targetChunks));
+        throw new XentError(
+          "shape",
+          `row counts differ: ${predictions.info.path} has ${predictionRows} rows, ${targets!.info.path} has ${targetRows}`,
+        );
+      }
+      return;
+    }
+    const n = t === null ? p.rows - pOff : Math.min(p.rows - pOff, t.rows - tOff);
+    const start = p.start + pOff;
     let block: TargetBlock;
-    if (t && !t.done) {
-      block = resolve(t.value.targets, targets!.info.path, t.value.start, t.value.lines);
-    } else if (chunk.targets) {
-      block = resolve(chunk.targets, predictions.info.path, chunk.start, chunk.lines);
+    if (t !== null) {
+      block = resolve(
+        sliceTargets(t.targets, tOff, tOff + n, C),
+        targets!.info.path,
+        t.start + tOff,
+        t.lines?.subarray(tOff, tOff + n),
+      );
+    } else if (p.targets) {
+      block = resolve(
+        sliceTargets(p.targets, pOff, pOff + n, C),
+        predictions.info.path,
+        start,
+        p.lines?.subarray(pOff, pOff + n),
+      );
     } else {
       // config.ts refuses to start without targets; reaching this is a bug.
       throw new Error("predictions chunk without targets");
     }
     yield {
-      start: chunk.start,
-      rows: chunk.rows,
+      start,
+      rows: n,
       classes: C,
-      scores: chunk.scores,
+      scores: p.scores.subarray(pOff * C, (pOff + n) * C),
       targets: block,
-      ids: chunk.ids,
-      lines: chunk.lines,
+      ids: p.ids?.slice(pOff, pOff + n),
+      lines: p.lines?.subarray(pOff, pOff + n),
     };
+    pOff += n;
+    tOff += n;
+    if (pOff === p.rows) p = null;
+    if (t !== null && tOff === t.rows) t = null;
   }
+}
+
+/** Rows [from, to) of a chunk's targets, as views where the values are typed arrays. */
+function sliceTargets(raw: RawTargets, from: number, to: number, C: number): RawTargets {
+  if (from === 0 && to * (raw.kind === "probs" ? C : 1) === raw.values.length) return raw;
+  if (raw.kind === "name") return { kind: "name", values: raw.values.slice(from, to) };
+  if (raw.kind === "index") return { kind: "index", values: raw.values.subarray(from, to) };
+  return { kind: "probs", values: raw.values.subarray(from * C, to * C) };
 }
 
 /** Reads the rest of an input only to count its rows, for the row-count message. */

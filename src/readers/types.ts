@@ -18,7 +18,10 @@ export interface InputInfo {
   column?: string;
 }
 
-/** A run of consecutive rows read from the predictions file. */
+/**
+ * A run of consecutive rows read from the predictions file. Readers choose the size (about
+ * `chunkRows`, or an Arrow record batch's); rowBlocks lines predictions and targets up.
+ */
 export interface ScoreChunk {
   start: number;
   rows: number;

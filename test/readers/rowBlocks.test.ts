@@ -1,0 +1,74 @@
+import { describe, expect, it } from "vitest";
+import { rowBlocks } from "../../src/readers/rowBlocks.js";
+import type { PredictionSource, TargetSource } from "../../src/readers/types.js";
+
+const C = 2;
+
+/** A predictions source whose chunks have the given sizes; row i scores [i, −i]. */
+function predictions(sizes: number[]): PredictionSource {
+  return {
+    info: { path: "p", format: "npy" },
+    classes: C,
+    classNames: null,
+    targetKind: null,
+    targetColumn: null,
+    async *chunks() {
+      let start = 0;
+      for (const rows of sizes) {
+        const scores = Float64Array.from(
+          { length: rows * C },
+          (_, k) => (k % C === 0 ? 1 : -1) * (start + Math.floor(k / C)),
+        );
+        yield { start, rows, scores };
+        start += rows;
+      }
+    },
+  };
+}
+
+function targets(sizes: number[]): TargetSource {
+  return {
+    info: { path: "t", format: "csv", kind: "index" },
+    kind: "index",
+    async *chunks() {
+      let start = 0;
+      for (const rows of sizes) {
+        yield {
+          start,
+          rows,
+          targets: { kind: "index", values: Float64Array.from({ length: rows }, (_, i) => (start + i) % C) },
+        };
+        start += rows;
+      }
+    },
+  };
+}
+
+async function collect(p: PredictionSource, t: TargetSource) {
+  const out: { start: number; rows: number; first: number; target: number }[] = [];
+  for await (const b of rowBlocks(p, t, { chunkRows: 4, classNames: null, ignoreIndex: -100 })) {
+    out.push({ start: b.start, rows: b.rows, first: b.scores[0]!, target: b.targets.values[0]! });
+  }
+  return out;
+}
+
+describe("rowBlocks", () => {
+  it("cuts both streams at every boundary of either, keeping rows paired", async () => {
+    const blocks = await collect(predictions([3, 4, 3]), targets([5, 5]));
+    expect(blocks.map((b) => [b.start, b.rows])).toEqual([
+      [0, 3],
+      [3, 2],
+      [5, 2],
+      [7, 3],
+    ]);
+    for (const b of blocks) {
+      expect(b.first).toBe(b.start);
+      expect(b.target).toBe(b.start % C);
+    }
+  });
+
+  it("names both row counts when they differ", async () => {
+    await expect(collect(predictions([3, 4]), targets([5, 5]))).rejects.toThrow(/p has 7 rows, t has 10$/);
+    await expect(collect(predictions([4, 4, 4]), targets([5]))).rejects.toThrow(/p has 12 rows, t has 5$/);
+  });
+});
