@@ -5,14 +5,12 @@ import { JsonPrinter } from "../output/json.js";
 import type { Printer, RunInfo } from "../output/report.js";
 import { TablePrinter } from "../output/table.js";
 import type { Writer } from "../output/writer.js";
-import { openCsvPredictions, openCsvTargets } from "../readers/csv.js";
-import { openFile, readExactly } from "../readers/files.js";
-import { npyValues, openNpy } from "../readers/npy.js";
+import { openNpy } from "../readers/npy.js";
 import { NPY_MAGIC } from "../readers/npyHeader.js";
-import { openNpyPredictions, openNpyTargets } from "../readers/npySource.js";
+import { archiveTargets, type OpenOptions, openPredictions, openTargets } from "../readers/open.js";
 import { parseNumber } from "../readers/parseNumber.js";
 import type { PredictionSource, TargetSource } from "../readers/types.js";
-import type { EvalArgs, InputFormat, OutputFormat } from "./options.js";
+import type { EvalArgs, OutputFormat } from "./options.js";
 
 /** Everything `xent eval` needs to run: open sources, resolved options, the run's description. */
 export interface EvalPlan {
@@ -27,57 +25,23 @@ export interface EvalPlan {
 /** About this many values per block: large enough to amortise per-block work, small enough for cache and memory. */
 const BLOCK_VALUES = 1 << 20;
 
-/** The format from the content (NPY magic, Arrow magic), with the extension as a hint for TSV. */
-export async function detectFormat(path: string, forced: InputFormat | undefined): Promise<InputFormat> {
-  if (forced) return forced;
-  const handle = await openFile(path);
-  let head: Uint8Array;
-  try {
-    const size = (await handle.stat()).size;
-    head = await readExactly(handle, 0, Math.min(8, size));
-  } finally {
-    await handle.close();
-  }
-  if (head.length >= 6 && NPY_MAGIC.equals(head.subarray(0, 6))) return "npy";
-  const text = Buffer.from(head).toString("latin1");
-  if (text.startsWith("ARROW1") || text.startsWith("\xff\xff\xff\xff")) {
-    throw new XentError("format", "Arrow IPC input is not supported yet; convert it to NPY or CSV", {
-      file: path,
-    });
-  }
-  if (/\.npy$/i.test(path)) {
-    throw new XentError(
-      "format",
-      "named .npy but not an NPY file (no \\x93NUMPY magic); pass --input-format csv to read it as text",
-      {
-        file: path,
-      },
-    );
-  }
-  return /\.tsv$/i.test(path) ? "tsv" : "csv";
-}
-
 export async function planEval(args: EvalArgs): Promise<EvalPlan> {
-  const predictionsFormat = await detectFormat(args.predictions, args.inputFormat);
-  const csvOptions = {
+  if (args.predictions === "-" && args.targets === "-")
+    throw usage("only one of the two inputs can be standard input (-)");
+  const open: OpenOptions = {
+    classAxis: args.classAxis,
     targetColumn: args.targetColumn,
     idColumn: args.idColumn,
     targetType: args.targetType,
+    logitsColumn: args.logitsColumn,
+    logitsKey: args.logitsKey,
+    targetsKey: args.targetsKey,
   };
-  let predictions: PredictionSource;
-  let npyLayout: { shape: number[]; axis: number } | null = null;
-  if (predictionsFormat === "npy") {
-    if (args.idColumn !== undefined) throw usage("--id-column applies to CSV/TSV predictions");
-    const source = await openNpyPredictions(args.predictions, args.classAxis);
-    npyLayout = { shape: source.file.header.shape, axis: source.axis };
-    predictions = source;
-  } else {
-    if (args.classAxis !== undefined) throw usage("--class-axis applies to NPY predictions");
-    predictions = await openCsvPredictions(
-      args.predictions,
-      { format: predictionsFormat, ...csvOptions },
-      args.targets !== undefined,
-    );
+  const opened = await openPredictions(args.predictions, args.inputFormat, open, args.targets !== undefined);
+  const predictions = opened.source;
+  const format = predictions.info.format;
+  if (args.idColumn !== undefined && !["csv", "tsv", "arrow", "arrows"].includes(format)) {
+    throw usage("--id-column applies to CSV, TSV and Arrow predictions");
   }
   const C = predictions.classes;
   if (args.loss.smoothingStyle === "others" && C === 1) {
@@ -88,16 +52,9 @@ export async function planEval(args: EvalArgs): Promise<EvalPlan> {
 
   let targets: TargetSource | null = null;
   if (args.targets !== undefined) {
-    const format = await detectFormat(args.targets, args.targetsFormat);
-    if (format === "npy") {
-      targets = await openNpyTargets(
-        args.targets,
-        npyLayout ?? { shape: [-1, C], axis: 1 } /* -1: CSV row count, not known yet */,
-        args.targetType,
-      );
-    } else {
-      targets = await openCsvTargets(args.targets, { format, ...csvOptions, idColumn: undefined }, C);
-    }
+    targets = await openTargets(args.targets, args.targetsFormat, open, opened);
+  } else if (opened.archive !== null) {
+    targets = await archiveTargets(opened.archive, open, opened.layout!, false);
   } else if (predictions.targetKind === null) {
     throw usage(
       `no targets: give a targets file, or a target column (--target-column) in ${args.predictions}`,
@@ -111,7 +68,7 @@ export async function planEval(args: EvalArgs): Promise<EvalPlan> {
   const targetsInfo = targets
     ? targets.info
     : {
-        path: args.predictions,
+        path: predictions.info.path,
         format: predictions.info.format,
         kind: predictions.targetKind!,
         column: predictions.targetColumn!,
@@ -152,16 +109,14 @@ async function readClassWeights(spec: string, C: number): Promise<Float64Array> 
   if (existsSync(spec)) {
     const head = readFileSync(spec).subarray(0, 6);
     if (NPY_MAGIC.equals(head)) {
-      const file = await openNpy(spec);
+      const array = await openNpy(spec);
       values = [];
       try {
-        if (file.header.shape.length !== 1)
+        if (array.header.shape.length !== 1)
           throw new XentError("shape", "class weights must be a 1-D array", { file: spec });
-        for await (const block of npyValues(file, 1 << 16)) {
-          values.push(...block.data);
-        }
+        for await (const block of array.values(1 << 16)) values.push(...block.data);
       } finally {
-        await file.handle.close();
+        await array.close();
       }
     } else {
       values = readFileSync(spec, "utf8")

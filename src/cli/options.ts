@@ -3,9 +3,8 @@ import { Command, CommanderError, Option } from "commander";
 import type { InputType, LossOptions, OnNan, Reduction, SmoothingStyle } from "../core/types.js";
 import { usage, XentError } from "../errors.js";
 import { parseNumber } from "../readers/parseNumber.js";
-import type { TargetKind } from "../readers/types.js";
+import type { InputFormat, TargetKind } from "../readers/types.js";
 
-export type InputFormat = "npy" | "csv" | "tsv";
 export type OutputFormat = "table" | "json";
 export type Comparison = "<" | "<=" | ">" | ">=";
 
@@ -26,6 +25,9 @@ export interface EvalArgs {
   targetColumn: string | undefined;
   idColumn: string | undefined;
   targetType: TargetKind | undefined;
+  logitsColumn: string | undefined;
+  logitsKey: string | undefined;
+  targetsKey: string | undefined;
   /** `FILE` or `a,b,c`, resolved by config.ts. */
   classNames: string | undefined;
   /** `FILE` or `w0,w1,…`, resolved by config.ts once the class count is known. */
@@ -47,6 +49,8 @@ export interface Streams {
   out: (text: string) => void;
   err: (text: string) => void;
 }
+
+const INPUT_FORMATS = ["npy", "npz", "csv", "tsv", "arrow", "arrows"];
 
 const EXAMPLES = `
 Examples:
@@ -112,26 +116,28 @@ function buildProgram(streams: Streams, onEval: (args: EvalArgs) => void): Comma
   const cmd = program
     .command("eval")
     .description("evaluate losses and metrics of predictions against targets")
-    .argument("<predictions>", "logits (or probabilities) as NPY, CSV or TSV")
+    .argument(
+      "<predictions>",
+      "logits (or probabilities): NPY, NPZ, CSV, TSV or Arrow IPC; - for standard input",
+    )
     .argument(
       "[targets]",
-      "class indices, class names or probabilities (else the predictions' target column)",
+      "class indices, class names or probabilities (else the predictions' target column or NPZ array)",
     )
     .optionsGroup("Inputs:")
     .addOption(
-      new Option("--input-format <format>", "predictions format (default: from the content)").choices([
-        "npy",
-        "csv",
-        "tsv",
-      ]),
+      new Option("--input-format <format>", "predictions format (default: from the content)").choices(
+        INPUT_FORMATS,
+      ),
     )
     .addOption(
-      new Option("--targets-format <format>", "targets format (default: from the content)").choices([
-        "npy",
-        "csv",
-        "tsv",
-      ]),
+      new Option("--targets-format <format>", "targets format (default: from the content)").choices(
+        INPUT_FORMATS,
+      ),
     )
+    .option("--logits-column <name>", "Arrow: the list column of scores (default: the only one)")
+    .option("--logits-key <key>", "NPZ: the predictions array (default: logits, predictions or probs)")
+    .option("--targets-key <key>", "NPZ: the targets array (default: labels, targets or y)")
     .option(
       "--class-axis <axis>",
       "the class axis of an NPY array, e.g. 1 for (N, C, d1, ...); default: last",
@@ -242,6 +248,9 @@ function evalArgs(predictions: string, targets: string | undefined, o: Record<st
     targetColumn: s("targetColumn"),
     idColumn: s("idColumn"),
     targetType: s("targetType") as TargetKind | undefined,
+    logitsColumn: s("logitsColumn"),
+    logitsKey: s("logitsKey"),
+    targetsKey: s("targetsKey"),
     classNames: s("classNames"),
     classWeights: s("classWeights"),
     loss: {

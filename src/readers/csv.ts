@@ -1,4 +1,5 @@
 import { XentError } from "../errors.js";
+import type { ByteSource } from "./byteSource.js";
 import { type CsvRecord, csvRecords } from "./csvRecords.js";
 import { parseNumber } from "./parseNumber.js";
 import type {
@@ -32,8 +33,9 @@ interface Table {
 }
 
 /** Reads the first record and decides whether it is a header: a header has a non-numeric field. */
-async function openTable(path: string, format: "csv" | "tsv"): Promise<Table> {
-  const rest = csvRecords(path, format === "tsv" ? "\t" : ",");
+async function openTable(source: ByteSource, format: "csv" | "tsv"): Promise<Table> {
+  const path = source.name;
+  const rest = csvRecords(source, format === "tsv" ? "\t" : ",");
   const head = await rest.next();
   if (head.done) return { path, header: null, width: 0, first: null, rest };
   const isHeader = head.value.fields.some((f) => parseNumber(f) === undefined);
@@ -132,11 +134,12 @@ class TargetColumn {
  * an empty header name, which is how pandas writes its index).
  */
 export async function openCsvPredictions(
-  path: string,
+  source: ByteSource,
   options: CsvOptions,
   withTargets: boolean,
 ): Promise<PredictionSource> {
-  const table = await openTable(path, options.format);
+  const table = await openTable(source, options.format);
+  const path = source.name;
   // With a targets file, --target-column names a column of that file; here only a conventionally
   // named target column is recognised, to keep it out of the scores.
   const target = withTargets
@@ -211,11 +214,12 @@ export async function openCsvPredictions(
  * column but the id column: one → class indices or names, `classes` → probabilities.
  */
 export async function openCsvTargets(
-  path: string,
+  source: ByteSource,
   options: CsvOptions,
   classes: number,
 ): Promise<TargetSource> {
-  const table = await openTable(path, options.format);
+  const table = await openTable(source, options.format);
+  const path = source.name;
   const named = findColumn(table, options.targetColumn, "--target-column") ?? conventionalTarget(table);
   const id = findColumn(table, options.idColumn, "--id-column");
   const columns =

@@ -1,6 +1,7 @@
-import { createReadStream } from "node:fs";
+import { Readable } from "node:stream";
 import { CsvError, parse } from "csv-parse";
 import { XentError } from "../errors.js";
+import type { ByteSource } from "./byteSource.js";
 import { describeIoError } from "./files.js";
 
 /**
@@ -19,8 +20,8 @@ export interface CsvRecord {
  * The records of a delimited text file, streamed through csv-parse. Every record must have as
  * many fields as the first (csv-parse's own check); blank lines are not records.
  */
-export async function* csvRecords(path: string, delimiter: string): AsyncGenerator<CsvRecord> {
-  const input = createReadStream(path);
+export async function* csvRecords(source: ByteSource, delimiter: string): AsyncGenerator<CsvRecord> {
+  const input = Readable.from(source.stream(), { objectMode: false });
   const parser = parse({
     delimiter,
     bom: true,
@@ -35,7 +36,7 @@ export async function* csvRecords(path: string, delimiter: string): AsyncGenerat
       yield { fields: item.record, line: item.info.lines };
     }
   } catch (e) {
-    throw csvError(e).at({ file: path });
+    throw csvError(e).at({ file: source.name });
   } finally {
     input.destroy();
   }

@@ -4,38 +4,75 @@ import { openFile, readExactly } from "./files.js";
 import { float16ToNumber } from "./float16.js";
 import { NPY_PREAMBLE, type NpyDtype, type NpyHeader, npyHeaderLength, parseNpyHeader } from "./npyHeader.js";
 
+/** An NPY array opened for reading rows: from a file or an NPZ member (positional) or a stream. */
+export interface NpyArray {
+  /** For messages: the path, `archive.npz:member.npy`, or <stdin>. */
+  name: string;
+  header: NpyHeader;
+  /** Rows of width shape[axis] (see npyRows); one pass. */
+  rows(axis: number, chunkRows: number): AsyncGenerator<NpyRows>;
+  /** Every element in C order, as rows of one value (1-D targets, class weights); one pass. */
+  values(chunkRows: number): AsyncGenerator<NpyRows>;
+  close(): Promise<void>;
+}
+
+/** A positional NPY: a whole file, or a stored member `size` bytes long at `base` in an archive. */
 export interface NpyFile {
   path: string;
   header: NpyHeader;
   handle: FileHandle;
+  base: number;
 }
 
-/** Opens an NPY file and checks, before any data is read, that the header agrees with the file size. */
-export async function openNpy(path: string): Promise<NpyFile> {
-  const handle = await openFile(path);
+/** Elements × itemsize + header, checked to be a safe integer. */
+export function npyByteLength(header: NpyHeader): number {
+  let count = 1;
+  for (const d of header.shape) count *= d;
+  const bytes = header.dataOffset + count * header.dtype.size;
+  if (!Number.isSafeInteger(bytes)) throw new XentError("format", `NPY shape (${header.shape}) is too large`);
+  return bytes;
+}
+
+export function sizeMismatch(header: NpyHeader, size: number, expected: number): XentError {
+  const what = `${header.dtype.name} array of shape (${header.shape.join(", ")}) needs ${expected} bytes`;
+  return new XentError(
+    "format",
+    size < expected
+      ? `truncated NPY file: a ${what}, the file has ${size}`
+      : `NPY file has ${size - expected} bytes after the data: a ${what}`,
+  );
+}
+
+/**
+ * Opens an NPY file (or a stored member of an NPZ archive) and checks, before any data is read,
+ * that the header agrees with the size.
+ */
+export async function openNpy(
+  path: string,
+  member?: { handle: FileHandle; base: number; size: number; name: string },
+): Promise<NpyArray & { file: NpyFile }> {
+  const handle = member?.handle ?? (await openFile(path));
+  const name = member?.name ?? path;
+  const base = member?.base ?? 0;
   try {
-    const size = (await handle.stat()).size;
-    const preamble = await readExactly(handle, 0, Math.min(NPY_PREAMBLE, size));
-    const headerBytes = await readExactly(handle, 0, Math.min(npyHeaderLength(preamble), size));
+    const size = member?.size ?? (await handle.stat()).size;
+    const preamble = await readExactly(handle, base, Math.min(NPY_PREAMBLE, size));
+    const headerBytes = await readExactly(handle, base, Math.min(npyHeaderLength(preamble), size));
     const header = parseNpyHeader(headerBytes);
-    let count = 1;
-    for (const d of header.shape) count *= d;
-    const expected = header.dataOffset + count * header.dtype.size;
-    if (!Number.isSafeInteger(expected))
-      throw new XentError("format", `NPY shape (${header.shape}) is too large`);
-    if (size !== expected) {
-      const what = `${header.dtype.name} array of shape (${header.shape.join(", ")}) needs ${expected} bytes`;
-      throw new XentError(
-        "format",
-        size < expected
-          ? `truncated NPY file: a ${what}, the file has ${size}`
-          : `NPY file has ${size - expected} bytes after the data: a ${what}`,
-      );
-    }
-    return { path, header, handle };
+    const expected = npyByteLength(header);
+    if (size !== expected) throw sizeMismatch(header, size, expected);
+    const file: NpyFile = { path: name, header, handle, base };
+    return {
+      name,
+      header,
+      file,
+      rows: (axis, chunkRows) => npyRows(file, axis, chunkRows),
+      values: (chunkRows) => npyValues(file, chunkRows),
+      close: () => (member ? Promise.resolve() : handle.close()),
+    };
   } catch (e) {
-    await handle.close();
-    throw e instanceof XentError ? e.at({ file: path }) : e;
+    if (!member) await handle.close();
+    throw e instanceof XentError ? e.at({ file: name }) : e;
   }
 }
 
@@ -57,7 +94,7 @@ export async function* npyRows(
   chunkRows: number,
   spanLimit = SPAN_LIMIT,
 ): AsyncGenerator<NpyRows> {
-  const { header, handle } = file;
+  const { header, handle, base } = file;
   const shape = header.shape;
   const width = shape[axis]!;
   const rows = shape.reduce((a, b) => a * b, 1) / (width || 1);
@@ -72,7 +109,7 @@ export async function* npyRows(
     if (contiguous) {
       const bytes = await readExactly(
         handle,
-        header.dataOffset + start * width * itemsize,
+        base + header.dataOffset + start * width * itemsize,
         n * width * itemsize,
       );
       yield { start, rows: n, data: decode(bytes, header.dtype) };
@@ -186,7 +223,11 @@ async function gather(
   }
   const out = new Float64Array(n * width);
   if ((hi - lo + 1) * itemsize <= spanLimit) {
-    const bytes = await readExactly(handle, header.dataOffset + lo * itemsize, (hi - lo + 1) * itemsize);
+    const bytes = await readExactly(
+      handle,
+      file.base + header.dataOffset + lo * itemsize,
+      (hi - lo + 1) * itemsize,
+    );
     const get = elementReader(new DataView(bytes.buffer, bytes.byteOffset, bytes.byteLength), dtype);
     for (let r = 0; r < n; r++) {
       for (let c = 0; c < width; c++) out[r * width + c] = get((base[r]! + c * classStride - lo) * itemsize);
@@ -204,7 +245,7 @@ async function gather(
       const last = base[order[j - 1]!]! + c * classStride;
       const bytes = await readExactly(
         handle,
-        header.dataOffset + first * itemsize,
+        file.base + header.dataOffset + first * itemsize,
         (last - first + 1) * itemsize,
       );
       const get = elementReader(new DataView(bytes.buffer, bytes.byteOffset, bytes.byteLength), dtype);

@@ -1,98 +1,102 @@
 import { XentError } from "../errors.js";
-import { type NpyFile, npyRows, npyValues, openNpy } from "./npy.js";
+import type { NpyArray } from "./npy.js";
 import type { PredictionSource, TargetKind, TargetSource } from "./types.js";
 
 /** The class axis as a non-negative number; `axis` may count from the end like numpy's (−1 = last). */
-export function resolveAxis(axis: number | undefined, ndim: number, path: string): number {
+export function resolveAxis(axis: number | undefined, ndim: number, name: string): number {
   const a = axis === undefined ? ndim - 1 : axis < 0 ? ndim + axis : axis;
   if (!(a >= 0 && a < ndim)) {
     throw new XentError("usage", `--class-axis ${axis} is out of range for a ${ndim}-dimensional array`, {
-      file: path,
+      file: name,
     });
   }
   return a;
 }
 
-const shapeText = (shape: readonly number[]) => `(${shape.join(", ")}${shape.length === 1 ? "," : ""})`;
+export const shapeText = (shape: readonly number[]) =>
+  `(${shape.join(", ")}${shape.length === 1 ? "," : ""})`;
 
-export async function openNpyPredictions(
-  path: string,
+export interface NpyLayout {
+  shape: number[];
+  axis: number;
+}
+
+/** Predictions in an NPY array (a file, an NPZ member or a stream): floats, ≥ 2 dimensions. */
+export async function npyPredictions(
+  array: NpyArray,
   classAxis: number | undefined,
-): Promise<PredictionSource & { file: NpyFile; axis: number }> {
-  const file = await openNpy(path);
-  const { shape, dtype } = file.header;
+  format: "npy" | "npz",
+): Promise<PredictionSource & { layout: NpyLayout }> {
+  const { shape, dtype } = array.header;
+  const fail = async (e: XentError) => {
+    await array.close();
+    throw e.at({ file: array.name });
+  };
   if (dtype.kind !== "f") {
-    await file.handle.close();
-    throw new XentError("format", `predictions must be float16/32/64, the file holds ${dtype.name}`, {
-      file: path,
-    });
+    await fail(new XentError("format", `predictions must be float16/32/64, the file holds ${dtype.name}`));
   }
   if (shape.length < 2) {
-    await file.handle.close();
-    throw new XentError(
-      "shape",
-      `predictions need at least 2 dimensions (rows × classes), the shape is ${shapeText(shape)}`,
-      {
-        file: path,
-      },
+    await fail(
+      new XentError(
+        "shape",
+        `predictions need at least 2 dimensions (rows × classes), the shape is ${shapeText(shape)}`,
+      ),
     );
   }
-  const axis = resolveAxis(classAxis, shape.length, path);
+  const axis = resolveAxis(classAxis, shape.length, array.name);
   return {
-    file,
-    axis,
-    info: { path, format: "npy", dtype: dtype.name, shape },
+    layout: { shape, axis },
+    info: { path: array.name, format, dtype: dtype.name, shape },
     classes: shape[axis]!,
     classNames: null,
     targetKind: null,
     targetColumn: null,
     async *chunks(chunkRows) {
       try {
-        for await (const block of npyRows(file, axis, chunkRows))
+        for await (const block of array.rows(axis, chunkRows)) {
           yield { start: block.start, rows: block.rows, scores: block.data };
+        }
       } finally {
-        await file.handle.close();
+        await array.close();
       }
     },
   };
 }
 
 /**
- * Targets in NPY: the predictions' row shape holds one class index per row (any integer dtype, or
- * integral floats); the predictions' own shape holds probabilities along the same class axis.
+ * Targets in an NPY array: the predictions' row shape holds one class index per row (any integer
+ * dtype, or integral floats); the predictions' own shape holds probabilities along the same class
+ * axis. A −1 in the predictions' shape stands for a row count not known before reading (CSV).
  */
-export async function openNpyTargets(
-  path: string,
-  predictions: { shape: readonly number[]; axis: number },
+export async function npyTargets(
+  array: NpyArray,
+  predictions: NpyLayout,
   forced: TargetKind | undefined,
+  format: "npy" | "npz",
 ): Promise<TargetSource> {
-  const file = await openNpy(path);
-  const { shape, dtype } = file.header;
+  const { shape, dtype } = array.header;
   const rowShape = predictions.shape.filter((_, i) => i !== predictions.axis);
   const same = (a: readonly number[], b: readonly number[]) =>
-    a.length === b.length && a.every((d, i) => d === b[i]);
+    a.length === b.length && a.every((d, i) => d === b[i] || b[i] === -1);
   let kind: TargetKind;
   if (same(shape, rowShape) && forced !== "probs" && forced !== "name") kind = "index";
   else if (same(shape, predictions.shape) && dtype.kind === "f" && (forced ?? "probs") === "probs")
     kind = "probs";
   else {
-    await file.handle.close();
-    const why = forced === "name" ? "an NPY file cannot hold class names; " : "";
+    await array.close();
+    const why = forced === "name" ? "an NPY array cannot hold class names; " : "";
     throw new XentError(
       "shape",
       `${why}targets of shape ${shapeText(shape)} (${dtype.name}) fit neither the row shape ${shapeText(rowShape)} (class indices) nor the predictions' shape ${shapeText(predictions.shape)} (probabilities)`,
-      { file: path },
+      { file: array.name },
     );
   }
   return {
-    info: { path, format: "npy", dtype: dtype.name, shape, kind },
+    info: { path: array.name, format, dtype: dtype.name, shape, kind },
     kind,
     async *chunks(chunkRows) {
       try {
-        if (shape.length === 0) return;
-        // Index targets: one value per row, the whole array in C order.
-        const blocks =
-          kind === "index" ? npyValues(file, chunkRows) : npyRows(file, predictions.axis, chunkRows);
+        const blocks = kind === "index" ? array.values(chunkRows) : array.rows(predictions.axis, chunkRows);
         for await (const block of blocks) {
           yield {
             start: block.start,
@@ -101,7 +105,7 @@ export async function openNpyTargets(
           };
         }
       } finally {
-        await file.handle.close();
+        await array.close();
       }
     },
   };

@@ -8,10 +8,15 @@ export type RawTargets =
 
 export type TargetKind = RawTargets["kind"];
 
+export type InputFormat = "npy" | "npz" | "csv" | "tsv" | "arrow" | "arrows";
+
 /** What `inputs` in the JSON output says of a file. */
 export interface InputInfo {
   path: string;
-  format: "npy" | "csv" | "tsv";
+  format: InputFormat;
+  /** NPZ member or Arrow column the values come from. */
+  member?: string;
+  compression?: string;
   dtype?: string;
   shape?: number[];
   kind?: TargetKind;

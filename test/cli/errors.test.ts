@@ -149,7 +149,11 @@ const cases: [string, string[], RegExp][] = [
     [npy("int.npy", [0, 1, 2, 3, 4, 5, 6, 7, 8], [3, 3], "<i4"), labels],
     /predictions must be float16\/32\/64, the file holds int32/,
   ],
-  ["a .npy that is really text", [csv("text.npy", "0,1\n"), labels], /named \.npy but not an NPY file/],
+  [
+    "a .npy that is really text",
+    [csv("text.npy", "0,1\n"), labels],
+    /named \.npy but the content is not NPY; pass --input-format/,
+  ],
   [
     "the wrong number of class weights",
     [logits, labels, "--class-weights", "1,2"],

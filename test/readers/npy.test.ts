@@ -1,18 +1,18 @@
 import { describe, expect, it } from "vitest";
-import { type NpyFile, npyRows, openNpy } from "../../src/readers/npy.js";
+import { npyRows, openNpy } from "../../src/readers/npy.js";
 import { ROOT } from "../helpers/run.js";
 
 const data = `${ROOT}fixtures/golden/data/`;
 
 async function allRows(
-  file: NpyFile,
+  array: Awaited<ReturnType<typeof openNpy>>,
   axis: number,
   chunkRows: number,
   spanLimit?: number,
 ): Promise<number[]> {
   const out: number[] = [];
-  for await (const block of npyRows(file, axis, chunkRows, spanLimit)) out.push(...block.data);
-  await file.handle.close();
+  for await (const block of npyRows(array.file, axis, chunkRows, spanLimit)) out.push(...block.data);
+  await array.close();
   return out;
 }
 

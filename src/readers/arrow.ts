@@ -1,0 +1,471 @@
+import type { FileHandle } from "node:fs/promises";
+import { open } from "node:fs/promises";
+import {
+  type AsyncRecordBatchFileReader,
+  type AsyncRecordBatchStreamReader,
+  type Data,
+  DataType,
+  type Field,
+  type RecordBatch,
+  RecordBatchReader,
+  type Vector,
+} from "apache-arrow";
+import type { Scores } from "../core/types.js";
+import { usage, XentError } from "../errors.js";
+import type { ByteSource } from "./byteSource.js";
+import { codecUse, registerArrowCodecs } from "./codecs/register.js";
+import { TARGET_NAMES } from "./csv.js";
+import { describeIoError } from "./files.js";
+import { float16ToNumber } from "./float16.js";
+import type {
+  InputInfo,
+  PredictionSource,
+  RawTargets,
+  ScoreChunk,
+  TargetChunk,
+  TargetKind,
+  TargetSource,
+} from "./types.js";
+
+export interface ArrowOptions {
+  logitsColumn?: string | undefined;
+  targetColumn?: string | undefined;
+  idColumn?: string | undefined;
+  targetType?: TargetKind | undefined;
+}
+
+type Reader = AsyncRecordBatchFileReader | AsyncRecordBatchStreamReader;
+
+/** An opened Arrow IPC input: its schema, and its batches one at a time (the first already read). */
+export interface ArrowInput {
+  name: string;
+  format: "arrow" | "arrows";
+  fields: Field[];
+  /** The first record batch, read at open to learn the class count of variable-length lists. */
+  first: RecordBatch | null;
+  batches(): AsyncGenerator<RecordBatch>;
+  compression: string | null;
+  close(): Promise<void>;
+}
+
+const invalid = (name: string, format: string, e: unknown) =>
+  e instanceof XentError
+    ? e.at({ file: name })
+    : new XentError(
+        "format",
+        `not a valid Arrow IPC ${format === "arrow" ? "file" : "stream"}: ${describeIoError(e)}`,
+        {
+          file: name,
+        },
+      );
+
+/**
+ * Opens an Arrow IPC file (through a FileHandle, so apache-arrow reads one batch at a time instead
+ * of buffering the file) or stream (a path or standard input).
+ */
+export async function openArrow(source: ByteSource, format: "arrow" | "arrows"): Promise<ArrowInput> {
+  registerArrowCodecs();
+  const name = source.name;
+  if (source.head.length === 0) throw new XentError("format", "empty file: no Arrow schema", { file: name });
+  if (format === "arrow" && source.path === null) {
+    throw new XentError(
+      "usage",
+      "the Arrow file format cannot be read from standard input (its index is at the end); pipe the stream format (.arrows) or pass a path",
+    );
+  }
+  let handle: FileHandle | null = null;
+  let reader: Reader;
+  try {
+    if (source.path !== null && format === "arrow") {
+      handle = await open(source.path, "r");
+      reader = (await RecordBatchReader.from(handle)) as Reader;
+    } else {
+      reader = (await RecordBatchReader.from(source.stream())) as Reader;
+    }
+    await reader.open();
+  } catch (e) {
+    await handle?.close();
+    throw invalid(name, format, e);
+  }
+  if (format === "arrow" && !reader.isFile()) {
+    await handle?.close();
+    throw new XentError("format", "this is the Arrow stream format; pass --input-format arrows", {
+      file: name,
+    });
+  }
+  const it = reader[Symbol.asyncIterator]();
+  const next = async (): Promise<RecordBatch | null> => {
+    try {
+      const r = await it.next();
+      return r.done ? null : r.value;
+    } catch (e) {
+      throw invalid(name, format, e);
+    }
+  };
+  const before = { ...codecUse };
+  const first = await next();
+  const compression = codecUse.lz4 > before.lz4 ? "lz4" : codecUse.zstd > before.zstd ? "zstd" : null;
+  return {
+    name,
+    format,
+    fields: reader.schema.fields,
+    first,
+    compression,
+    async *batches() {
+      try {
+        for (let b = first; b !== null; b = await next()) yield b;
+      } finally {
+        await handle?.close();
+        handle = null;
+      }
+    },
+    close: async () => {
+      await handle?.close();
+      handle = null;
+    },
+  };
+}
+
+const isListType = (t: DataType) =>
+  DataType.isList(t) || DataType.isLargeList(t) || DataType.isFixedSizeList(t);
+const isFloatList = (t: DataType) => isListType(t) && DataType.isFloat(t.children[0]!.type);
+const isStringType = (t: DataType): boolean =>
+  DataType.isUtf8(t) ||
+  DataType.isLargeUtf8(t) ||
+  DataType.isUtf8View(t) ||
+  (DataType.isDictionary(t) && isStringType(t.dictionary));
+
+/** A column by name or 0-based number, or undefined when `spec` is undefined. */
+function findField(
+  fields: Field[],
+  spec: string | undefined,
+  flag: string,
+  name: string,
+): number | undefined {
+  if (spec === undefined) return undefined;
+  const byName = fields.findIndex((f) => f.name === spec);
+  if (byName >= 0) return byName;
+  if (/^\d+$/.test(spec) && Number(spec) < fields.length) return Number(spec);
+  throw usage(
+    `${flag} ${spec}: no such column in ${name}; its columns are ${fields.map((f) => f.name).join(", ")}`,
+  );
+}
+
+function conventional(fields: Field[]): number | undefined {
+  const i = fields.findIndex((f) => TARGET_NAMES.includes(f.name.toLowerCase()));
+  return i >= 0 ? i : undefined;
+}
+
+function targetKindOf(field: Field, forced: TargetKind | undefined, name: string): TargetKind {
+  const t = field.type;
+  const kind: TargetKind | null =
+    DataType.isInt(t) || DataType.isFloat(t)
+      ? "index"
+      : isStringType(t)
+        ? "name"
+        : isFloatList(t)
+          ? "probs"
+          : null;
+  if (kind === null) {
+    throw new XentError(
+      "format",
+      `target column '${field.name}' has type ${t}; expected integers, strings or a list of floats`,
+      {
+        file: name,
+      },
+    );
+  }
+  if (forced && forced !== kind && !(forced === "index" && kind === "index")) {
+    throw new XentError("usage", `--target-type ${forced} does not fit column '${field.name}' of type ${t}`, {
+      file: name,
+    });
+  }
+  return kind;
+}
+
+interface ScoreLayout {
+  /** One list column of C floats per row… */
+  list: number | null;
+  /** …or one float column per class. */
+  columns: number[];
+  classes: number;
+}
+
+function listLength(input: ArrowInput, column: number): number {
+  const type = input.fields[column]!.type;
+  if (DataType.isFixedSizeList(type)) return type.listSize;
+  const data = input.first?.getChildAt(column)?.data[0];
+  if (!data || data.length === 0) return 0;
+  const offsets = data.valueOffsets as Int32Array | BigInt64Array;
+  return Number(offsets[data.offset + 1]!) - Number(offsets[data.offset]!);
+}
+
+/** First row at or after 0 whose validity bit is clear. */
+function firstNull(data: Data, rows: number): number {
+  for (let i = 0; i < rows; i++) if (!data.getValid(i)) return i;
+  return -1;
+}
+
+/** The float values of a column's Data as a typed array view (float16 widened to float32). */
+function floatValues(data: Data, from: number, count: number): Scores {
+  const values = data.values as Float32Array | Float64Array | Uint16Array;
+  const start = data.offset + from;
+  if (values instanceof Uint16Array) {
+    const out = new Float32Array(count);
+    for (let i = 0; i < count; i++) out[i] = float16ToNumber(values[start + i]!);
+    return out;
+  }
+  return values.subarray(start, start + count);
+}
+
+/** Scores of rows [from, from + n) of a batch, row-major; zero-copy for a list column. */
+function batchScores(
+  batch: RecordBatch,
+  layout: ScoreLayout,
+  from: number,
+  n: number,
+  start: number,
+  name: string,
+): Scores {
+  const C = layout.classes;
+  if (layout.list !== null) {
+    const data = batch.getChildAt(layout.list)!.data[0]!;
+    const bad = data.nullCount > 0 ? firstNull(data, batch.numRows) : -1;
+    if (bad >= 0)
+      throw new XentError("value", "null list of scores", { file: name, row: start - from + bad });
+    const child = data.children[0]!;
+    let first: number;
+    if (DataType.isFixedSizeList(data.type)) first = (data.offset + from) * C;
+    else {
+      const offsets = data.valueOffsets as Int32Array | BigInt64Array;
+      first = Number(offsets[data.offset + from]!);
+      for (let i = 0; i < n; i++) {
+        const length =
+          Number(offsets[data.offset + from + i + 1]!) - Number(offsets[data.offset + from + i]!);
+        if (length !== C) {
+          throw new XentError("shape", `a list of ${length} scores where the first row has ${C}`, {
+            file: name,
+            row: start + i,
+          });
+        }
+      }
+    }
+    if (child.nullCount > 0) {
+      for (let i = 0; i < n * C; i++) {
+        if (!child.getValid(first + i)) {
+          throw new XentError("value", `null score of class ${i % C}`, {
+            file: name,
+            row: start + Math.floor(i / C),
+          });
+        }
+      }
+    }
+    return floatValues(child, first, n * C);
+  }
+  const out = new Float64Array(n * C);
+  layout.columns.forEach((column, c) => {
+    const data = batch.getChildAt(column)!.data[0]!;
+    if (data.nullCount > 0) {
+      for (let i = 0; i < n; i++) {
+        if (!data.getValid(from + i)) {
+          throw new XentError("value", `null score in column '${batch.schema.fields[column]!.name}'`, {
+            file: name,
+            row: start + i,
+          });
+        }
+      }
+    }
+    const values = floatValues(data, from, n);
+    for (let i = 0; i < n; i++) out[i * C + c] = values[i]!;
+  });
+  return out;
+}
+
+/** Targets of rows [from, from + n) of a batch's column. */
+function batchTargets(
+  vector: Vector,
+  kind: TargetKind,
+  from: number,
+  n: number,
+  C: number,
+  start: number,
+  name: string,
+): RawTargets {
+  const data = vector.data[0]!;
+  if (data.nullCount > 0) {
+    for (let i = 0; i < n; i++) {
+      if (!data.getValid(from + i))
+        throw new XentError("value", "null target", { file: name, row: start + i });
+    }
+  }
+  if (kind === "name") {
+    const values: string[] = new Array(n);
+    for (let i = 0; i < n; i++) values[i] = String(vector.get(from + i));
+    return { kind, values };
+  }
+  if (kind === "probs") {
+    const probs = batchScores(
+      { getChildAt: () => vector, numRows: vector.length } as unknown as RecordBatch,
+      { list: 0, columns: [], classes: C },
+      from,
+      n,
+      start,
+      name,
+    );
+    return { kind, values: Float64Array.from(probs) };
+  }
+  const raw = data.values as ArrayLike<number | bigint>;
+  const values = new Float64Array(n);
+  for (let i = 0; i < n; i++) {
+    const v = raw[data.offset + from + i]!;
+    values[i] = typeof v === "bigint" ? (v >= -(2n ** 53n) && v <= 2n ** 53n ? Number(v) : Number.NaN) : v;
+  }
+  return { kind, values };
+}
+
+/**
+ * Predictions in Arrow: one list column of floats (`--logits-column`, else the only one), or one
+ * float column per class (names = class names), besides the target and id columns.
+ */
+export async function arrowPredictions(
+  input: ArrowInput,
+  options: ArrowOptions,
+  withTargets: boolean,
+): Promise<PredictionSource> {
+  const { fields, name } = input;
+  const target = withTargets
+    ? conventional(fields)
+    : (findField(fields, options.targetColumn, "--target-column", name) ?? conventional(fields));
+  const id = findField(fields, options.idColumn, "--id-column", name);
+  let list = findField(fields, options.logitsColumn, "--logits-column", name) ?? null;
+  if (list !== null && !isFloatList(fields[list]!.type)) {
+    throw usage(
+      `--logits-column ${options.logitsColumn}: column has type ${fields[list]!.type}, not a list of floats`,
+    );
+  }
+  if (list === null) {
+    const lists = fields.map((f, i) => (isFloatList(f.type) && i !== target ? i : -1)).filter((i) => i >= 0);
+    if (lists.length > 1) {
+      throw usage(
+        `${name} has several list columns (${lists.map((i) => fields[i]!.name).join(", ")}); pick one with --logits-column`,
+      );
+    }
+    list = lists[0] ?? null;
+  }
+  const columns =
+    list !== null
+      ? []
+      : fields
+          .map((f, i) => (DataType.isFloat(f.type) && i !== target && i !== id ? i : -1))
+          .filter((i) => i >= 0);
+  if (list === null && columns.length === 0) {
+    throw new XentError("format", "no scores: neither a list column of floats nor float columns", {
+      file: name,
+    });
+  }
+  const layout: ScoreLayout = {
+    list,
+    columns,
+    classes: list !== null ? listLength(input, list) : columns.length,
+  };
+  const targetKind =
+    target !== undefined && !withTargets ? targetKindOf(fields[target]!, options.targetType, name) : null;
+  if (targetKind === "probs") throw usage("a target column of probabilities needs its own targets file");
+  const dtypeOf = (f: Field) => String(isListType(f.type) ? f.type.children[0]!.type : f.type).toLowerCase();
+  const info: InputInfo = {
+    path: name,
+    format: input.format,
+    dtype: dtypeOf(fields[list ?? columns[0]!]!),
+    shape: [0, layout.classes],
+  };
+  if (list !== null) info.member = fields[list]!.name;
+  return {
+    info,
+    classes: layout.classes,
+    classNames: list !== null ? null : columns.map((i) => fields[i]!.name),
+    targetKind,
+    targetColumn: targetKind === null ? null : fields[target!]!.name,
+    async *chunks(chunkRows: number): AsyncGenerator<ScoreChunk> {
+      let start = 0;
+      for await (const batch of input.batches()) {
+        for (let from = 0; from < batch.numRows; from += chunkRows) {
+          const n = Math.min(chunkRows, batch.numRows - from);
+          const chunk: ScoreChunk = {
+            start,
+            rows: n,
+            scores: batchScores(batch, layout, from, n, start, name),
+          };
+          if (targetKind !== null)
+            chunk.targets = batchTargets(
+              batch.getChildAt(target!)!,
+              targetKind,
+              from,
+              n,
+              layout.classes,
+              start,
+              name,
+            );
+          if (id !== undefined) {
+            const v = batch.getChildAt(id)!;
+            chunk.ids = Array.from({ length: n }, (_, i) => String(v.get(from + i)));
+          }
+          start += n;
+          info.shape = [start, layout.classes];
+          yield chunk;
+        }
+      }
+    },
+  };
+}
+
+/** Targets in Arrow: the target column (or the only column), else one float column per class. */
+export async function arrowTargets(
+  input: ArrowInput,
+  options: ArrowOptions,
+  classes: number,
+): Promise<TargetSource> {
+  const { fields, name } = input;
+  const named =
+    findField(fields, options.targetColumn, "--target-column", name) ??
+    conventional(fields) ??
+    (fields.length === 1 ? 0 : undefined);
+  let kind: TargetKind;
+  let probColumns: number[] = [];
+  if (named !== undefined) kind = targetKindOf(fields[named]!, options.targetType, name);
+  else {
+    probColumns = fields.map((f, i) => (DataType.isFloat(f.type) ? i : -1)).filter((i) => i >= 0);
+    if (probColumns.length !== classes || options.targetType === "index" || options.targetType === "name") {
+      throw new XentError(
+        "shape",
+        `targets need a target column (label, target, y, class or --target-column) or ${classes} float columns, found ${fields.map((f) => f.name).join(", ")}`,
+        { file: name },
+      );
+    }
+    kind = "probs";
+  }
+  const info: InputInfo = { path: name, format: input.format, kind };
+  if (named !== undefined) info.column = fields[named]!.name;
+  return {
+    info,
+    kind,
+    async *chunks(chunkRows: number): AsyncGenerator<TargetChunk> {
+      let start = 0;
+      for await (const batch of input.batches()) {
+        for (let from = 0; from < batch.numRows; from += chunkRows) {
+          const n = Math.min(chunkRows, batch.numRows - from);
+          const targets: RawTargets =
+            named !== undefined
+              ? batchTargets(batch.getChildAt(named)!, kind, from, n, classes, start, name)
+              : {
+                  kind: "probs",
+                  values: Float64Array.from(
+                    batchScores(batch, { list: null, columns: probColumns, classes }, from, n, start, name),
+                  ),
+                };
+          yield { start, rows: n, targets };
+          start += n;
+        }
+      }
+    },
+  };
+}

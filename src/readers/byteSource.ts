@@ -1,0 +1,97 @@
+import { createReadStream } from "node:fs";
+import { stat } from "node:fs/promises";
+import type { Readable } from "node:stream";
+import { XentError } from "../errors.js";
+import { describeIoError } from "./files.js";
+
+/** How many leading bytes format detection looks at. */
+export const HEAD_BYTES = 16;
+
+/**
+ * Where an input's bytes come from: a file (which readers may also open for positional reads)
+ * or standard input (read once, front to back). The first bytes are read ahead for detection and
+ * replayed by stream().
+ */
+export interface ByteSource {
+  /** The path as the user gave it, or "<stdin>". */
+  name: string;
+  /** The file's path; null for standard input. */
+  path: string | null;
+  /** Up to HEAD_BYTES leading bytes. */
+  head: Uint8Array;
+  /** Every byte of the input, once, from the start. */
+  stream(): AsyncIterable<Uint8Array>;
+}
+
+export const STDIN_NAME = "<stdin>";
+
+export async function openByteSource(path: string, stdin: Readable = process.stdin): Promise<ByteSource> {
+  if (path === "-") return stdinSource(stdin);
+  let size: number;
+  try {
+    const s = await stat(path);
+    if (s.isDirectory()) throw Object.assign(new Error("is a directory"), { code: "EISDIR" });
+    size = s.size;
+  } catch (e) {
+    throw new XentError("io", `cannot open: ${describeIoError(e)}`, { file: path });
+  }
+  const head = await readHead(
+    createReadStream(path, { start: 0, end: Math.max(0, Math.min(size, HEAD_BYTES) - 1) }),
+    path,
+  );
+  return {
+    name: path,
+    path,
+    head: size === 0 ? new Uint8Array(0) : head,
+    stream: () => guard(createReadStream(path, { highWaterMark: 1 << 20 }), path),
+  };
+}
+
+async function readHead(stream: Readable, name: string): Promise<Uint8Array> {
+  const parts: Buffer[] = [];
+  for await (const chunk of guard(stream, name)) parts.push(Buffer.from(chunk));
+  return new Uint8Array(Buffer.concat(parts));
+}
+
+/** Turns a stream's I/O errors into XentErrors naming the input. */
+async function* guard(stream: Readable, name: string): AsyncGenerator<Uint8Array> {
+  try {
+    for await (const chunk of stream) yield chunk as Uint8Array;
+  } catch (e) {
+    throw new XentError("io", `cannot read: ${describeIoError(e)}`, { file: name });
+  } finally {
+    stream.destroy();
+  }
+}
+
+async function stdinSource(stdin: Readable): Promise<ByteSource> {
+  const it = guard(stdin, STDIN_NAME)[Symbol.asyncIterator]();
+  const first: Uint8Array[] = [];
+  let have = 0;
+  let done = false;
+  while (have < HEAD_BYTES) {
+    const next = await it.next();
+    if (next.done) {
+      done = true;
+      break;
+    }
+    first.push(next.value);
+    have += next.value.length;
+  }
+  const buffered = new Uint8Array(Buffer.concat(first));
+  let used = false;
+  return {
+    name: STDIN_NAME,
+    path: null,
+    head: buffered.subarray(0, HEAD_BYTES),
+    stream: () => {
+      if (used) throw new Error("standard input can be read only once");
+      used = true;
+      return (async function* () {
+        if (buffered.length > 0) yield buffered;
+        if (done) return;
+        for (let next = await it.next(); !next.done; next = await it.next()) yield next.value;
+      })();
+    },
+  };
+}

@@ -1,0 +1,123 @@
+import { XentError } from "../../errors.js";
+
+/**
+ * LZ4 frame decoding (the format of Arrow's LZ4_FRAME buffers and pyarrow/polars Feather files).
+ * Written here because the pure-JS packages on npm are unmaintained and one of them (lz4js 0.2)
+ * misreads frames with content size or block checksums. Checksums are skipped, not verified:
+ * Arrow adds no integrity promise on top, and a corrupt block is still caught by bounds checks.
+ */
+const FRAME_MAGIC = 0x184d2204;
+const SKIPPABLE_MASK = 0xfffffff0;
+const SKIPPABLE_MAGIC = 0x184d2a50;
+
+function corrupt(what: string): never {
+  throw new XentError("format", `corrupt LZ4 data: ${what}`);
+}
+
+class Output {
+  bytes: Uint8Array;
+  length = 0;
+  constructor(capacity: number) {
+    this.bytes = new Uint8Array(Math.max(64, capacity));
+  }
+  reserve(extra: number): void {
+    if (this.length + extra <= this.bytes.length) return;
+    const grown = new Uint8Array(Math.max(this.length + extra, this.bytes.length * 2));
+    grown.set(this.bytes.subarray(0, this.length));
+    this.bytes = grown;
+  }
+}
+
+const u32 = (b: Uint8Array, i: number) =>
+  (b[i]! | (b[i + 1]! << 8) | (b[i + 2]! << 16) | (b[i + 3]! << 24)) >>> 0;
+
+/** Decodes one or more concatenated LZ4 frames. */
+export function decodeLz4Frame(src: Uint8Array, sizeHint = 0): Uint8Array {
+  const out = new Output(sizeHint || src.length * 4);
+  let i = 0;
+  while (i < src.length) {
+    if (i + 4 > src.length) corrupt("truncated frame header");
+    const magic = u32(src, i);
+    if ((magic & SKIPPABLE_MASK) >>> 0 === SKIPPABLE_MAGIC) {
+      if (i + 8 > src.length) corrupt("truncated skippable frame");
+      i += 8 + u32(src, i + 4);
+      continue;
+    }
+    if (magic !== FRAME_MAGIC) corrupt("no frame magic");
+    i += 4;
+    const flg = src[i++]!;
+    i++; // BD: the block maximum size; blocks carry their own sizes
+    if (flg >> 6 !== 1) corrupt("unknown frame version");
+    const blockChecksum = (flg & 0x10) !== 0;
+    const contentSize = (flg & 0x08) !== 0;
+    const contentChecksum = (flg & 0x04) !== 0;
+    const dictId = (flg & 0x01) !== 0;
+    if (dictId) corrupt("frames with a dictionary are not supported");
+    if (contentSize) i += 8;
+    i++; // header checksum
+    for (;;) {
+      if (i + 4 > src.length) corrupt("truncated block size");
+      const word = u32(src, i);
+      i += 4;
+      if (word === 0) break;
+      const size = word & 0x7fffffff;
+      if (i + size > src.length) corrupt("block runs past the end");
+      if (word & 0x80000000) {
+        out.reserve(size);
+        out.bytes.set(src.subarray(i, i + size), out.length);
+        out.length += size;
+      } else {
+        decodeBlock(src, i, i + size, out);
+      }
+      i += size + (blockChecksum ? 4 : 0);
+    }
+    if (contentChecksum) i += 4;
+  }
+  return out.bytes.subarray(0, out.length);
+}
+
+/** One LZ4 block (sequences of literals and back-references) appended to `out`. */
+function decodeBlock(src: Uint8Array, i: number, end: number, out: Output): void {
+  while (i < end) {
+    const token = src[i++]!;
+    let literals = token >> 4;
+    if (literals === 15) {
+      let b: number;
+      do {
+        if (i >= end) corrupt("truncated literal length");
+        b = src[i++]!;
+        literals += b;
+      } while (b === 255);
+    }
+    if (i + literals > end) corrupt("literals run past the block");
+    out.reserve(literals);
+    out.bytes.set(src.subarray(i, i + literals), out.length);
+    out.length += literals;
+    i += literals;
+    if (i >= end) break; // the last sequence has literals only
+    if (i + 2 > end) corrupt("truncated match offset");
+    const offset = src[i]! | (src[i + 1]! << 8);
+    i += 2;
+    if (offset === 0 || offset > out.length) corrupt("match offset outside the output");
+    let length = (token & 15) + 4;
+    if ((token & 15) === 15) {
+      let b: number;
+      do {
+        if (i >= end) corrupt("truncated match length");
+        b = src[i++]!;
+        length += b;
+      } while (b === 255);
+    }
+    out.reserve(length);
+    const bytes = out.bytes;
+    let from = out.length - offset;
+    let to = out.length;
+    if (offset >= length) {
+      bytes.copyWithin(to, from, from + length);
+    } else {
+      // Overlapping match: the copy feeds itself, byte by byte (runs of a repeated pattern).
+      for (let k = 0; k < length; k++) bytes[to++] = bytes[from++]!;
+    }
+    out.length += length;
+  }
+}

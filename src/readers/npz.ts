@@ -1,0 +1,92 @@
+import { createReadStream } from "node:fs";
+import { createInflateRaw } from "node:zlib";
+import { usage, XentError } from "../errors.js";
+import { describeIoError, openFile } from "./files.js";
+import { type NpyArray, openNpy } from "./npy.js";
+import { openNpyStream } from "./npyStream.js";
+import { memberDataOffset, type ZipMember, zipMembers } from "./zip.js";
+
+/** Member names looked for when no --logits-key / --targets-key is given, in order. */
+export const LOGITS_KEYS = ["logits", "predictions", "probs"];
+export const TARGET_KEYS = ["labels", "targets", "y"];
+
+export interface NpzArchive {
+  path: string;
+  /** Array names: member names without `.npy`. */
+  keys: string[];
+  members: Map<string, ZipMember>;
+}
+
+export async function openNpz(path: string): Promise<NpzArchive> {
+  const handle = await openFile(path);
+  try {
+    const members = await zipMembers(handle, (await handle.stat()).size);
+    const map = new Map(members.filter((m) => m.name.endsWith(".npy")).map((m) => [m.name.slice(0, -4), m]));
+    return { path, keys: [...map.keys()], members: map };
+  } catch (e) {
+    throw e instanceof XentError ? e.at({ file: path }) : e;
+  } finally {
+    await handle.close();
+  }
+}
+
+/** The key to read: the one asked for, else the first default present; null when none is. */
+export function pickKey(
+  archive: NpzArchive,
+  asked: string | undefined,
+  defaults: string[],
+  flag: string,
+): string | null {
+  if (asked !== undefined) {
+    if (!archive.members.has(asked)) {
+      throw usage(
+        `${flag} ${asked}: no such array in ${archive.path}; it holds ${archive.keys.join(", ") || "none"}`,
+      );
+    }
+    return asked;
+  }
+  return defaults.find((k) => archive.members.has(k)) ?? null;
+}
+
+/**
+ * One array of the archive: a stored member is read in place (positional reads, any layout); a
+ * deflated one (np.savez_compressed) is inflated as a stream.
+ */
+export async function npzArray(archive: NpzArchive, key: string): Promise<NpyArray> {
+  const member = archive.members.get(key)!;
+  const name = `${archive.path}:${member.name}`;
+  const handle = await openFile(archive.path);
+  let base: number;
+  try {
+    base = await memberDataOffset(handle, member);
+  } catch (e) {
+    await handle.close();
+    throw e instanceof XentError ? e.at({ file: archive.path }) : e;
+  }
+  if (member.method === 0) {
+    const array = await openNpy(archive.path, { handle, base, size: member.size, name });
+    return { ...array, close: () => handle.close() };
+  }
+  await handle.close();
+  if (member.method !== 8)
+    throw new XentError(
+      "format",
+      `member ${member.name} uses zip method ${member.method}; only stored and deflated are supported`,
+      { file: archive.path },
+    );
+  if (member.compressedSize === 0)
+    throw new XentError("format", `member ${member.name} is empty`, { file: archive.path });
+  const raw = createReadStream(archive.path, { start: base, end: base + member.compressedSize - 1 });
+  const inflate = createInflateRaw();
+  raw.on("error", (e) => inflate.destroy(e));
+  const bytes = (async function* () {
+    try {
+      for await (const chunk of raw.pipe(inflate)) yield chunk as Uint8Array;
+    } catch (e) {
+      throw new XentError("format", `cannot inflate ${member.name}: ${describeIoError(e)}`, {
+        file: archive.path,
+      });
+    }
+  })();
+  return openNpyStream(bytes, name);
+}

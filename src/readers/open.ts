@@ -1,0 +1,180 @@
+import { usage, XentError } from "../errors.js";
+import { type ArrowOptions, arrowPredictions, arrowTargets, openArrow } from "./arrow.js";
+import { type ByteSource, openByteSource } from "./byteSource.js";
+import { openCsvPredictions, openCsvTargets } from "./csv.js";
+import { type NpyArray, openNpy } from "./npy.js";
+import { NPY_MAGIC } from "./npyHeader.js";
+import { type NpyLayout, npyPredictions, npyTargets } from "./npySource.js";
+import { openNpyStream } from "./npyStream.js";
+import { LOGITS_KEYS, type NpzArchive, npzArray, openNpz, pickKey, TARGET_KEYS } from "./npz.js";
+import type { InputFormat, PredictionSource, TargetKind, TargetSource } from "./types.js";
+
+export interface OpenOptions extends ArrowOptions {
+  classAxis?: number | undefined;
+  logitsKey?: string | undefined;
+  targetsKey?: string | undefined;
+  targetType?: TargetKind | undefined;
+}
+
+const ZIP_MAGIC = [0x50, 0x4b, 0x03, 0x04];
+const ZIP_EMPTY = [0x50, 0x4b, 0x05, 0x06];
+const ARROW_FILE = "ARROW1";
+
+const startsWith = (head: Uint8Array, bytes: readonly number[]) => bytes.every((b, i) => head[i] === b);
+
+const BINARY_EXTENSIONS: [RegExp, InputFormat][] = [
+  [/\.npy$/i, "npy"],
+  [/\.npz$/i, "npz"],
+  [/\.(arrow|feather|ipc)$/i, "arrow"],
+  [/\.arrows$/i, "arrows"],
+];
+
+/**
+ * The format from the content (NPY and zip magic, Arrow file magic, the Arrow stream's
+ * continuation marker), with the extension as a hint for what content cannot tell: TSV, and the
+ * pre-1.0 Arrow stream without a marker. A binary extension on text is an error, never garbage.
+ */
+export function detectFormat(source: ByteSource, forced: InputFormat | undefined): InputFormat {
+  if (forced) return forced;
+  const head = source.head;
+  if (startsWith(head, [...NPY_MAGIC])) return "npy";
+  if (startsWith(head, ZIP_MAGIC) || startsWith(head, ZIP_EMPTY)) return "npz";
+  if (Buffer.from(head.subarray(0, 6)).toString("latin1") === ARROW_FILE) return "arrow";
+  if (startsWith(head, [0xff, 0xff, 0xff, 0xff])) return "arrows";
+  const hinted = BINARY_EXTENSIONS.find(([re]) => re.test(source.name))?.[1];
+  if (hinted === "arrows" && head.length > 0) return "arrows";
+  if (hinted && head.length > 0) {
+    throw new XentError(
+      "format",
+      `named .${source.name.split(".").pop()} but the content is not ${hinted.toUpperCase()}; pass --input-format to read it as another format`,
+      {
+        file: source.name,
+      },
+    );
+  }
+  if (head.includes(0)) {
+    throw new XentError(
+      "format",
+      "binary content of no known format (NPY, NPZ, Arrow, CSV or TSV expected)",
+      { file: source.name },
+    );
+  }
+  return /\.tsv$/i.test(source.name) ? "tsv" : "csv";
+}
+
+export interface OpenedPredictions {
+  source: PredictionSource;
+  /** Shape and class axis of NPY/NPZ predictions, which NPY targets are checked against. */
+  layout: NpyLayout | null;
+  archive: NpzArchive | null;
+}
+
+async function npyArray(source: ByteSource): Promise<NpyArray> {
+  return source.path !== null ? openNpy(source.path) : openNpyStream(source.stream(), source.name);
+}
+
+function archivePath(source: ByteSource): string {
+  if (source.path === null)
+    throw usage("an NPZ archive cannot be read from standard input (its index is at the end); pass a path");
+  return source.path;
+}
+
+export async function openPredictions(
+  path: string,
+  forced: InputFormat | undefined,
+  options: OpenOptions,
+  withTargets: boolean,
+): Promise<OpenedPredictions> {
+  const source = await openByteSource(path);
+  const format = detectFormat(source, forced);
+  if (options.classAxis !== undefined && format !== "npy" && format !== "npz")
+    throw usage("--class-axis applies to NPY and NPZ predictions");
+  if (options.logitsKey !== undefined && format !== "npz")
+    throw usage("--logits-key applies to NPZ predictions");
+  if (options.logitsColumn !== undefined && format !== "arrow" && format !== "arrows")
+    throw usage("--logits-column applies to Arrow predictions");
+  switch (format) {
+    case "npy": {
+      const p = await npyPredictions(await npyArray(source), options.classAxis, "npy");
+      return { source: p, layout: p.layout, archive: null };
+    }
+    case "npz": {
+      const archive = await openNpz(archivePath(source));
+      const key = pickKey(archive, options.logitsKey, LOGITS_KEYS, "--logits-key");
+      if (key === null) {
+        throw new XentError(
+          "format",
+          `no predictions array (${LOGITS_KEYS.join(", ")}) in the archive, which holds ${archive.keys.join(", ") || "nothing"}; pick one with --logits-key`,
+          {
+            file: source.name,
+          },
+        );
+      }
+      const p = await npyPredictions(await npzArray(archive, key), options.classAxis, "npz");
+      p.info.member = key;
+      return { source: p, layout: p.layout, archive };
+    }
+    case "arrow":
+    case "arrows":
+      return {
+        source: await arrowPredictions(await openArrow(source, format), options, withTargets),
+        layout: null,
+        archive: null,
+      };
+    default:
+      return {
+        source: await openCsvPredictions(source, { format, ...options }, withTargets),
+        layout: null,
+        archive: null,
+      };
+  }
+}
+
+export async function openTargets(
+  path: string,
+  forced: InputFormat | undefined,
+  options: OpenOptions,
+  predictions: OpenedPredictions,
+): Promise<TargetSource> {
+  const source = await openByteSource(path);
+  const format = detectFormat(source, forced);
+  const C = predictions.source.classes;
+  // CSV/Arrow predictions: rows are not known before reading (−1).
+  const layout = predictions.layout ?? { shape: [-1, C], axis: 1 };
+  switch (format) {
+    case "npy":
+      return npyTargets(await npyArray(source), layout, options.targetType, "npy");
+    case "npz": {
+      const archive = await openNpz(archivePath(source));
+      return archiveTargets(archive, options, layout, true);
+    }
+    case "arrow":
+    case "arrows":
+      return arrowTargets(await openArrow(source, format), options, C);
+    default:
+      return openCsvTargets(source, { format, ...options, idColumn: undefined }, C);
+  }
+}
+
+/** Targets from an NPZ archive: `--targets-key`, else labels/targets/y; null when it has none. */
+export async function archiveTargets(
+  archive: NpzArchive,
+  options: OpenOptions,
+  layout: NpyLayout,
+  required: boolean,
+): Promise<TargetSource> {
+  const key = pickKey(archive, options.targetsKey, TARGET_KEYS, "--targets-key");
+  if (key === null) {
+    const why = required ? "" : "give a targets file, or ";
+    throw new XentError(
+      "usage",
+      `no targets: ${why}an array named ${TARGET_KEYS.join(", ")} in the archive (or --targets-key); it holds ${archive.keys.join(", ")}`,
+      {
+        file: archive.path,
+      },
+    );
+  }
+  const t = await npyTargets(await npzArray(archive, key), layout, options.targetType, "npz");
+  t.info.member = key;
+  return t;
+}
