@@ -1,5 +1,6 @@
 import { XentError } from "../errors.js";
 import { BrokenPipe, Writer } from "../output/writer.js";
+import { runInspect } from "./inspect.js";
 import { parseCommandLine } from "./options.js";
 import { EXIT_ERROR, EXIT_OK, runEval } from "./run.js";
 
@@ -16,6 +17,7 @@ export async function main(argv: readonly string[]): Promise<number> {
       err: (text) => process.stderr.write(text),
     });
     if (line.command === "none") return EXIT_OK;
+    if (line.command === "inspect") return await runInspect(line.args, out);
     return await runEval(line.args, out);
   } catch (e) {
     if (e instanceof BrokenPipe) return EXIT_OK;

@@ -4,6 +4,7 @@ import type { InputType, LossOptions, OnNan, Reduction, SmoothingStyle } from ".
 import { usage, XentError } from "../errors.js";
 import { parseNumber } from "../readers/parseNumber.js";
 import type { InputFormat, TargetKind } from "../readers/types.js";
+import type { InspectArgs } from "./inspect.js";
 
 export type OutputFormat = "table" | "json";
 export type Comparison = "<" | "<=" | ">" | ">=";
@@ -43,7 +44,10 @@ export interface EvalArgs {
   progress: boolean;
 }
 
-export type CommandLine = { command: "eval"; args: EvalArgs } | { command: "none" };
+export type CommandLine =
+  | { command: "eval"; args: EvalArgs }
+  | { command: "inspect"; args: InspectArgs }
+  | { command: "none" };
 
 export interface Streams {
   out: (text: string) => void;
@@ -101,7 +105,7 @@ export function parseAssert(expr: string, topK: readonly number[]): AssertSpec {
   return { expr: expr.replace(/\s+/g, ""), metric: m[1]!, op: m[2] as Comparison, threshold };
 }
 
-function buildProgram(streams: Streams, onEval: (args: EvalArgs) => void): Command {
+function buildProgram(streams: Streams, onCommand: (line: CommandLine) => void): Command {
   const program = new Command("xent")
     .description(
       "Cross-entropy loss and calibration metrics for model prediction files, with PyTorch's exact semantics.",
@@ -200,9 +204,44 @@ function buildProgram(streams: Streams, onEval: (args: EvalArgs) => void): Comma
     .option("--threads <n>", "worker threads (default: all cores); never changes a number")
     .addHelpText("after", EXAMPLES)
     .action((predictions: string, targets: string | undefined, o: Record<string, unknown>) => {
-      onEval(evalArgs(predictions, targets, o));
+      onCommand({ command: "eval", args: evalArgs(predictions, targets, o) });
     });
   void cmd;
+  program
+    .command("inspect")
+    .description("show format, dtype, shape, columns, target and id columns, class names of a file")
+    .argument("<file>", "NPY, NPZ, CSV, TSV or Arrow IPC; - for standard input")
+    .addOption(
+      new Option("--input-format <format>", "the format (default: from the content)").choices(INPUT_FORMATS),
+    )
+    .addOption(new Option("--format <format>", "output format").choices(["table", "json"]).default("table"))
+    .option("--json", "same as --format json")
+    .option("--class-axis <axis>", "the class axis of an NPY array")
+    .option("--target-column <name|index>", "target column (default: one named label, target, y or class)")
+    .option("--id-column <name|index>", "id column")
+    .option("--logits-column <name>", "Arrow: the list column of scores")
+    .option("--logits-key <key>", "NPZ: the predictions array")
+    .action((file: string, o: Record<string, unknown>) => {
+      const s = (k: string) => o[k] as string | undefined;
+      onCommand({
+        command: "inspect",
+        args: {
+          file,
+          inputFormat: s("inputFormat") as InputFormat | undefined,
+          format: o.json ? "json" : (s("format") as "table" | "json"),
+          open: {
+            classAxis:
+              s("classAxis") === undefined
+                ? undefined
+                : number("--class-axis", s("classAxis")!, Number.isSafeInteger, "a whole number"),
+            targetColumn: s("targetColumn"),
+            idColumn: s("idColumn"),
+            logitsColumn: s("logitsColumn"),
+            logitsKey: s("logitsKey"),
+          },
+        },
+      });
+    });
   return program;
 }
 
@@ -282,8 +321,8 @@ export function parseCommandLine(argv: readonly string[], streams: Streams): Com
   if (argv.length === 0)
     throw usage("no command given: xent eval <predictions> [targets] [options] (see xent --help)");
   let result: CommandLine = { command: "none" };
-  const program = buildProgram(streams, (args) => {
-    result = { command: "eval", args };
+  const program = buildProgram(streams, (line) => {
+    result = line;
   });
   try {
     program.parse(argv as string[], { from: "user" });

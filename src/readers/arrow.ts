@@ -379,12 +379,25 @@ export async function arrowPredictions(
     shape: [0, layout.classes],
   };
   if (list !== null) info.member = fields[list]!.name;
+  if (input.compression) info.compression = input.compression;
   return {
     info,
     classes: layout.classes,
     classNames: list !== null ? null : columns.map((i) => fields[i]!.name),
     targetKind,
     targetColumn: targetKind === null ? null : fields[target!]!.name,
+    columns: fields.map((f, i) => ({
+      name: f.name,
+      type: String(f.type),
+      role:
+        i === list || columns.includes(i)
+          ? "scores"
+          : i === id
+            ? "id"
+            : i === target && targetKind !== null
+              ? "target"
+              : "unused",
+    })),
     async *chunks(chunkRows: number): AsyncGenerator<ScoreChunk> {
       let start = 0;
       for await (const batch of input.batches()) {

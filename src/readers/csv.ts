@@ -168,6 +168,11 @@ export async function openCsvPredictions(
     classNames: table.header ? scoreColumns.map((i) => table.header![i]!) : null,
     targetKind,
     targetColumn: targetKind === null ? null : (table.header?.[target!] ?? String(target! + 1)),
+    columns: Array.from({ length: table.width }, (_, i) => ({
+      name: table.header?.[i] ?? String(i + 1),
+      type: table.first && parseNumber(table.first.fields[i] ?? "") === undefined ? "string" : "number",
+      role: i === id ? "id" : i === target ? (targetKind === null ? "unused" : "target") : "scores",
+    })),
     async *chunks(chunkRows: number): AsyncGenerator<ScoreChunk> {
       const C = scoreColumns.length;
       let start = 0;

@@ -54,7 +54,15 @@ export interface PredictionSource {
   targetKind: TargetKind | null;
   /** The target column's name (or 1-based number) when the file carries targets. */
   targetColumn: string | null;
+  /** Tabular formats: every column with its type and what xent reads it as (`xent inspect`). */
+  columns?: ColumnInfo[];
   chunks(chunkRows: number): AsyncIterable<ScoreChunk>;
+}
+
+export interface ColumnInfo {
+  name: string;
+  type: string;
+  role: "scores" | "target" | "id" | "unused";
 }
 
 export interface TargetSource {

@@ -1,6 +1,7 @@
 import { spawn } from "node:child_process";
 import { Writable } from "node:stream";
 import { fileURLToPath } from "node:url";
+import { runInspect } from "../../src/cli/inspect.js";
 import { parseCommandLine } from "../../src/cli/options.js";
 import { runEval } from "../../src/cli/run.js";
 import { Writer } from "../../src/output/writer.js";
@@ -19,7 +20,9 @@ export async function runInProcess(argv: string[]): Promise<{ code: number; stdo
   });
   const line = parseCommandLine(argv, { out: (t) => (stdout += t), err: () => {} });
   if (line.command === "none") return { code: 0, stdout };
-  const code = await runEval(line.args, new Writer(sink));
+  const writer = new Writer(sink);
+  const code =
+    line.command === "inspect" ? await runInspect(line.args, writer) : await runEval(line.args, writer);
   return { code, stdout };
 }
 

@@ -1,0 +1,116 @@
+import { prettyJson } from "../output/prettyJson.js";
+import { alignColumns } from "../output/table.js";
+import type { Writer } from "../output/writer.js";
+import { shapeText } from "../readers/npySource.js";
+import { npzArray, pickKey, TARGET_KEYS } from "../readers/npz.js";
+import { type OpenOptions, openPredictions } from "../readers/open.js";
+import type { InputFormat } from "../readers/types.js";
+
+export interface InspectArgs {
+  file: string;
+  inputFormat: InputFormat | undefined;
+  open: OpenOptions;
+  format: "table" | "json";
+}
+
+/**
+ * `xent inspect FILE`: what xent sees in a file, as eval would read it: format, dtype, shape
+ * (rows × classes), columns and their roles, target and id columns, class names, compression.
+ * Tabular formats are read through once to count rows (bounded memory, and every value checked).
+ */
+export async function runInspect(args: InspectArgs, out: Writer): Promise<number> {
+  const opened = await openPredictions(args.file, args.inputFormat, args.open, false);
+  const p = opened.source;
+  let rows: number;
+  if (opened.layout) {
+    rows = opened.layout.shape.reduce((a, b) => a * b, 1) / (p.classes || 1);
+  } else {
+    rows = 0;
+    for await (const chunk of p.chunks(1 << 16)) rows += chunk.rows;
+  }
+  const doc: Record<string, unknown> = {
+    schema: "xent.inspect/1",
+    path: p.info.path,
+    format: p.info.format,
+    compression: p.info.compression ?? null,
+    dtype: p.info.dtype ?? "float64",
+    rows,
+    classes: p.classes,
+  };
+  if (opened.layout) {
+    doc.array_shape = opened.layout.shape;
+    doc.class_axis = opened.layout.axis;
+  }
+  if (p.info.member) doc[opened.archive ? "logits_key" : "logits_column"] = p.info.member;
+  if (p.columns) doc.columns = p.columns;
+  doc.target = p.targetKind ? { column: p.targetColumn, kind: p.targetKind } : null;
+  if (opened.archive) {
+    const key = pickKey(opened.archive, undefined, TARGET_KEYS, "--targets-key");
+    if (key !== null) doc.target = { key, kind: "index or probs, by shape" };
+  }
+  doc.id_column = p.columns?.find((c) => c.role === "id")?.name ?? null;
+  doc.class_names = p.classNames;
+  if (opened.archive) {
+    const members = [];
+    for (const key of opened.archive.keys) {
+      const array = await npzArray(opened.archive, key);
+      const member = opened.archive.members.get(key)!;
+      members.push({
+        key,
+        dtype: array.header.dtype.name,
+        shape: array.header.shape,
+        compressed: member.method === 8,
+      });
+      await array.close();
+    }
+    doc.arrays = members;
+  }
+  await out.write(args.format === "json" ? `${prettyJson(doc)}\n` : inspectTable(doc));
+  await out.end();
+  return 0;
+}
+
+function inspectTable(doc: Record<string, unknown>): string {
+  const lines: string[][] = [];
+  const add = (key: string, value: unknown) => {
+    if (value !== undefined && value !== null) lines.push([key, String(value)]);
+  };
+  add("file", doc.path);
+  add("format", doc.compression ? `${doc.format} (${doc.compression} compressed)` : doc.format);
+  add("dtype", doc.dtype);
+  add("rows × classes", `${doc.rows} × ${doc.classes}`);
+  if (doc.array_shape)
+    add("array", `${shapeText(doc.array_shape as number[])}, class axis ${doc.class_axis}`);
+  add("logits key", doc.logits_key);
+  add("logits column", doc.logits_column);
+  const target = doc.target as { column?: string; key?: string; kind: string } | null;
+  const where = target?.key !== undefined ? `array '${target.key}'` : `column '${target?.column}'`;
+  add("target", target ? `${where} (${target.kind})` : "none (give a targets file)");
+  add("id column", doc.id_column);
+  const names = doc.class_names as string[] | null;
+  if (names)
+    add(
+      "class names",
+      names.length > 12 ? `${names.slice(0, 12).join(", ")}, … (${names.length})` : names.join(", "),
+    );
+  let text = `${alignColumns(lines, [false, false])}\n`;
+  const columns = doc.columns as { name: string; type: string; role: string }[] | undefined;
+  if (columns) {
+    const shown =
+      columns.length > 20
+        ? [
+            ...columns.slice(0, 10),
+            { name: "…", type: "", role: `${columns.length - 20} more` },
+            ...columns.slice(-10),
+          ]
+        : columns;
+    text += `\n${alignColumns([["column", "type", "read as"], ...shown.map((c) => [c.name, c.type, c.role])], [false, false, false])}\n`;
+  }
+  const arrays = doc.arrays as
+    | { key: string; dtype: string; shape: number[]; compressed: boolean }[]
+    | undefined;
+  if (arrays) {
+    text += `\n${alignColumns([["array", "dtype", "shape", "stored"], ...arrays.map((a) => [a.key, a.dtype, shapeText(a.shape), a.compressed ? "deflated" : "stored"])], [false, false, false, false])}\n`;
+  }
+  return text;
+}
