@@ -36,6 +36,7 @@ export async function planEval(args: EvalArgs): Promise<EvalPlan> {
     logitsColumn: args.logitsColumn,
     logitsKey: args.logitsKey,
     targetsKey: args.targetsKey,
+    stdin: args.stdin,
   };
   const opened = await openPredictions(args.predictions, args.inputFormat, open, args.targets !== undefined);
   const predictions = opened.source;

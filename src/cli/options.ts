@@ -1,4 +1,5 @@
 import { readFileSync } from "node:fs";
+import type { Readable } from "node:stream";
 import { Command, CommanderError, Option } from "commander";
 import type { InputType, LossOptions, OnNan, Reduction, SmoothingStyle } from "../core/types.js";
 import { usage, XentError } from "../errors.js";
@@ -41,6 +42,8 @@ export interface EvalArgs {
   asserts: AssertSpec[];
   chunkRows: number | undefined;
   threads: number;
+  /** What `-` reads; process.stdin unless a test feeds its own. */
+  stdin?: Readable;
   progress: boolean;
 }
 

@@ -53,7 +53,7 @@ const invalid = (name: string, format: string, e: unknown) =>
     ? e.at({ file: name })
     : new XentError(
         "format",
-        `not a valid Arrow IPC ${format === "arrow" ? "file" : "stream"}: ${describeIoError(e)}`,
+        `not a valid Arrow IPC ${format === "arrow" ? "file" : "stream"}: ${describeIoError(e).replace(/\.$/, "")}`,
         {
           file: name,
         },
@@ -78,6 +78,7 @@ export async function openArrow(source: ByteSource, format: "arrow" | "arrows"):
   try {
     if (source.path !== null && format === "arrow") {
       handle = await open(source.path, "r");
+      await checkFileTrailer(handle, name);
       reader = (await RecordBatchReader.from(handle)) as Reader;
     } else {
       reader = (await RecordBatchReader.from(source.stream())) as Reader;
@@ -124,6 +125,24 @@ export async function openArrow(source: ByteSource, format: "arrow" | "arrows"):
       handle = null;
     },
   };
+}
+
+/**
+ * The file format ends with its footer's length and the ARROW1 magic; without them apache-arrow
+ * fails with a bare TypeError, so a truncated file is named as such here first.
+ */
+async function checkFileTrailer(handle: FileHandle, name: string): Promise<void> {
+  const size = (await handle.stat()).size;
+  const tail = Buffer.alloc(10);
+  if (size >= 10) await handle.read(tail, 0, 10, size - 10);
+  const footer = tail.readInt32LE(0);
+  if (size < 18 || tail.subarray(4).toString("latin1") !== "ARROW1" || footer <= 0 || footer > size - 18) {
+    throw new XentError(
+      "format",
+      "truncated Arrow file: no footer (the file must end with its footer and ARROW1)",
+      { file: name },
+    );
+  }
 }
 
 const isListType = (t: DataType) =>

@@ -25,8 +25,8 @@ export interface ByteSource {
 
 export const STDIN_NAME = "<stdin>";
 
-export async function openByteSource(path: string, stdin: Readable = process.stdin): Promise<ByteSource> {
-  if (path === "-") return stdinSource(stdin);
+export async function openByteSource(path: string, stdin?: Readable): Promise<ByteSource> {
+  if (path === "-") return stdinSource(stdin ?? process.stdin);
   let size: number;
   try {
     const s = await stat(path);

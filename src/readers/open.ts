@@ -1,3 +1,4 @@
+import type { Readable } from "node:stream";
 import { usage, XentError } from "../errors.js";
 import { type ArrowOptions, arrowPredictions, arrowTargets, openArrow } from "./arrow.js";
 import { type ByteSource, openByteSource } from "./byteSource.js";
@@ -10,6 +11,8 @@ import { LOGITS_KEYS, type NpzArchive, npzArray, openNpz, pickKey, TARGET_KEYS }
 import type { InputFormat, PredictionSource, TargetKind, TargetSource } from "./types.js";
 
 export interface OpenOptions extends ArrowOptions {
+  /** What `-` reads (process.stdin unless a test feeds its own pieces). */
+  stdin?: Readable | undefined;
   classAxis?: number | undefined;
   logitsKey?: string | undefined;
   targetsKey?: string | undefined;
@@ -42,8 +45,10 @@ export function detectFormat(source: ByteSource, forced: InputFormat | undefined
   if (Buffer.from(head.subarray(0, 6)).toString("latin1") === ARROW_FILE) return "arrow";
   if (startsWith(head, [0xff, 0xff, 0xff, 0xff])) return "arrows";
   const hinted = BINARY_EXTENSIONS.find(([re]) => re.test(source.name))?.[1];
-  if (hinted === "arrows" && head.length > 0) return "arrows";
-  if (hinted && head.length > 0) {
+  if (hinted && head.length === 0)
+    throw new XentError("format", `empty file (0 bytes), not ${hinted.toUpperCase()}`, { file: source.name });
+  if (hinted === "arrows") return "arrows";
+  if (hinted) {
     throw new XentError(
       "format",
       `named .${source.name.split(".").pop()} but the content is not ${hinted.toUpperCase()}; pass --input-format to read it as another format`,
@@ -85,7 +90,7 @@ export async function openPredictions(
   options: OpenOptions,
   withTargets: boolean,
 ): Promise<OpenedPredictions> {
-  const source = await openByteSource(path);
+  const source = await openByteSource(path, options.stdin);
   const format = detectFormat(source, forced);
   if (options.classAxis !== undefined && format !== "npy" && format !== "npz")
     throw usage("--class-axis applies to NPY and NPZ predictions");
@@ -136,7 +141,7 @@ export async function openTargets(
   options: OpenOptions,
   predictions: OpenedPredictions,
 ): Promise<TargetSource> {
-  const source = await openByteSource(path);
+  const source = await openByteSource(path, options.stdin);
   const format = detectFormat(source, forced);
   const C = predictions.source.classes;
   // CSV/Arrow predictions: rows are not known before reading (−1).

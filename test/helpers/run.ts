@@ -1,5 +1,5 @@
 import { spawn } from "node:child_process";
-import { Writable } from "node:stream";
+import { type Readable, Writable } from "node:stream";
 import { fileURLToPath } from "node:url";
 import { runInspect } from "../../src/cli/inspect.js";
 import { parseCommandLine } from "../../src/cli/options.js";
@@ -10,7 +10,10 @@ export const ROOT = fileURLToPath(new URL("../../", import.meta.url));
 export const BIN = `${ROOT}bin/xent.js`;
 
 /** Runs `xent eval` in this process and returns what it printed and its exit code. */
-export async function runInProcess(argv: string[]): Promise<{ code: number; stdout: string }> {
+export async function runInProcess(
+  argv: string[],
+  stdin?: Readable,
+): Promise<{ code: number; stdout: string }> {
   let stdout = "";
   const sink = new Writable({
     write(chunk, _encoding, done) {
@@ -22,7 +25,9 @@ export async function runInProcess(argv: string[]): Promise<{ code: number; stdo
   if (line.command === "none") return { code: 0, stdout };
   const writer = new Writer(sink);
   const code =
-    line.command === "inspect" ? await runInspect(line.args, writer) : await runEval(line.args, writer);
+    line.command === "inspect"
+      ? await runInspect({ ...line.args, open: { ...line.args.open, stdin } }, writer)
+      : await runEval({ ...line.args, ...(stdin ? { stdin } : {}) }, writer);
   return { code, stdout };
 }
 
