@@ -95,7 +95,7 @@ function parsePythonDict(text: string): Map<string, PyValue> {
   const fail = (what: string): never => {
     throw new XentError(
       "format",
-      `malformed NPY header: ${what} at character ${i} of ${JSON.stringify(text)}`,
+      `malformed NPY header: ${what} at character ${i} of ${JSON.stringify(text.length > 100 ? `${text.slice(0, 100)}…` : text)}`,
     );
   };
   const ws = () => {

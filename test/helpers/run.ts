@@ -48,7 +48,7 @@ export interface Spawned {
 /** Spawns the built binary, as a user would run it. */
 export function xent(
   args: string[],
-  options: { input?: string; env?: Record<string, string>; cwd?: string } = {},
+  options: { input?: string; latin1?: boolean; env?: Record<string, string>; cwd?: string } = {},
 ): Promise<Spawned> {
   return new Promise((resolve, reject) => {
     const child = spawn(process.execPath, [BIN, ...args], {
@@ -61,7 +61,8 @@ export function xent(
     child.stderr.on("data", (d) => (stderr += d));
     child.on("error", reject);
     child.on("close", (code) => resolve({ code, stdout, stderr }));
-    child.stdin.end(options.input ?? "");
+    child.stdin.on("error", () => {}); // xent may exit before reading all of its input
+    child.stdin.end(Buffer.from(options.input ?? "", options.latin1 ? "latin1" : "utf8"));
   });
 }
 
