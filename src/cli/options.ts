@@ -96,6 +96,10 @@ const integer = (flag: string, text: string, min: number) =>
     min === 0 ? "a whole number ≥ 0" : `a whole number ≥ ${min}`,
   );
 
+/** `--class-axis K`: any whole number (negative counts from the end), or undefined. */
+const classAxis = (text: string | undefined) =>
+  text === undefined ? undefined : number("--class-axis", text, Number.isSafeInteger, "a whole number");
+
 export function parseAssert(expr: string, topK: readonly number[]): AssertSpec {
   const m = /^\s*([A-Za-z0-9_]+)\s*(<=|>=|<|>)\s*(\S+)\s*$/.exec(expr);
   const threshold = m ? parseNumber(m[3]!) : undefined;
@@ -233,10 +237,7 @@ function buildProgram(streams: Streams, onCommand: (line: CommandLine) => void):
           inputFormat: s("inputFormat") as InputFormat | undefined,
           format: o.json ? "json" : (s("format") as "table" | "json"),
           open: {
-            classAxis:
-              s("classAxis") === undefined
-                ? undefined
-                : number("--class-axis", s("classAxis")!, Number.isSafeInteger, "a whole number"),
+            classAxis: classAxis(s("classAxis")),
             targetColumn: s("targetColumn"),
             idColumn: s("idColumn"),
             logitsColumn: s("logitsColumn"),
@@ -283,10 +284,7 @@ function evalArgs(predictions: string, targets: string | undefined, o: Record<st
     targets,
     inputFormat: s("inputFormat") as InputFormat | undefined,
     targetsFormat: s("targetsFormat") as InputFormat | undefined,
-    classAxis:
-      s("classAxis") === undefined
-        ? undefined
-        : number("--class-axis", s("classAxis")!, Number.isSafeInteger, "a whole number"),
+    classAxis: classAxis(s("classAxis")),
     targetColumn: s("targetColumn"),
     idColumn: s("idColumn"),
     targetType: s("targetType") as TargetKind | undefined,
