@@ -13,6 +13,8 @@ export interface EvaluateOptions {
   predictionsPath: string;
   /** Receives every block's per-row results (per-sample output), in order. */
   onRows?: ((results: RowResults, ids: readonly string[] | undefined) => Promise<void>) | undefined;
+  /** Told the number of rows done after every block. */
+  onProgress?: ((rows: number) => void) | undefined;
 }
 
 /**
@@ -37,6 +39,7 @@ export async function evaluate(blocks: AsyncIterable<RowBlock>, options: Evaluat
     }
     stats.add(results, block.ids);
     if (options.onRows) await options.onRows(results, block.ids);
+    options.onProgress?.(block.start + block.rows);
   }
   return stats;
 }

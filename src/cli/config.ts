@@ -1,8 +1,11 @@
 import { existsSync, readFileSync } from "node:fs";
 import type { LossOptions } from "../core/types.js";
 import { usage, XentError } from "../errors.js";
+import { CsvPrinter } from "../output/csv.js";
 import { JsonPrinter } from "../output/json.js";
+import { NdjsonPrinter } from "../output/ndjson.js";
 import type { Printer, RunInfo } from "../output/report.js";
+import { colourLevel, makeStyle } from "../output/style.js";
 import { TablePrinter } from "../output/table.js";
 import type { Writer } from "../output/writer.js";
 import { openNpy } from "../readers/npy.js";
@@ -87,6 +90,7 @@ export async function planEval(args: EvalArgs): Promise<EvalPlan> {
       perSample: args.perSample,
       worst: args.worst,
       perClass: args.perClass,
+      display: { sortClasses: args.sortClasses, topClasses: args.topClasses },
     },
   };
 }
@@ -137,6 +141,16 @@ async function readClassWeights(spec: string, C: number): Promise<Float64Array> 
   return Float64Array.from(values);
 }
 
+/** The printer for `--format`; only the table has colour (see colourLevel). */
 export function makePrinter(format: OutputFormat, out: Writer): Printer {
-  return format === "json" ? new JsonPrinter(out) : new TablePrinter(out);
+  switch (format) {
+    case "json":
+      return new JsonPrinter(out);
+    case "ndjson":
+      return new NdjsonPrinter(out);
+    case "csv":
+      return new CsvPrinter(out);
+    default:
+      return new TablePrinter(out, makeStyle(colourLevel(process.env, process.stdout.isTTY === true)));
+  }
 }

@@ -1,8 +1,18 @@
 import { XentError } from "../errors.js";
 import { BrokenPipe, Writer } from "../output/writer.js";
+import { completionScript } from "./completion.js";
 import { runInspect } from "./inspect.js";
 import { parseCommandLine } from "./options.js";
 import { EXIT_ERROR, EXIT_OK, runEval } from "./run.js";
+
+/** 128 + SIGINT, what shells report for a program stopped by Ctrl-C. */
+export const EXIT_INTERRUPTED = 130;
+
+const cleanups: (() => void)[] = [];
+
+function abort(): void {
+  for (const cleanup of cleanups.splice(0)) cleanup();
+}
 
 /**
  * The one place that turns outcomes into exit codes, as ripgrep's main does: errors of the input
@@ -16,10 +26,19 @@ export async function main(argv: readonly string[]): Promise<number> {
       out: (text) => process.stdout.write(text),
       err: (text) => process.stderr.write(text),
     });
-    if (line.command === "none") return EXIT_OK;
-    if (line.command === "inspect") return await runInspect(line.args, out);
-    return await runEval(line.args, out);
+    switch (line.command) {
+      case "none":
+        return EXIT_OK;
+      case "completion":
+        await out.write(completionScript(line.shell));
+        return EXIT_OK;
+      case "inspect":
+        return await runInspect(line.args, out);
+      default:
+        return await runEval(line.args, out, { stderr: process.stderr, onAbort: (f) => cleanups.push(f) });
+    }
   } catch (e) {
+    abort();
     if (e instanceof BrokenPipe) return EXIT_OK;
     if (e instanceof XentError) {
       process.stderr.write(`xent: error: ${e.describe()}\n`);
@@ -31,5 +50,14 @@ export async function main(argv: readonly string[]): Promise<number> {
     return EXIT_ERROR;
   }
 }
+
+// Ctrl-C: stop at once, without a partial document (the JSON printer writes only when done and its
+// spool is removed here), with one line on stderr.
+process.once("SIGINT", () => {
+  abort();
+  // On a terminal, end the line the echoed ^C is on.
+  process.stderr.write(`${process.stderr.isTTY ? "\n" : ""}xent: interrupted\n`);
+  process.exit(EXIT_INTERRUPTED);
+});
 
 main(process.argv.slice(2)).then((code) => process.exit(code));

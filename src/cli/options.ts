@@ -1,13 +1,13 @@
 import { readFileSync } from "node:fs";
 import type { Readable } from "node:stream";
-import { Command, CommanderError, Option } from "commander";
+import { Argument, Command, CommanderError, Option } from "commander";
 import type { InputType, LossOptions, OnNan, Reduction, SmoothingStyle } from "../core/types.js";
 import { usage, XentError } from "../errors.js";
 import { parseNumber } from "../readers/parseNumber.js";
 import type { InputFormat, TargetKind } from "../readers/types.js";
 import type { InspectArgs } from "./inspect.js";
 
-export type OutputFormat = "table" | "json";
+export type OutputFormat = "table" | "json" | "ndjson" | "csv";
 export type Comparison = "<" | "<=" | ">" | ">=";
 
 export interface AssertSpec {
@@ -38,6 +38,8 @@ export interface EvalArgs {
   format: OutputFormat;
   perClass: boolean;
   perSample: boolean;
+  sortClasses: "class" | "loss";
+  topClasses: number | null;
   worst: number;
   asserts: AssertSpec[];
   chunkRows: number | undefined;
@@ -49,6 +51,7 @@ export interface EvalArgs {
 
 export type CommandLine =
   | { command: "eval"; args: EvalArgs }
+  | { command: "completion"; shell: "bash" | "zsh" }
   | { command: "inspect"; args: InspectArgs }
   | { command: "none" };
 
@@ -112,7 +115,7 @@ export function parseAssert(expr: string, topK: readonly number[]): AssertSpec {
   return { expr: expr.replace(/\s+/g, ""), metric: m[1]!, op: m[2] as Comparison, threshold };
 }
 
-function buildProgram(streams: Streams, onCommand: (line: CommandLine) => void): Command {
+export function buildProgram(streams: Streams, onCommand: (line: CommandLine) => void): Command {
   const program = new Command("xent")
     .description(
       "Cross-entropy loss and calibration metrics for model prediction files, with PyTorch's exact semantics.",
@@ -193,11 +196,19 @@ function buildProgram(streams: Streams, onCommand: (line: CommandLine) => void):
         .default("error"),
     )
     .optionsGroup("Output:")
-    .addOption(new Option("--format <format>", "output format").choices(["table", "json"]).default("table"))
+    .addOption(
+      new Option("--format <format>", "table for people, json for scripts, ndjson/csv stream every row")
+        .choices(["table", "json", "ndjson", "csv"])
+        .default("table"),
+    )
     .option("--json", "same as --format json")
     .option("--per-class", "per-class loss, accuracy and precision")
     .option("--per-sample", "one line per row (also with --reduction none)")
     .option("--worst <K>", "list the K rows with the largest loss")
+    .addOption(
+      new Option("--sort <key>", "order of the per-class table").choices(["class", "loss"]).default("class"),
+    )
+    .option("--top-classes <K>", "per-class rows shown in the table (default: all up to 35, else 30; 0: all)")
     .option(
       "--assert <expr>",
       "fail (exit 1) unless METRIC OP NUMBER holds, e.g. 'loss<=0.5'; repeatable",
@@ -246,6 +257,11 @@ function buildProgram(streams: Streams, onCommand: (line: CommandLine) => void):
         },
       });
     });
+  program
+    .command("completion")
+    .description('print a shell completion script: eval "$(xent completion bash)"')
+    .addArgument(new Argument("<shell>", "bash or zsh").choices(["bash", "zsh"]))
+    .action((shell: "bash" | "zsh") => onCommand({ command: "completion", shell }));
   return program;
 }
 
@@ -279,6 +295,7 @@ function evalArgs(predictions: string, targets: string | undefined, o: Record<st
   if (temperature !== 1 && inputType !== "logits")
     throw usage("--temperature applies to logits only (--input-type logits)");
   const ignoreIndex = number("--ignore-index", s("ignoreIndex")!, Number.isSafeInteger, "a whole number");
+  const format = o.json ? "json" : (s("format") as OutputFormat);
   return {
     predictions,
     targets,
@@ -303,9 +320,12 @@ function evalArgs(predictions: string, targets: string | undefined, o: Record<st
       topK: [...new Set(topK)].sort((a, b) => a - b),
       onNan: s("onNan") as OnNan,
     },
-    format: o.json ? "json" : (s("format") as OutputFormat),
+    format,
     perClass: Boolean(o.perClass),
-    perSample: Boolean(o.perSample) || s("reduction") === "none",
+    // ndjson and csv exist to stream every row.
+    perSample: Boolean(o.perSample) || s("reduction") === "none" || format === "ndjson" || format === "csv",
+    sortClasses: s("sort") as "class" | "loss",
+    topClasses: s("topClasses") === undefined ? null : integer("--top-classes", s("topClasses")!, 0),
     worst: s("worst") === undefined ? 0 : integer("--worst", s("worst")!, 0),
     asserts: (o.assert as string[]).map((e) => parseAssert(e, topK)),
     chunkRows: s("chunkRows") === undefined ? undefined : integer("--chunk-rows", s("chunkRows")!, 1),

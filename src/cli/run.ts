@@ -1,5 +1,6 @@
 import { evaluate } from "../evaluate.js";
 import { summarize } from "../metrics/stats.js";
+import { Progress, type ProgressStream } from "../output/progress.js";
 import type { Assertion, Report } from "../output/report.js";
 import type { Writer } from "../output/writer.js";
 import { rowBlocks } from "../readers/rowBlocks.js";
@@ -18,10 +19,25 @@ function check(spec: AssertSpec, value: number): Assertion {
   return { expr: spec.expr, value, passed };
 }
 
+/** What a run needs of its process besides stdout. */
+export interface RunIO {
+  stderr: ProgressStream;
+  /** Registers what to undo when the run is interrupted (Ctrl-C) or fails. */
+  onAbort(cleanup: () => void): void;
+}
+
+const quietIO: RunIO = { stderr: process.stderr, onAbort: () => {} };
+
 /** Runs `xent eval` to `out`; returns the exit code, or throws XentError / BrokenPipe. */
-export async function runEval(args: EvalArgs, out: Writer): Promise<number> {
+export async function runEval(args: EvalArgs, out: Writer, io: RunIO = quietIO): Promise<number> {
   const plan = await planEval(args);
   const printer = makePrinter(args.format, out);
+  io.onAbort(() => printer.abort?.());
+  const progress =
+    args.progress && io.stderr.isTTY === true
+      ? new Progress(io.stderr, () => plan.predictions.fractionDone?.() ?? null)
+      : null;
+  if (progress) io.onAbort(() => progress.done());
   await printer.begin(plan.run);
   const blocks = rowBlocks(plan.predictions, plan.targets, {
     chunkRows: plan.chunkRows,
@@ -33,9 +49,11 @@ export async function runEval(args: EvalArgs, out: Writer): Promise<number> {
     loss: plan.loss,
     perClass: args.perClass,
     worst: args.perSample ? 0 : args.worst,
-    predictionsPath: args.predictions,
+    predictionsPath: plan.predictions.info.path,
     onRows: args.perSample ? (res, ids) => printer.samples(res, ids) : undefined,
+    onProgress: progress ? (rows) => progress.update(rows) : undefined,
   });
+  progress?.done();
   const summary = summarize(stats, plan.classNames);
   const assertions =
     args.asserts.length === 0
@@ -44,5 +62,9 @@ export async function runEval(args: EvalArgs, out: Writer): Promise<number> {
   const report: Report = { run: plan.run, summary, assertions };
   await printer.end(report);
   await out.end();
-  return assertions?.some((a) => !a.passed) ? EXIT_ASSERT : EXIT_OK;
+  const failed = assertions?.filter((a) => !a.passed) ?? [];
+  // csv has no place for assertion results: they go to stderr, as the exit code does to the shell.
+  if (args.format === "csv")
+    for (const a of failed) io.stderr.write(`xent: assertion failed: ${a.expr} (${a.value})\n`);
+  return failed.length > 0 ? EXIT_ASSERT : EXIT_OK;
 }

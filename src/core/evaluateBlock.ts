@@ -1,5 +1,5 @@
 import { XentError } from "../errors.js";
-import { badProbability, logProbs } from "./logProbs.js";
+import { badLogProbability, badProbability, logProbs } from "./logProbs.js";
 import { indexLoss, probsLoss } from "./rowLoss.js";
 import type { RowResults } from "./rowResults.js";
 import { IGNORED, type LossOptions, type RowBlock, SKIPPED, USED } from "./types.js";
@@ -35,6 +35,16 @@ export function evaluateBlock(
       }
     } else {
       y = checkedArgmax(targets.values, offset, C, block.start + r);
+    }
+    if (options.inputType === "log-probs") {
+      const bad = badLogProbability(scores, offset, C);
+      if (bad >= 0) {
+        throw new XentError(
+          "value",
+          `log-probability ${scores[offset + bad]} of class ${bad} is above 0 (are these logits? drop --input-type log-probs)`,
+          where(block, r),
+        );
+      }
     }
     if (options.inputType === "probs") {
       const bad = badProbability(scores, offset, C);

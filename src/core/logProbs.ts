@@ -36,6 +36,15 @@ export function logProbs(
   return true;
 }
 
+/**
+ * The first class whose log-probability is above 0 (a probability above 1), or −1. The slack
+ * allows for rounding in whatever wrote the file; it never lets a logit pass for a log-probability.
+ */
+export function badLogProbability(scores: Scores, offset: number, classes: number): number {
+  for (let c = 0; c < classes; c++) if (scores[offset + c]! > 1e-6) return c;
+  return -1;
+}
+
 /** The first class whose probability is outside [0, 1], or −1. */
 export function badProbability(scores: Scores, offset: number, classes: number): number {
   for (let c = 0; c < classes; c++) {

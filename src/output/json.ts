@@ -1,44 +1,64 @@
+import { createReadStream, createWriteStream, mkdtempSync, rmSync } from "node:fs";
+import { tmpdir } from "node:os";
+import { join } from "node:path";
 import type { RowResults } from "../core/rowResults.js";
 import { prettyJson } from "./prettyJson.js";
-import { documentJson, type Printer, type Report, type RunInfo, SCHEMA, sampleJson } from "./report.js";
-import type { Writer } from "./writer.js";
+import { documentJson, type Printer, type Report, type RunInfo, sampleJson } from "./report.js";
+import { Writer } from "./writer.js";
 
 /** JSON.stringify writes NaN and ±Infinity as null, which is what the contract asks for. */
 const json = (value: unknown) => JSON.stringify(value);
 
 /**
- * One JSON document. With every sample printed, `per_sample` comes right after `schema` and is
- * written block by block, so memory stays bounded however many rows there are; the summary
- * fields follow once they are known.
+ * One JSON document, written only when it is complete: an interrupted or failed run leaves no
+ * partial JSON on stdout. With every sample printed, the `per_sample` lines go to a temporary
+ * spool file as they are computed (memory stays bounded however many rows there are) and are
+ * copied into the document, in the contract's key order, at the end.
  */
 export class JsonPrinter implements Printer {
-  private streaming = false;
-  private first = true;
+  private spool: { dir: string; path: string; writer: Writer; rows: number } | null = null;
 
   constructor(private readonly out: Writer) {}
 
   async begin(run: RunInfo): Promise<void> {
-    this.streaming = run.perSample;
-    if (this.streaming) await this.out.write(`{\n  "schema": ${json(SCHEMA)},\n  "per_sample": [`);
+    if (!run.perSample) return;
+    const dir = mkdtempSync(join(tmpdir(), "xent-"));
+    const path = join(dir, "per_sample.jsonl");
+    this.spool = { dir, path, writer: new Writer(createWriteStream(path)), rows: 0 };
   }
 
   async samples(res: RowResults, ids: readonly string[] | undefined): Promise<void> {
+    const spool = this.spool!;
     let text = "";
     for (let r = 0; r < res.rows; r++) {
-      text += `${this.first ? "" : ","}\n    ${json(sampleJson(res, r, ids))}`;
-      this.first = false;
+      text += `${spool.rows++ === 0 ? "" : ","}\n    ${json(sampleJson(res, r, ids))}`;
     }
-    if (text) await this.out.write(text);
+    if (text) await spool.writer.write(text);
   }
 
   async end(report: Report): Promise<void> {
     const doc = documentJson(report);
-    if (!this.streaming) {
+    if (!this.spool) {
       await this.out.write(`${prettyJson(doc)}\n`);
       return;
     }
-    const { schema: _, ...rest } = doc;
-    const body = prettyJson(rest).slice(1); // drop "{": the rest continues the open document
-    await this.out.write(`\n  ],${body}\n`);
+    const { assertions, ...before } = doc;
+    await this.spool.writer.close();
+    // The document up to per_sample, without its closing brace; the spooled rows; the rest.
+    await this.out.write(`${prettyJson(before).slice(0, -2)},\n  "per_sample": [`);
+    for await (const chunk of createReadStream(this.spool.path, {
+      encoding: "utf8",
+      highWaterMark: 1 << 20,
+    })) {
+      await this.out.write(chunk as string);
+    }
+    const tail = assertions === undefined ? "" : `,\n  "assertions": ${prettyJson(assertions, "  ")}`;
+    await this.out.write(`\n  ]${tail}\n}\n`);
+    this.abort();
+  }
+
+  abort(): void {
+    if (this.spool) rmSync(this.spool.dir, { recursive: true, force: true });
+    this.spool = null;
   }
 }

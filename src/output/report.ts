@@ -14,6 +14,8 @@ export interface RunInfo {
   /** The K worst rows are printed (`--worst K`), 0 for none. */
   worst: number;
   perClass: boolean;
+  /** How the table printer lays out the per-class table. */
+  display: { sortClasses: "class" | "loss"; topClasses: number | null };
 }
 
 export interface Assertion {
@@ -37,6 +39,8 @@ export interface Printer {
   /** Called once per block when per-sample output is on. */
   samples(results: RowResults, ids: readonly string[] | undefined): Promise<void>;
   end(report: Report): Promise<void>;
+  /** The run stops early (an error, Ctrl-C): drop anything half-written. */
+  abort?(): void;
 }
 
 export const SCHEMA = "xent.eval/1";

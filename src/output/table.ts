@@ -1,112 +1,209 @@
 import type { RowResults } from "../core/rowResults.js";
+import type { PerClassRow } from "../metrics/stats.js";
 import type { InputInfo } from "../readers/types.js";
-import { formatNumber } from "./formatNumber.js";
+import { alignDecimals, formatNumber } from "./formatNumber.js";
 import { type Printer, type Report, type RunInfo, type SampleJson, sampleJson, worstJson } from "./report.js";
+import { type Style, visibleLength } from "./style.js";
 import type { Writer } from "./writer.js";
 
-/** Right-aligns numbers and left-aligns text in columns two spaces apart. */
-export function alignColumns(rows: string[][], numeric: boolean[]): string {
-  const widths = rows[0]!.map((_, j) => Math.max(...rows.map((r) => r[j]!.length)));
+/**
+ * Lays out a table: text columns left-aligned, number columns with their decimal points lined up,
+ * two spaces apart. The header row is styled as a heading.
+ */
+export function alignColumns(rows: string[][], numeric: boolean[], style?: Style): string {
+  const columns = rows[0]!.map((_, j) => {
+    const cells = rows.map((r) => r[j]!);
+    return numeric[j] ? [cells[0]!, ...alignDecimals(cells.slice(1))] : cells;
+  });
+  const widths = columns.map((cells) => Math.max(...cells.map(visibleLength)));
   return rows
-    .map((r) =>
-      r
-        .map((cell, j) => (numeric[j] ? cell.padStart(widths[j]!) : cell.padEnd(widths[j]!)))
+    .map((_, i) => {
+      const line = columns
+        .map((cells, j) => {
+          const cell = cells[i]!;
+          const pad = " ".repeat(widths[j]! - visibleLength(cell));
+          return numeric[j] ? pad + cell : cell + pad;
+        })
         .join("  ")
-        .trimEnd(),
-    )
+        .trimEnd();
+      return i === 0 && style ? style.heading(line) : line;
+    })
     .join("\n");
 }
 
 function describeInput(info: InputInfo): string {
   const parts: string[] = [info.format];
+  if (info.compression) parts.push(info.compression);
   if (info.dtype) parts.push(info.dtype);
-  if (info.shape) parts.push(info.shape.join("×"));
-  if (info.kind) parts.push(info.kind + (info.column ? ` from column '${info.column}'` : ""));
-  return `${info.path} (${parts.join(", ")})`;
+  if (info.shape) parts.push(info.shape.join(" × "));
+  if (info.kind) parts.push(info.kind);
+  if (info.column) parts.push(`column '${info.column}'`);
+  if (info.member && !info.column) parts.push(info.path.includes(":") ? "" : `'${info.member}'`);
+  return `${info.path}  ${parts.filter(Boolean).join(" · ")}`;
 }
 
 const SAMPLE_HEADER = ["index", "id", "target", "pred", "p_target", "nll", "loss"];
-const SAMPLE_NUMERIC = [true, false, true, true, true, true, true];
+const SAMPLE_NUMERIC = [true, false, false, false, true, true, true];
 
-function sampleCells(s: SampleJson): string[] {
+/** A class as "3" or "3 fox" when the classes have names. */
+function classLabel(c: number | null, names: readonly string[] | null): string {
+  if (c === null) return "-";
+  const name = names?.[c];
+  return name === undefined ? String(c) : `${c} ${name}`;
+}
+
+function sampleCells(s: SampleJson, names: readonly string[] | null): string[] {
   const n = (x: number | null) => (x === null ? "-" : formatNumber(x));
   return [
     String(s.index),
     s.id ?? "",
-    n(s.target),
-    n(s.pred),
+    s.ignored && s.target !== null && (names === null || s.target < 0)
+      ? String(s.target)
+      : classLabel(s.target, names),
+    classLabel(s.pred, names),
     n(s.p_target),
     n(s.nll),
-    s.ignored ? "ignored" : n(s.loss),
+    s.skipped ? "skipped" : s.ignored ? "ignored" : n(s.loss),
   ];
 }
 
-/** The human summary: inputs, counts, loss, metrics, then the optional tables. */
+/** The table without its id column when no row has an id. */
+function withoutEmptyIds(rows: string[][], numeric: boolean[]): [string[][], boolean[]] {
+  if (rows.slice(1).some((r) => r[1] !== "")) return [rows, numeric];
+  return [rows.map((r) => r.filter((_, j) => j !== 1)), numeric.filter((_, j) => j !== 1)];
+}
+
+/** Per-class rows shown by default before the rest is summarised in one line. */
+const DEFAULT_TOP_CLASSES = 30;
+
+/**
+ * The human summary: inputs, counts, loss and metrics, then the per-class table, the worst rows
+ * and the assertions. Reads well at 80 columns; colour only through `style`.
+ */
 export class TablePrinter implements Printer {
   private sampleHeader = true;
+  private names: readonly string[] | null = null;
 
-  constructor(private readonly out: Writer) {}
+  constructor(
+    private readonly out: Writer,
+    private readonly style: Style,
+  ) {}
 
-  async begin(_run: RunInfo): Promise<void> {}
+  async begin(run: RunInfo): Promise<void> {
+    this.names = run.classNames;
+  }
 
   async samples(res: RowResults, ids: readonly string[] | undefined): Promise<void> {
     const rows: string[][] = [];
     if (this.sampleHeader) rows.push(SAMPLE_HEADER);
+    for (let r = 0; r < res.rows; r++) rows.push(sampleCells(sampleJson(res, r, ids), this.names));
+    if (!ids) for (const row of rows) row.splice(1, 1);
+    const numeric = ids ? SAMPLE_NUMERIC : SAMPLE_NUMERIC.filter((_, j) => j !== 1);
+    // Fixed widths (not measured over all rows) keep memory to one block.
+    const text = rows
+      .map((r, i) => {
+        const line = r
+          .map((c, j) => (j === 0 ? c.padStart(7) : numeric[j] ? c.padStart(9) : c.padEnd(12)))
+          .join("  ")
+          .trimEnd();
+        return i === 0 && this.sampleHeader ? this.style.heading(line) : line;
+      })
+      .join("\n");
     this.sampleHeader = false;
-    for (let r = 0; r < res.rows; r++) rows.push(sampleCells(sampleJson(res, r, ids)));
-    // Fixed widths per block keep memory bounded; the columns are wide enough for typical values.
-    await this.out.write(
-      `${rows.map((r) => r.map((c, j) => (SAMPLE_NUMERIC[j] ? c.padStart(10) : c.padEnd(8))).join(" ")).join("\n")}\n`,
-    );
+    await this.out.write(`${text}\n`);
   }
 
   async end(report: Report): Promise<void> {
     const { run, summary, assertions } = report;
+    const s = this.style;
     const o = run.options;
-    const lines: string[] = [];
-    if (!this.sampleHeader) lines.push("");
-    lines.push(`predictions  ${describeInput(run.inputs.predictions)}`);
-    lines.push(`targets      ${describeInput(run.inputs.targets)}`);
+    const out: string[] = [];
+    if (!this.sampleHeader) out.push("");
     const c = summary.counts;
-    lines.push(
-      `rows         ${c.rows} (${c.used} used, ${c.ignored} ignored${c.skipped ? `, ${c.skipped} skipped` : ""})`,
-    );
+    const counts = [`${c.used} used`, `${c.ignored} ignored`];
+    if (c.skipped) counts.push(`${c.skipped} skipped (NaN)`);
     const setting: string[] = [o.reduction, o.inputType];
     if (o.smoothing > 0) setting.push(`smoothing ${o.smoothing} ${o.smoothingStyle}`);
     if (o.classWeights) setting.push("class weights");
+    if (o.ignoreIndex !== -100) setting.push(`ignore index ${o.ignoreIndex}`);
     if (o.temperature !== 1) setting.push(`temperature ${o.temperature}`);
-    lines.push("");
-    const metricRows: string[][] = [["loss", formatNumber(summary.loss), setting.join(", ")]];
-    for (const [name, value] of Object.entries(summary.metrics))
-      metricRows.push([name, formatNumber(value), ""]);
-    lines.push(alignColumns(metricRows, [false, true, false]));
-    if (summary.perClass) {
-      const rows = [["class", "name", "count", "loss", "nll", "accuracy", "precision", "predicted"]];
-      for (const pc of summary.perClass) {
-        rows.push([
-          String(pc.class),
-          pc.name ?? "",
-          String(pc.count),
-          formatNumber(pc.loss),
-          formatNumber(pc.nll),
-          formatNumber(pc.accuracy),
-          formatNumber(pc.precision),
-          String(pc.predicted),
-        ]);
-      }
-      lines.push("", alignColumns(rows, [true, false, true, true, true, true, true, true]));
-    }
+    const head = [
+      ["predictions", describeInput(run.inputs.predictions)],
+      ["targets", describeInput(run.inputs.targets)],
+      ["rows", `${c.rows}  (${counts.join(" · ")})`],
+      ["options", setting.join(" · ")],
+    ];
+    out.push(...head.map(([k, v]) => `${s.dim(k!.padEnd(12))} ${v}`));
+    out.push("");
+    const metricRows = [
+      ["loss", formatNumber(summary.loss)],
+      ...Object.entries(summary.metrics).map(([k, v]) => [k, formatNumber(v)]),
+    ];
+    const values = alignDecimals(metricRows.map(([, v]) => v!));
+    const keyWidth = Math.max(...metricRows.map(([k]) => k!.length));
+    metricRows.forEach(([k], i) => {
+      const line = `${k!.padEnd(keyWidth)}  ${values[i]}`.trimEnd();
+      out.push(i === 0 ? s.value(line) : line);
+    });
+    if (summary.perClass) out.push("", ...this.perClass(summary.perClass, run));
     if (run.worst > 0 && !run.perSample) {
-      lines.push("", `worst ${summary.worst.rows.length} rows`);
-      const rows = [SAMPLE_HEADER];
-      for (const w of summary.worst.rows) rows.push(sampleCells(worstJson(w)));
-      lines.push(alignColumns(rows, SAMPLE_NUMERIC));
+      out.push("", s.heading(`worst ${summary.worst.rows.length} rows by loss`));
+      const rows = [
+        SAMPLE_HEADER,
+        ...summary.worst.rows.map((w) => sampleCells(worstJson(w), run.classNames)),
+      ];
+      out.push(alignColumns(...withoutEmptyIds(rows, SAMPLE_NUMERIC), s));
     }
     if (assertions) {
-      lines.push("");
-      for (const a of assertions)
-        lines.push(`${a.passed ? "pass" : "FAIL"}  ${a.expr}  (${formatNumber(a.value)})`);
+      out.push("");
+      const width = Math.max(...assertions.map((a) => a.expr.length));
+      for (const a of assertions) {
+        const mark = a.passed ? s.pass("PASS") : s.fail("FAIL");
+        out.push(`${mark}  ${a.expr.padEnd(width)}  ${formatNumber(a.value)}`);
+      }
     }
-    await this.out.write(`${lines.join("\n")}\n`);
+    await this.out.write(`${out.join("\n")}\n`);
+  }
+
+  private perClass(all: PerClassRow[], run: RunInfo): string[] {
+    const sorted =
+      run.display.sortClasses === "loss"
+        ? [...all].sort(
+            (a, b) =>
+              (b.loss === b.loss ? b.loss : -1) - (a.loss === a.loss ? a.loss : -1) || a.class - b.class,
+          )
+        : all;
+    const limit =
+      run.display.topClasses ?? (all.length > DEFAULT_TOP_CLASSES + 5 ? DEFAULT_TOP_CLASSES : all.length);
+    const shown = limit === 0 ? sorted : sorted.slice(0, limit);
+    const by = run.display.sortClasses === "loss" ? "by loss, worst first" : "by class";
+    const title =
+      shown.length < all.length ? `per class, ${by} (${shown.length} of ${all.length})` : `per class, ${by}`;
+    const rows = [["class", "name", "count", "loss", "nll", "accuracy", "precision", "predicted"]];
+    for (const pc of shown) {
+      rows.push([
+        String(pc.class),
+        pc.name ?? "",
+        String(pc.count),
+        formatNumber(pc.loss),
+        formatNumber(pc.nll),
+        formatNumber(pc.accuracy),
+        formatNumber(pc.precision),
+        String(pc.predicted),
+      ]);
+    }
+    if (!run.classNames) for (const r of rows) r.splice(1, 1);
+    const numeric = run.classNames
+      ? [true, false, true, true, true, true, true, true]
+      : [true, true, true, true, true, true, true];
+    const lines = [this.style.heading(title), alignColumns(rows, numeric, this.style)];
+    const rest = sorted.slice(shown.length);
+    if (rest.length > 0) {
+      const restRows = rest.reduce((n, pc) => n + pc.count, 0);
+      lines.push(
+        this.style.dim(`… ${rest.length} more classes with ${restRows} rows (--top-classes 0 shows all)`),
+      );
+    }
+    return lines;
   }
 }

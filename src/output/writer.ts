@@ -39,6 +39,14 @@ export class Writer {
     if (this.closed) throw new BrokenPipe();
   }
 
+  /** Ends the stream (a file) and resolves once it is flushed and closed. */
+  async close(): Promise<void> {
+    await new Promise<void>((resolve, reject) => {
+      this.stream.once("error", reject);
+      this.stream.end(() => resolve());
+    });
+  }
+
   /** Resolves once everything written has been handed to the operating system. */
   async end(): Promise<void> {
     if (this.closed) return;

@@ -45,6 +45,10 @@ export interface ArrowInput {
   name: string;
   format: "arrow" | "arrows";
   fields: Field[];
+  /** Record batches in the file (file format), or null (stream). */
+  batchCount: number | null;
+  /** Record batches handed out by batches() so far. */
+  batchesRead: number;
   /** The first record batch, read at open to learn the class count of variable-length lists. */
   first: RecordBatch | null;
   batches(): AsyncGenerator<RecordBatch>;
@@ -116,6 +120,8 @@ export async function openArrow(source: ByteSource, format: "arrow" | "arrows"):
     name,
     format,
     fields: reader.schema.fields,
+    batchCount: reader.isFile() ? reader.numRecordBatches : null,
+    batchesRead: 0,
     first,
     compression,
     async *batches() {
@@ -125,6 +131,7 @@ export async function openArrow(source: ByteSource, format: "arrow" | "arrows"):
       input.first = null;
       try {
         while (b !== null) {
+          input.batchesRead++;
           yield b;
           const large = b.data.byteLength > LARGE_BATCH;
           b = null;
@@ -422,6 +429,7 @@ export async function arrowPredictions(
     classNames: list !== null ? null : columns.map((i) => fields[i]!.name),
     targetKind,
     targetColumn: targetKind === null ? null : fields[target!]!.name,
+    fractionDone: () => (input.batchCount ? input.batchesRead / input.batchCount : null),
     columns: fields.map((f, i) => ({
       name: f.name,
       type: String(f.type),

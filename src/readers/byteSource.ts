@@ -21,6 +21,18 @@ export interface ByteSource {
   head: Uint8Array;
   /** Every byte of the input, once, from the start. */
   stream(): AsyncIterable<Uint8Array>;
+  /** The size in bytes, null for standard input. */
+  size: number | null;
+  /** Bytes handed out by stream() so far (for the progress bar). */
+  bytesRead: number;
+}
+
+/** Counts what a stream hands out into `source.bytesRead`. */
+async function* counted(source: ByteSource, chunks: AsyncIterable<Uint8Array>): AsyncGenerator<Uint8Array> {
+  for await (const chunk of chunks) {
+    source.bytesRead += chunk.length;
+    yield chunk;
+  }
 }
 
 export const STDIN_NAME = "<stdin>";
@@ -39,12 +51,15 @@ export async function openByteSource(path: string, stdin?: Readable): Promise<By
     createReadStream(path, { start: 0, end: Math.max(0, Math.min(size, HEAD_BYTES) - 1) }),
     path,
   );
-  return {
+  const source: ByteSource = {
     name: path,
     path,
     head: size === 0 ? new Uint8Array(0) : head,
-    stream: () => guard(createReadStream(path, { highWaterMark: 1 << 20 }), path),
+    size,
+    bytesRead: 0,
+    stream: () => counted(source, guard(createReadStream(path, { highWaterMark: 1 << 20 }), path)),
   };
+  return source;
 }
 
 async function readHead(stream: Readable, name: string): Promise<Uint8Array> {
@@ -80,18 +95,24 @@ async function stdinSource(stdin: Readable): Promise<ByteSource> {
   }
   const buffered = new Uint8Array(Buffer.concat(first));
   let used = false;
-  return {
+  const source: ByteSource = {
     name: STDIN_NAME,
     path: null,
     head: buffered.subarray(0, HEAD_BYTES),
+    size: null,
+    bytesRead: 0,
     stream: () => {
       if (used) throw new Error("standard input can be read only once");
       used = true;
-      return (async function* () {
-        if (buffered.length > 0) yield buffered;
-        if (done) return;
-        for (let next = await it.next(); !next.done; next = await it.next()) yield next.value;
-      })();
+      return counted(
+        source,
+        (async function* () {
+          if (buffered.length > 0) yield buffered;
+          if (done) return;
+          for (let next = await it.next(); !next.done; next = await it.next()) yield next.value;
+        })(),
+      );
     },
   };
+  return source;
 }

@@ -168,6 +168,7 @@ export async function openCsvPredictions(
     classNames: table.header ? scoreColumns.map((i) => table.header![i]!) : null,
     targetKind,
     targetColumn: targetKind === null ? null : (table.header?.[target!] ?? String(target! + 1)),
+    fractionDone: () => (source.size ? source.bytesRead / source.size : null),
     columns: Array.from({ length: table.width }, (_, i) => ({
       name: table.header?.[i] ?? String(i + 1),
       type: table.first && parseNumber(table.first.fields[i] ?? "") === undefined ? "string" : "number",

@@ -44,7 +44,10 @@ export async function npyPredictions(
     );
   }
   const axis = resolveAxis(classAxis, shape.length, array.name);
+  const total = shape.reduce((a, b) => a * b, 1) / (shape[axis] || 1);
+  let done = 0;
   return {
+    fractionDone: () => (total > 0 ? done / total : null),
     layout: { shape, axis },
     info: { path: array.name, format, dtype: dtype.name, shape },
     classes: shape[axis]!,
@@ -54,6 +57,7 @@ export async function npyPredictions(
     async *chunks(chunkRows) {
       try {
         for await (const block of array.rows(axis, chunkRows)) {
+          done = block.start + block.rows;
           yield { start: block.start, rows: block.rows, scores: block.data };
         }
       } finally {

@@ -54,6 +54,8 @@ export interface PredictionSource {
   targetKind: TargetKind | null;
   /** The target column's name (or 1-based number) when the file carries targets. */
   targetColumn: string | null;
+  /** How much of the input has been read, in [0, 1], or null when its size is unknown. */
+  fractionDone?: () => number | null;
   /** Tabular formats: every column with its type and what xent reads it as (`xent inspect`). */
   columns?: ColumnInfo[];
   chunks(chunkRows: number): AsyncIterable<ScoreChunk>;

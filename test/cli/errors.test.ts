@@ -59,6 +59,11 @@ const cases: [string, string[], RegExp][] = [
     /probability 1\.5 of class 2 is outside \[0, 1\], .*p\.npy row 0$/,
   ],
   [
+    "a log-probability input above 0",
+    [logits, labels, "--input-type", "log-probs"],
+    /log-probability 1 of class 1 is above 0 \(are these logits\? drop --input-type log-probs\), .*logits\.npy row 0$/,
+  ],
+  [
     "more targets than predictions",
     [logits, csv("four.csv", "label\n0\n1\n2\n0\n")],
     /row counts differ: .*logits\.npy has 3 rows, .*four\.csv has 4$/,

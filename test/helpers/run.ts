@@ -22,7 +22,7 @@ export async function runInProcess(
     },
   });
   const line = parseCommandLine(argv, { out: (t) => (stdout += t), err: () => {} });
-  if (line.command === "none") return { code: 0, stdout };
+  if (line.command === "none" || line.command === "completion") return { code: 0, stdout };
   const writer = new Writer(sink);
   const code =
     line.command === "inspect"

@@ -1,0 +1,26 @@
+import type { RowResults } from "../core/rowResults.js";
+import { documentJson, type Printer, type Report, type RunInfo, sampleJson } from "./report.js";
+import type { Writer } from "./writer.js";
+
+/**
+ * One `{"type":"sample",…}` line per row as it is computed, then one `{"type":"summary",…}` line
+ * with the JSON document's fields. Lines are written block by block and wait for stdout to drain,
+ * so a slow reader slows xent down instead of filling memory.
+ */
+export class NdjsonPrinter implements Printer {
+  constructor(private readonly out: Writer) {}
+
+  async begin(_run: RunInfo): Promise<void> {}
+
+  async samples(res: RowResults, ids: readonly string[] | undefined): Promise<void> {
+    let text = "";
+    for (let r = 0; r < res.rows; r++)
+      text += `${JSON.stringify({ type: "sample", ...sampleJson(res, r, ids) })}\n`;
+    await this.out.write(text);
+  }
+
+  async end(report: Report): Promise<void> {
+    const { per_sample: _, ...doc } = documentJson(report);
+    await this.out.write(`${JSON.stringify({ type: "summary", ...doc })}\n`);
+  }
+}
