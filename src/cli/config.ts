@@ -27,6 +27,7 @@ export interface EvalPlan {
 
 /** About this many values per block: large enough to amortise per-block work, small enough for cache and memory. */
 const BLOCK_VALUES = 1 << 20;
+const PER_SAMPLE_BLOCK_ROWS = 1 << 14;
 
 export async function planEval(args: EvalArgs): Promise<EvalPlan> {
   if (args.predictions === "-" && args.targets === "-")
@@ -82,7 +83,10 @@ export async function planEval(args: EvalArgs): Promise<EvalPlan> {
     targets,
     classNames,
     loss,
-    chunkRows: args.chunkRows ?? Math.max(1, Math.floor(BLOCK_VALUES / Math.max(1, C))),
+    // Printing every row turns each block's results into text: smaller blocks keep that text small.
+    chunkRows:
+      args.chunkRows ??
+      Math.max(1, Math.min(args.perSample ? PER_SAMPLE_BLOCK_ROWS : Infinity, Math.floor(BLOCK_VALUES / Math.max(1, C)))),
     run: {
       inputs: { predictions: predictions.info, targets: targetsInfo },
       options: loss,

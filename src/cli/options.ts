@@ -64,12 +64,20 @@ const INPUT_FORMATS = ["npy", "npz", "csv", "tsv", "arrow", "arrows"];
 
 const EXAMPLES = `
 Examples:
-  xent eval logits.npy labels.csv                      loss and metrics as a table
-  xent eval logits.npy labels.csv --smoothing 0.1      PyTorch's label_smoothing=0.1
-  xent eval logits.npy labels.csv --smoothing 0.1 --smoothing-style others
-  xent eval preds.csv --target-column label --json | jq .loss
-  xent eval logits.npy labels.npy --assert 'loss<=0.35' --assert 'accuracy>=0.9'   exit 1 if either fails
-  xent eval logits.npy labels.npy --class-axis 1       PyTorch's (N, C, d1, ...) layout`;
+  Loss and metrics as a table:
+    xent eval logits.npy labels.csv
+  PyTorch's label_smoothing=0.1 (uniform), and fairseq's style (1-e on the target, e/(C-1) elsewhere):
+    xent eval logits.npy labels.csv --smoothing 0.1
+    xent eval logits.npy labels.csv --smoothing 0.1 --smoothing-style others
+  A CI check: exits 1 if either assertion fails, 2 on bad input:
+    xent eval logits.npy labels.npy --assert 'loss<=0.35' --assert 'accuracy>=0.9'
+  Into a script:
+    xent eval preds.csv --json | jq '.metrics.accuracy'
+    xent eval preds.arrow --format ndjson | jq -c 'select(.type == "sample" and .loss > 5)'
+  PyTorch's (N, C, d1, ...) layout, worst rows, per-class table sorted by loss:
+    xent eval logits.npy labels.npy --class-axis 1 --worst 10 --per-class --sort loss
+  What xent sees in a file:
+    xent inspect preds.feather`;
 
 /** The metric names `--assert` takes, given the `--top-k` list. */
 export function metricNames(topK: readonly number[]): string[] {
@@ -125,6 +133,10 @@ export function buildProgram(streams: Streams, onCommand: (line: CommandLine) =>
     .configureOutput({ writeOut: streams.out, writeErr: streams.err, outputError: () => {} })
     .showHelpAfterError(false)
     .addHelpText("after", EXAMPLES);
+  program.addHelpText(
+    "afterAll",
+    "\nExit codes: 0 success, 1 an --assert failed, 2 usage or input error, 130 interrupted.",
+  );
 
   const collect = (value: string, previous: string[]) => [...previous, value];
   const cmd = program

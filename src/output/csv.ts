@@ -1,6 +1,6 @@
 import type { RowResults } from "../core/rowResults.js";
 import { type Printer, type Report, type RunInfo, sampleJson } from "./report.js";
-import type { Writer } from "./writer.js";
+import { type Writer, writeRows } from "./writer.js";
 
 export const CSV_HEADER = "index,id,target,loss,nll,pred,p_target";
 
@@ -30,12 +30,10 @@ export class CsvPrinter implements Printer {
   }
 
   async samples(res: RowResults, ids: readonly string[] | undefined): Promise<void> {
-    let text = "";
-    for (let r = 0; r < res.rows; r++) {
+    await writeRows(this.out, res.rows, (r) => {
       const s = sampleJson(res, r, ids);
-      text += `${s.index},${field(s.id ?? "")},${numberField(s.target)},${numberField(s.loss)},${numberField(s.nll)},${numberField(s.pred)},${numberField(s.p_target)}\n`;
-    }
-    await this.out.write(text);
+      return `${s.index},${field(s.id ?? "")},${numberField(s.target)},${numberField(s.loss)},${numberField(s.nll)},${numberField(s.pred)},${numberField(s.p_target)}\n`;
+    });
   }
 
   async end(_report: Report): Promise<void> {}

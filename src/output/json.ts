@@ -4,7 +4,7 @@ import { join } from "node:path";
 import type { RowResults } from "../core/rowResults.js";
 import { prettyJson } from "./prettyJson.js";
 import { documentJson, type Printer, type Report, type RunInfo, sampleJson } from "./report.js";
-import { Writer } from "./writer.js";
+import { Writer, writeRows } from "./writer.js";
 
 /** JSON.stringify writes NaN and ±Infinity as null, which is what the contract asks for. */
 const json = (value: unknown) => JSON.stringify(value);
@@ -29,11 +29,7 @@ export class JsonPrinter implements Printer {
 
   async samples(res: RowResults, ids: readonly string[] | undefined): Promise<void> {
     const spool = this.spool!;
-    let text = "";
-    for (let r = 0; r < res.rows; r++) {
-      text += `${spool.rows++ === 0 ? "" : ","}\n    ${json(sampleJson(res, r, ids))}`;
-    }
-    if (text) await spool.writer.write(text);
+    await writeRows(spool.writer, res.rows, (r) => `${spool.rows++ === 0 ? "" : ","}\n    ${json(sampleJson(res, r, ids))}`);
   }
 
   async end(report: Report): Promise<void> {

@@ -1,6 +1,6 @@
 import type { RowResults } from "../core/rowResults.js";
 import { documentJson, type Printer, type Report, type RunInfo, sampleJson } from "./report.js";
-import type { Writer } from "./writer.js";
+import { type Writer, writeRows } from "./writer.js";
 
 /**
  * One `{"type":"sample",…}` line per row as it is computed, then one `{"type":"summary",…}` line
@@ -13,10 +13,7 @@ export class NdjsonPrinter implements Printer {
   async begin(_run: RunInfo): Promise<void> {}
 
   async samples(res: RowResults, ids: readonly string[] | undefined): Promise<void> {
-    let text = "";
-    for (let r = 0; r < res.rows; r++)
-      text += `${JSON.stringify({ type: "sample", ...sampleJson(res, r, ids) })}\n`;
-    await this.out.write(text);
+    await writeRows(this.out, res.rows, (r) => `${JSON.stringify({ type: "sample", ...sampleJson(res, r, ids) })}\n`);
   }
 
   async end(report: Report): Promise<void> {

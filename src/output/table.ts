@@ -4,7 +4,7 @@ import type { InputInfo } from "../readers/types.js";
 import { alignDecimals, formatNumber } from "./formatNumber.js";
 import { type Printer, type Report, type RunInfo, type SampleJson, sampleJson, worstJson } from "./report.js";
 import { type Style, visibleLength } from "./style.js";
-import type { Writer } from "./writer.js";
+import { type Writer, writeRows } from "./writer.js";
 
 /**
  * Lays out a table: text columns left-aligned, number columns with their decimal points lined up,
@@ -94,23 +94,18 @@ export class TablePrinter implements Printer {
   }
 
   async samples(res: RowResults, ids: readonly string[] | undefined): Promise<void> {
-    const rows: string[][] = [];
-    if (this.sampleHeader) rows.push(SAMPLE_HEADER);
-    for (let r = 0; r < res.rows; r++) rows.push(sampleCells(sampleJson(res, r, ids), this.names));
-    if (!ids) for (const row of rows) row.splice(1, 1);
-    const numeric = ids ? SAMPLE_NUMERIC : SAMPLE_NUMERIC.filter((_, j) => j !== 1);
-    // Fixed widths (not measured over all rows) keep memory to one block.
-    const text = rows
-      .map((r, i) => {
-        const line = r
-          .map((c, j) => (j === 0 ? c.padStart(7) : numeric[j] ? c.padStart(9) : c.padEnd(12)))
-          .join("  ")
-          .trimEnd();
-        return i === 0 && this.sampleHeader ? this.style.heading(line) : line;
-      })
-      .join("\n");
+    // Fixed widths (not measured over all rows) keep memory to a few rows of text.
+    const line = (cells: string[]) => {
+      if (!ids) cells.splice(1, 1);
+      const numeric = ids ? SAMPLE_NUMERIC : SAMPLE_NUMERIC.filter((_, j) => j !== 1);
+      return cells
+        .map((c, j) => (j === 0 ? c.padStart(7) : numeric[j] ? c.padStart(9) : c.padEnd(12)))
+        .join("  ")
+        .trimEnd();
+    };
+    if (this.sampleHeader) await this.out.write(`${this.style.heading(line([...SAMPLE_HEADER]))}\n`);
     this.sampleHeader = false;
-    await this.out.write(`${text}\n`);
+    await writeRows(this.out, res.rows, (r) => `${line(sampleCells(sampleJson(res, r, ids), this.names))}\n`);
   }
 
   async end(report: Report): Promise<void> {

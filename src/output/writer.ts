@@ -53,3 +53,16 @@ export class Writer {
     await new Promise<void>((resolve) => this.stream.write("", () => resolve()));
   }
 }
+
+/** Rows of text per write: a whole block (100k rows) would make a string of megabytes. */
+const ROWS_PER_WRITE = 2048;
+
+/** Writes the text of `rows` rows, a few thousand at a time, waiting for the stream to drain. */
+export async function writeRows(out: Writer, rows: number, line: (r: number) => string): Promise<void> {
+  for (let from = 0; from < rows; from += ROWS_PER_WRITE) {
+    const to = Math.min(rows, from + ROWS_PER_WRITE);
+    let text = "";
+    for (let r = from; r < to; r++) text += line(r);
+    await out.write(text);
+  }
+}

@@ -1,5 +1,5 @@
 import { spawn, spawnSync } from "node:child_process";
-import { readFileSync } from "node:fs";
+import { existsSync, readFileSync } from "node:fs";
 import { join } from "node:path";
 import { Ajv2020 } from "ajv/dist/2020.js";
 import { describe, expect, it } from "vitest";
@@ -295,5 +295,23 @@ describe("xent completion", () => {
     const script = spawnSync("node", [BIN, "completion", "zsh"], { encoding: "utf8" }).stdout;
     expect(script.split("\n")[0]).toBe("#compdef xent");
     expect(script).toContain("bashcompinit");
+  });
+});
+
+describe("write backpressure", () => {
+  it.skipIf(!existsSync("/usr/bin/time"))("keeps memory bounded when stdout is slow (90 MB of ndjson into a stalled pipe)", () => {
+    const dir = tempDir();
+    const N = 600_000;
+    const logits = writeNpy(dir, "l.npy", Float64Array.from({ length: N * 4 }, (_, i) => Math.sin(i * 0.37)), [N, 4]);
+    const targets = writeNpy(dir, "t.npy", Float64Array.from({ length: N }, (_, i) => (i * 7) % 4), [N], "<i8");
+    const r = spawnSync(
+      "bash",
+      ["-c", `/usr/bin/time -f %M -o ${dir}/rss node ${BIN} eval ${logits} ${targets} --format ndjson | (sleep 2; wc -c)`],
+      { encoding: "utf8" },
+    );
+    expect(Number(r.stdout.trim())).toBeGreaterThan(80e6);
+    // Were the 90 MB of text buffered instead of waiting for 'drain', the peak would pass 200 MiB.
+    const rssMiB = Number(readFileSync(`${dir}/rss`, "utf8").trim().split("\n").pop()) / 1024;
+    expect(rssMiB).toBeLessThan(180);
   });
 });
