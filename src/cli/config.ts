@@ -86,7 +86,13 @@ export async function planEval(args: EvalArgs): Promise<EvalPlan> {
     // Printing every row turns each block's results into text: smaller blocks keep that text small.
     chunkRows:
       args.chunkRows ??
-      Math.max(1, Math.min(args.perSample ? PER_SAMPLE_BLOCK_ROWS : Infinity, Math.floor(BLOCK_VALUES / Math.max(1, C)))),
+      Math.max(
+        1,
+        Math.min(
+          args.perSample ? PER_SAMPLE_BLOCK_ROWS : Infinity,
+          Math.floor(BLOCK_VALUES / Math.max(1, C)),
+        ),
+      ),
     run: {
       inputs: { predictions: predictions.info, targets: targetsInfo },
       options: loss,

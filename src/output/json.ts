@@ -29,7 +29,11 @@ export class JsonPrinter implements Printer {
 
   async samples(res: RowResults, ids: readonly string[] | undefined): Promise<void> {
     const spool = this.spool!;
-    await writeRows(spool.writer, res.rows, (r) => `${spool.rows++ === 0 ? "" : ","}\n    ${json(sampleJson(res, r, ids))}`);
+    await writeRows(
+      spool.writer,
+      res.rows,
+      (r) => `${spool.rows++ === 0 ? "" : ","}\n    ${json(sampleJson(res, r, ids))}`,
+    );
   }
 
   async end(report: Report): Promise<void> {

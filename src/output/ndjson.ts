@@ -13,7 +13,11 @@ export class NdjsonPrinter implements Printer {
   async begin(_run: RunInfo): Promise<void> {}
 
   async samples(res: RowResults, ids: readonly string[] | undefined): Promise<void> {
-    await writeRows(this.out, res.rows, (r) => `${JSON.stringify({ type: "sample", ...sampleJson(res, r, ids) })}\n`);
+    await writeRows(
+      this.out,
+      res.rows,
+      (r) => `${JSON.stringify({ type: "sample", ...sampleJson(res, r, ids) })}\n`,
+    );
   }
 
   async end(report: Report): Promise<void> {

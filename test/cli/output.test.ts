@@ -299,19 +299,36 @@ describe("xent completion", () => {
 });
 
 describe("write backpressure", () => {
-  it.skipIf(!existsSync("/usr/bin/time"))("keeps memory bounded when stdout is slow (90 MB of ndjson into a stalled pipe)", () => {
-    const dir = tempDir();
-    const N = 600_000;
-    const logits = writeNpy(dir, "l.npy", Float64Array.from({ length: N * 4 }, (_, i) => Math.sin(i * 0.37)), [N, 4]);
-    const targets = writeNpy(dir, "t.npy", Float64Array.from({ length: N }, (_, i) => (i * 7) % 4), [N], "<i8");
-    const r = spawnSync(
-      "bash",
-      ["-c", `/usr/bin/time -f %M -o ${dir}/rss node ${BIN} eval ${logits} ${targets} --format ndjson | (sleep 2; wc -c)`],
-      { encoding: "utf8" },
-    );
-    expect(Number(r.stdout.trim())).toBeGreaterThan(80e6);
-    // Were the 90 MB of text buffered instead of waiting for 'drain', the peak would pass 200 MiB.
-    const rssMiB = Number(readFileSync(`${dir}/rss`, "utf8").trim().split("\n").pop()) / 1024;
-    expect(rssMiB).toBeLessThan(180);
-  });
+  it.skipIf(!existsSync("/usr/bin/time"))(
+    "keeps memory bounded when stdout is slow (90 MB of ndjson into a stalled pipe)",
+    () => {
+      const dir = tempDir();
+      const N = 600_000;
+      const logits = writeNpy(
+        dir,
+        "l.npy",
+        Float64Array.from({ length: N * 4 }, (_, i) => Math.sin(i * 0.37)),
+        [N, 4],
+      );
+      const targets = writeNpy(
+        dir,
+        "t.npy",
+        Float64Array.from({ length: N }, (_, i) => (i * 7) % 4),
+        [N],
+        "<i8",
+      );
+      const r = spawnSync(
+        "bash",
+        [
+          "-c",
+          `/usr/bin/time -f %M -o ${dir}/rss node ${BIN} eval ${logits} ${targets} --format ndjson | (sleep 2; wc -c)`,
+        ],
+        { encoding: "utf8" },
+      );
+      expect(Number(r.stdout.trim())).toBeGreaterThan(80e6);
+      // Were the 90 MB of text buffered instead of waiting for 'drain', the peak would pass 200 MiB.
+      const rssMiB = Number(readFileSync(`${dir}/rss`, "utf8").trim().split("\n").pop()) / 1024;
+      expect(rssMiB).toBeLessThan(180);
+    },
+  );
 });
