@@ -1,6 +1,7 @@
 import { evaluateBlock } from "./core/evaluateBlock.js";
 import { type RowResults, rowResultsFor } from "./core/rowResults.js";
 import type { LossOptions, RowBlock } from "./core/types.js";
+import { WasmKernel, wasmHandles } from "./core/wasmKernel.js";
 import { XentError } from "./errors.js";
 import { Stats } from "./metrics/stats.js";
 
@@ -27,11 +28,13 @@ export async function evaluate(blocks: AsyncIterable<RowBlock>, options: Evaluat
     worst: options.worst,
   });
   const scratch = new Float64Array(options.classes);
+  const kernel = wasmHandles(options.loss) ? new WasmKernel(options.loss) : null;
   let results: RowResults | undefined;
   for await (const block of blocks) {
     results = rowResultsFor(block, results);
     try {
-      evaluateBlock(block, options.loss, results, scratch);
+      if (kernel) kernel.evaluate(block, results, scratch);
+      else evaluateBlock(block, options.loss, results, scratch);
     } catch (e) {
       throw e instanceof XentError && e.context.file === undefined
         ? e.at({ file: options.predictionsPath })

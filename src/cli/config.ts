@@ -152,7 +152,7 @@ async function readClassWeights(spec: string, C: number): Promise<Float64Array> 
 }
 
 /** The printer for `--format`; only the table has colour (see colourLevel). */
-export function makePrinter(format: OutputFormat, out: Writer): Printer {
+export async function makePrinter(format: OutputFormat, out: Writer): Promise<Printer> {
   switch (format) {
     case "json":
       return new JsonPrinter(out);
@@ -161,6 +161,6 @@ export function makePrinter(format: OutputFormat, out: Writer): Printer {
     case "csv":
       return new CsvPrinter(out);
     default:
-      return new TablePrinter(out, makeStyle(colourLevel(process.env, process.stdout.isTTY === true)));
+      return new TablePrinter(out, await makeStyle(colourLevel(process.env, process.stdout.isTTY === true)));
   }
 }

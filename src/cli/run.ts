@@ -1,10 +1,12 @@
+import { wasmHandles } from "../core/wasmKernel.js";
 import { evaluate } from "../evaluate.js";
 import { summarize } from "../metrics/stats.js";
 import { Progress, type ProgressStream } from "../output/progress.js";
 import type { Assertion, Report } from "../output/report.js";
 import type { Writer } from "../output/writer.js";
+import { defaultThreads, evaluateNpyParallel, workersAvailable } from "../parallel/pool.js";
 import { rowBlocks } from "../readers/rowBlocks.js";
-import { makePrinter, planEval } from "./config.js";
+import { type EvalPlan, makePrinter, planEval } from "./config.js";
 import type { AssertSpec, EvalArgs } from "./options.js";
 
 /** Exit codes of the contract: 0 success, 1 an --assert failed, 2 usage or input error. */
@@ -19,6 +21,44 @@ function check(spec: AssertSpec, value: number): Assertion {
   return { expr: spec.expr, value, passed };
 }
 
+/** Below this many values, starting threads costs more than it saves. */
+const PARALLEL_MIN_VALUES = 1 << 22;
+
+/**
+ * The worker-thread plan when it applies: little-endian float32/64 NPY logits in C order with the
+ * class axis last, NPY index targets, options the WebAssembly kernel handles, no per-sample
+ * output (which must come out in order), and enough data to be worth the threads. Otherwise the
+ * single-threaded loop runs, with the same kernel and the same numbers.
+ */
+function parallelJob(plan: EvalPlan, args: EvalArgs) {
+  const threads = args.threads || defaultThreads();
+  const p = plan.predictions.positional;
+  const t = plan.targets?.positional;
+  if (threads < 2 || !p || !t || plan.targets?.kind !== "index" || args.perSample) return null;
+  if (!wasmHandles(plan.loss) || !workersAvailable()) return null;
+  const { header } = p;
+  const C = plan.predictions.classes;
+  const contiguous =
+    p.axis === header.shape.length - 1 && (!header.fortranOrder || header.shape.length === 1);
+  const native = header.dtype.kind === "f" && header.dtype.size >= 4 && header.dtype.littleEndian;
+  const rows = header.shape.reduce((a, b) => a * b, 1) / Math.max(1, C);
+  if (!contiguous || !native || rows * C < PARALLEL_MIN_VALUES) return null;
+  if (t.header.fortranOrder && t.header.shape.filter((d) => d > 1).length > 1) return null;
+  return {
+    workers: Math.min(threads, Math.ceil(rows / plan.chunkRows)),
+    job: {
+      predictions: { path: p.path, dataOffset: header.dataOffset, dtype: header.dtype },
+      targets: { path: t.path, dataOffset: t.header.dataOffset, dtype: t.header.dtype },
+      rows,
+      classes: C,
+      chunkRows: plan.chunkRows,
+      loss: plan.loss,
+      perClass: args.perClass,
+      worst: args.worst,
+    },
+  };
+}
+
 /** What a run needs of its process besides stdout. */
 export interface RunIO {
   stderr: ProgressStream;
@@ -31,7 +71,7 @@ const quietIO: RunIO = { stderr: process.stderr, onAbort: () => {} };
 /** Runs `xent eval` to `out`; returns the exit code, or throws XentError / BrokenPipe. */
 export async function runEval(args: EvalArgs, out: Writer, io: RunIO = quietIO): Promise<number> {
   const plan = await planEval(args);
-  const printer = makePrinter(args.format, out);
+  const printer = await makePrinter(args.format, out);
   io.onAbort(() => printer.abort?.());
   const progress =
     args.progress && io.stderr.isTTY === true
@@ -44,15 +84,18 @@ export async function runEval(args: EvalArgs, out: Writer, io: RunIO = quietIO):
     classNames: plan.classNames,
     ignoreIndex: plan.loss.ignoreIndex,
   });
-  const stats = await evaluate(blocks, {
-    classes: plan.predictions.classes,
-    loss: plan.loss,
-    perClass: args.perClass,
-    worst: args.perSample ? 0 : args.worst,
-    predictionsPath: plan.predictions.info.path,
-    onRows: args.perSample ? (res, ids) => printer.samples(res, ids) : undefined,
-    onProgress: progress ? (rows) => progress.update(rows) : undefined,
-  });
+  const job = parallelJob(plan, args);
+  const stats = job
+    ? await evaluateNpyParallel(job.job, job.workers, progress ? (rows) => progress.update(rows) : undefined)
+    : await evaluate(blocks, {
+        classes: plan.predictions.classes,
+        loss: plan.loss,
+        perClass: args.perClass,
+        worst: args.perSample ? 0 : args.worst,
+        predictionsPath: plan.predictions.info.path,
+        onRows: args.perSample ? (res, ids) => printer.samples(res, ids) : undefined,
+        onProgress: progress ? (rows) => progress.update(rows) : undefined,
+      });
   progress?.done();
   const summary = summarize(stats, plan.classNames);
   const assertions =

@@ -2,7 +2,7 @@ import { XentError } from "../errors.js";
 import { badLogProbability, badProbability, logProbs } from "./logProbs.js";
 import { indexLoss, probsLoss } from "./rowLoss.js";
 import type { RowResults } from "./rowResults.js";
-import { IGNORED, type LossOptions, type RowBlock, SKIPPED, USED } from "./types.js";
+import { IGNORED, type LossOptions, type RowBlock, type Scores, SKIPPED, USED } from "./types.js";
 
 /**
  * Computes every per-row number of one block into `out` (see RowResults). Pure: no I/O, and the
@@ -79,7 +79,7 @@ export function evaluateBlock(
       }
       out.nll[r] = nll;
     }
-    rowMetrics(lp, C, y, targets.kind === "probs" ? targets.values : null, offset, out, r);
+    rowMetrics(lp, scores, C, y, targets.kind === "probs" ? targets.values : null, offset, out, r);
   }
 }
 
@@ -117,9 +117,14 @@ function checkedArgmax(t: Float64Array, offset: number, C: number, row: number):
   return best;
 }
 
-/** Unweighted, unsmoothed metrics of one used row from p = exp(lp). */
+/**
+ * Unweighted, unsmoothed metrics of one used row from p = exp(lp). The prediction and the
+ * target's rank compare the scores themselves, which order the classes as p does (log, softmax
+ * and a positive temperature are increasing) without the ties rounding can make among lp values.
+ */
 function rowMetrics(
   lp: Float64Array,
+  scores: Scores,
   C: number,
   y: number,
   probs: Float64Array | null,
@@ -132,14 +137,20 @@ function rowMetrics(
   let brier = 0;
   let above = 0;
   const lpy = lp[y]!;
+  const xy = scores[offset + y]!;
+  let xmax = scores[offset]!;
   for (let c = 0; c < C; c++) {
     const l = lp[c]!;
     const p = Math.exp(l);
     if (p !== 0) entropy -= p * l;
     const t = probs === null ? (c === y ? 1 : 0) : probs[offset + c]!;
     brier += (p - t) * (p - t);
-    if (l > lp[pred]!) pred = c;
-    if (l > lpy || (l === lpy && c < y)) above++;
+    const x = scores[offset + c]!;
+    if (x > xmax) {
+      xmax = x;
+      pred = c;
+    }
+    if (x > xy || (x === xy && c < y)) above++;
   }
   out.entropy[r] = entropy;
   out.brier[r] = brier;

@@ -147,6 +147,95 @@ export class Stats {
   }
 }
 
+/** Stats as plain data: what worker threads send back, and what `--emit-state` will print. */
+export interface StatsState {
+  rows: number;
+  used: number;
+  ignored: number;
+  skipped: number;
+  correct: number;
+  topK: number[];
+  sums: Record<"loss" | "weight" | "nll" | "entropy" | "brier", number[]>;
+  ece: { count: number[]; correct: number[]; confidence: number[][] };
+  perClass: {
+    count: number[];
+    correct: number[];
+    predicted: number[];
+    loss: number[][];
+    weight: number[][];
+    nll: number[][];
+  } | null;
+  worst: WorstRows["rows"];
+}
+
+export function statsToState(s: Stats): StatsState {
+  const pc = s.perClass;
+  return {
+    rows: s.rows,
+    used: s.used,
+    ignored: s.ignored,
+    skipped: s.skipped,
+    correct: s.correct,
+    topK: Array.from(s.topK),
+    sums: {
+      loss: s.loss.toJSON(),
+      weight: s.weight.toJSON(),
+      nll: s.nll.toJSON(),
+      entropy: s.entropy.toJSON(),
+      brier: s.brier.toJSON(),
+    },
+    ece: {
+      count: Array.from(s.eceCount),
+      correct: Array.from(s.eceCorrect),
+      confidence: s.eceConfidence.map((x) => x.toJSON()),
+    },
+    perClass: pc && {
+      count: Array.from(pc.count),
+      correct: Array.from(pc.correct),
+      predicted: Array.from(pc.predicted),
+      loss: pc.loss.map((x) => x.toJSON()),
+      weight: pc.weight.map((x) => x.toJSON()),
+      nll: pc.nll.map((x) => x.toJSON()),
+    },
+    worst: s.worst.rows,
+  };
+}
+
+/** Adds a state's sums into `into` (as Stats.merge does for a live accumulator). */
+export function mergeState(into: Stats, state: StatsState): void {
+  const other = new Stats(into.classes, into.options, {
+    perClass: state.perClass !== null,
+    worst: into.worst.k,
+  });
+  other.rows = state.rows;
+  other.used = state.used;
+  other.ignored = state.ignored;
+  other.skipped = state.skipped;
+  other.correct = state.correct;
+  other.topK.set(state.topK);
+  other.loss.merge(ExactSum.fromJSON(state.sums.loss));
+  other.weight.merge(ExactSum.fromJSON(state.sums.weight));
+  other.nll.merge(ExactSum.fromJSON(state.sums.nll));
+  other.entropy.merge(ExactSum.fromJSON(state.sums.entropy));
+  other.brier.merge(ExactSum.fromJSON(state.sums.brier));
+  other.eceCount.set(state.ece.count);
+  other.eceCorrect.set(state.ece.correct);
+  for (const [b, c] of state.ece.confidence.entries()) other.eceConfidence[b]!.merge(ExactSum.fromJSON(c));
+  if (state.perClass && other.perClass) {
+    const pc = other.perClass;
+    pc.count.set(state.perClass.count);
+    pc.correct.set(state.perClass.correct);
+    pc.predicted.set(state.perClass.predicted);
+    for (let c = 0; c < pc.classes; c++) {
+      pc.loss[c]!.merge(ExactSum.fromJSON(state.perClass.loss[c]!));
+      pc.weight[c]!.merge(ExactSum.fromJSON(state.perClass.weight[c]!));
+      pc.nll[c]!.merge(ExactSum.fromJSON(state.perClass.nll[c]!));
+    }
+  }
+  for (const row of state.worst) other.worst.add(row);
+  into.merge(other);
+}
+
 export interface PerClassRow {
   class: number;
   name: string | null;

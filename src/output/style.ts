@@ -1,5 +1,3 @@
-import { Chalk, type ChalkInstance } from "chalk";
-
 /**
  * The colour level for a stream: FORCE_COLOR wins (0 or false turns colour off, 2 and 3 pick
  * 256 colours and truecolor, anything else basic colours); then NO_COLOR, when set and non-empty,
@@ -28,8 +26,14 @@ export interface Style {
   warn(text: string): string;
 }
 
-export function makeStyle(level: 0 | 1 | 2 | 3): Style {
-  const c: ChalkInstance = new Chalk({ level });
+const plain = (t: string) => t;
+const PLAIN: Style = { heading: plain, value: plain, dim: plain, pass: plain, fail: plain, warn: plain };
+
+/** chalk is loaded only when there is colour to make (it costs 20 ms at start-up). */
+export async function makeStyle(level: 0 | 1 | 2 | 3): Promise<Style> {
+  if (level === 0) return PLAIN;
+  const { Chalk } = await import("chalk");
+  const c = new Chalk({ level });
   return {
     heading: (t) => c.bold(t),
     value: (t) => c.bold(t),

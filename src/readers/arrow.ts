@@ -14,10 +14,10 @@ import type { Scores } from "../core/types.js";
 import { usage, XentError } from "../errors.js";
 import type { ByteSource } from "./byteSource.js";
 import { codecUse, registerArrowCodecs } from "./codecs/register.js";
-import { TARGET_NAMES } from "./csv.js";
 import { describeIoError } from "./files.js";
 import { float16ToNumber } from "./float16.js";
 import { releaseMemory } from "./releaseMemory.js";
+import { TARGET_NAMES } from "./targetNames.js";
 import type {
   InputInfo,
   PredictionSource,

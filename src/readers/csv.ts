@@ -20,8 +20,7 @@ export interface CsvOptions {
   targetType?: TargetKind | undefined;
 }
 
-/** Column names a target column is recognised by, compared case-insensitively. */
-export const TARGET_NAMES = ["label", "target", "y", "class"];
+import { TARGET_NAMES } from "./targetNames.js";
 
 interface Table {
   path: string;

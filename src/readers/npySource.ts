@@ -1,5 +1,6 @@
 import { XentError } from "../errors.js";
 import type { NpyArray } from "./npy.js";
+import type { NpyHeader } from "./npyHeader.js";
 import type { PredictionSource, TargetKind, TargetSource } from "./types.js";
 
 /** The class axis as a non-negative number; `axis` may count from the end like numpy's (−1 = last). */
@@ -26,7 +27,7 @@ export async function npyPredictions(
   array: NpyArray,
   classAxis: number | undefined,
   format: "npy" | "npz",
-): Promise<PredictionSource & { layout: NpyLayout }> {
+): Promise<PredictionSource & { layout: NpyLayout; header: NpyHeader }> {
   const { shape, dtype } = array.header;
   const fail = async (e: XentError) => {
     await array.close();
@@ -47,6 +48,7 @@ export async function npyPredictions(
   const total = shape.reduce((a, b) => a * b, 1) / (shape[axis] || 1);
   let done = 0;
   return {
+    header: array.header,
     fractionDone: () => (total > 0 ? done / total : null),
     layout: { shape, axis },
     info: { path: array.name, format, dtype: dtype.name, shape },
@@ -77,7 +79,7 @@ export async function npyTargets(
   predictions: NpyLayout,
   forced: TargetKind | undefined,
   format: "npy" | "npz",
-): Promise<TargetSource> {
+): Promise<TargetSource & { header: NpyHeader }> {
   const { shape, dtype } = array.header;
   const rowShape = predictions.shape.filter((_, i) => i !== predictions.axis);
   const same = (a: readonly number[], b: readonly number[]) =>
@@ -96,6 +98,7 @@ export async function npyTargets(
     );
   }
   return {
+    header: array.header,
     info: { path: array.name, format, dtype: dtype.name, shape, kind },
     kind,
     async *chunks(chunkRows) {

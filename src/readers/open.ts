@@ -1,8 +1,7 @@
 import type { Readable } from "node:stream";
 import { usage, XentError } from "../errors.js";
-import { type ArrowOptions, arrowPredictions, arrowTargets, openArrow } from "./arrow.js";
+import type { ArrowOptions } from "./arrow.js";
 import { type ByteSource, openByteSource } from "./byteSource.js";
-import { openCsvPredictions, openCsvTargets } from "./csv.js";
 import { type NpyArray, openNpy } from "./npy.js";
 import { NPY_MAGIC } from "./npyHeader.js";
 import { type NpyLayout, npyPredictions, npyTargets } from "./npySource.js";
@@ -31,6 +30,9 @@ const BINARY_EXTENSIONS: [RegExp, InputFormat][] = [
   [/\.(arrow|feather|ipc)$/i, "arrow"],
   [/\.arrows$/i, "arrows"],
 ];
+
+// Arrow (apache-arrow: 90 ms to load) and CSV (csv-parse) readers are imported when a file needs
+// them, so that an NPY run starts without them.
 
 /**
  * The format from the content (NPY and zip magic, Arrow file magic, the Arrow stream's
@@ -101,6 +103,7 @@ export async function openPredictions(
   switch (format) {
     case "npy": {
       const p = await npyPredictions(await npyArray(source), options.classAxis, "npy");
+      if (source.path !== null) p.positional = { path: source.path, header: p.header, axis: p.layout.axis };
       return { source: p, layout: p.layout, archive: null };
     }
     case "npz": {
@@ -120,18 +123,16 @@ export async function openPredictions(
       return { source: p, layout: p.layout, archive };
     }
     case "arrow":
-    case "arrows":
-      return {
-        source: await arrowPredictions(await openArrow(source, format), options, withTargets),
-        layout: null,
-        archive: null,
-      };
-    default:
-      return {
-        source: await openCsvPredictions(source, { format, ...options }, withTargets),
-        layout: null,
-        archive: null,
-      };
+    case "arrows": {
+      const arrow = await import("./arrow.js");
+      const p = await arrow.arrowPredictions(await arrow.openArrow(source, format), options, withTargets);
+      return { source: p, layout: null, archive: null };
+    }
+    default: {
+      const csv = await import("./csv.js");
+      const p = await csv.openCsvPredictions(source, { format, ...options }, withTargets);
+      return { source: p, layout: null, archive: null };
+    }
   }
 }
 
@@ -147,17 +148,25 @@ export async function openTargets(
   // CSV/Arrow predictions: rows are not known before reading (−1).
   const layout = predictions.layout ?? { shape: [-1, C], axis: 1 };
   switch (format) {
-    case "npy":
-      return npyTargets(await npyArray(source), layout, options.targetType, "npy");
+    case "npy": {
+      const t = await npyTargets(await npyArray(source), layout, options.targetType, "npy");
+      if (source.path !== null)
+        t.positional = { path: source.path, header: t.header, axis: t.header.shape.length };
+      return t;
+    }
     case "npz": {
       const archive = await openNpz(archivePath(source));
       return archiveTargets(archive, options, layout, true);
     }
     case "arrow":
-    case "arrows":
-      return arrowTargets(await openArrow(source, format), options, C);
-    default:
-      return openCsvTargets(source, { format, ...options, idColumn: undefined }, C);
+    case "arrows": {
+      const arrow = await import("./arrow.js");
+      return arrow.arrowTargets(await arrow.openArrow(source, format), options, C);
+    }
+    default: {
+      const csv = await import("./csv.js");
+      return csv.openCsvTargets(source, { format, ...options, idColumn: undefined }, C);
+    }
   }
 }
 

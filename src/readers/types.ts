@@ -1,4 +1,5 @@
 import type { Scores } from "../core/types.js";
+import type { NpyHeader } from "./npyHeader.js";
 
 /** Raw target values as a file holds them, before class names are resolved. */
 export type RawTargets =
@@ -45,6 +46,13 @@ export interface TargetChunk {
   lines?: Uint32Array | undefined;
 }
 
+/** An NPY file whose data can be read at any offset, for worker threads to share out. */
+export interface PositionalNpy {
+  path: string;
+  header: NpyHeader;
+  axis: number;
+}
+
 export interface PredictionSource {
   info: InputInfo;
   classes: number;
@@ -56,6 +64,8 @@ export interface PredictionSource {
   targetColumn: string | null;
   /** How much of the input has been read, in [0, 1], or null when its size is unknown. */
   fractionDone?: () => number | null;
+  /** Set for a plain NPY file (not standard input, not an archive member). */
+  positional?: PositionalNpy;
   /** Tabular formats: every column with its type and what xent reads it as (`xent inspect`). */
   columns?: ColumnInfo[];
   chunks(chunkRows: number): AsyncIterable<ScoreChunk>;
@@ -70,5 +80,6 @@ export interface ColumnInfo {
 export interface TargetSource {
   info: InputInfo;
   kind: TargetKind;
+  positional?: PositionalNpy;
   chunks(chunkRows: number): AsyncIterable<TargetChunk>;
 }

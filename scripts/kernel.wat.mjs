@@ -1,0 +1,214 @@
+// The WebAssembly SIMD kernel of xent, as WebAssembly text. Written as a small generator because
+// the exp approximation is inlined four times per loop iteration (V8 does not inline wasm calls)
+// and the f32 and f64 variants differ only in their loads. `scripts/build-wasm.mjs` compiles it.
+//
+// Per row of C logits (index target y, or y = -1 for a row to leave alone) it computes, in f64:
+//   m = max x, pred = first argmax, above = #{x_c > x_y}, ties = #{x_c == x_y}, lo = min x,
+//   S = Σ e_c, T = Σ e_c·d_c, Q = Σ e_c², D = Σ w_c·d_c   with d_c = x_c − m, e_c = exp(d_c)
+// and stores them in a 64-byte record; src/core/wasmKernel.ts turns the sums into losses and
+// metrics. Rows with a non-finite value are flagged, not computed: the TypeScript kernel takes them.
+
+// exp(r) on |r| <= ln2/2: degree-7 polynomial with c0 = 1 exactly (so exp(0) = 1 and the row's
+// maximum adds exactly 1 to S), near-minimax with relative error 5.4e-11, fitted by weighted least
+// squares on Chebyshev nodes (numpy). Every exp error is relative to its own term, so the sums
+// keep about ten digits where a loss needs six (test/core/wasmKernel.test.ts checks 1e-6).
+const COEFFS = [
+  1.0, 1.0000000003304392, 0.5000000078273865, 0.16666664538800421, 0.041666269901544664,
+  0.008333659450144342, 0.0013946043633765752, 0.000197281987973844,
+];
+const LOG2E = 1.4426950408889634;
+// One-constant range reduction: |k| <= 1022, so k·LN2 errs by under 1e-13, far inside the polynomial's error.
+const LN2 = 0.6931471805599453;
+
+const f64 = (x) => `(v128.const f64x2 ${x} ${x})`;
+
+/** Statements computing $e{id} = exp($d{id}) for d <= 0 (0 below -708, where exp underflows). */
+function exp(id) {
+  const g = (n) => `(local.get $${n}${id})`;
+  const c = (i) => f64(COEFFS[i]);
+  const lin = (a, b) => `(f64x2.add ${c(a)} (f64x2.mul ${g("r")} ${c(b)}))`;
+  // Estrin's scheme: a short dependency chain instead of Horner's seven.
+  const q03 = `(f64x2.add ${lin(0, 1)} (f64x2.mul ${g("r2")} ${lin(2, 3)}))`;
+  const q47 = `(f64x2.add ${lin(4, 5)} (f64x2.mul ${g("r2")} ${lin(6, 7)}))`;
+  const poly = `(f64x2.add ${q03} (f64x2.mul ${g("r4")} ${q47}))`;
+  const scale = `(i64x2.shl (i64x2.add (i64x2.extend_low_i32x4_s (i32x4.trunc_sat_f64x2_s_zero ${g("k")})) (v128.const i64x2 1023 1023)) (i32.const 52))`;
+  return `
+      (local.set $k${id} (f64x2.nearest (f64x2.mul ${g("d")} ${f64(LOG2E)})))
+      (local.set $r${id} (f64x2.sub ${g("d")} (f64x2.mul ${g("k")} ${f64(LN2)})))
+      (local.set $r2${id} (f64x2.mul ${g("r")} ${g("r")}))
+      (local.set $r4${id} (f64x2.mul ${g("r2")} ${g("r2")}))
+      (local.set $e${id} (v128.and (f64x2.mul ${poly} ${scale}) (f64x2.ge ${g("d")} ${f64(-708)})))`;
+}
+const expLocals = (id) => ["d", "k", "r", "r2", "r4", "e"].map((n) => `(local $${n}${id} v128)`).join(" ");
+
+/**
+ * One row function. `f32`: the row is float32, loaded 8 at a time and widened; else float64,
+ * loaded 2 per vector. Lanes past the row's end (the last, partial group) are masked out.
+ */
+function rowsFunction(f32, weighted) {
+  const size = f32 ? 4 : 8;
+  const group = 8; // elements per iteration of the second pass: 4 vectors of f64x2
+  // Second pass: the four f64x2 vectors of elements [i, i+8), from memory at $p.
+  const loads = f32
+    ? `(local.set $va (v128.load (local.get $p)))
+      (local.set $vb (v128.load offset=16 (local.get $p)))
+      (local.set $d0 (f64x2.promote_low_f32x4 (local.get $va)))
+      (local.set $d1 (f64x2.promote_low_f32x4 (i8x16.shuffle 8 9 10 11 12 13 14 15 0 1 2 3 4 5 6 7 (local.get $va) (local.get $va))))
+      (local.set $d2 (f64x2.promote_low_f32x4 (local.get $vb)))
+      (local.set $d3 (f64x2.promote_low_f32x4 (i8x16.shuffle 8 9 10 11 12 13 14 15 0 1 2 3 4 5 6 7 (local.get $vb) (local.get $vb))))`
+    : `(local.set $d0 (v128.load (local.get $p)))
+      (local.set $d1 (v128.load offset=16 (local.get $p)))
+      (local.set $d2 (v128.load offset=32 (local.get $p)))
+      (local.set $d3 (v128.load offset=48 (local.get $p)))`;
+  // Masks for a partial last group: lane j of vector v holds element i + 2v + j.
+  const tailMask = (v) =>
+    `(i64x2.lt_s (i64x2.add (local.get $lane) (v128.const i64x2 ${2 * v} ${2 * v + 1})) (local.get $remv))`;
+  const accumulate = (v, masked) => {
+    const d = `(local.get $d${v})`;
+    const mask = masked ? tailMask(v) : null;
+    const maskD = masked ? `(local.set $d${v} (v128.bitselect ${d} ${f64(-1000)} ${mask}))` : "";
+    // D sums w·d; the unweighted functions (w = 1) never touch the weights.
+    const wd = weighted
+      ? `(local.set $wd (f64x2.mul ${d} (v128.load offset=${16 * v} (local.get $wp))))`
+      : `(local.set $wd ${d})`;
+    return `
+      (local.set $d${v} (f64x2.sub ${d} (local.get $mv)))
+      ${maskD}
+      ${wd}
+      ${masked ? `(local.set $wd (v128.and (local.get $wd) ${mask}))` : ""}
+      ${exp(v)}
+      (local.set $s${v % 2} (f64x2.add (local.get $s${v % 2}) (local.get $e${v})))
+      (local.set $t${v % 2} (f64x2.add (local.get $t${v % 2}) (f64x2.mul (local.get $e${v}) ${d})))
+      (local.set $q${v % 2} (f64x2.add (local.get $q${v % 2}) (f64x2.mul (local.get $e${v}) (local.get $e${v}))))
+      (local.set $dd${v % 2} (f64x2.add (local.get $dd${v % 2}) (local.get $wd)))`;
+  };
+  const load1 = f32 ? "f32.load" : "f64.load";
+  const lanes = f32 ? 4 : 2;
+  const T = f32 ? "f32x4" : "f64x2";
+  const I = f32 ? "i32x4" : "i64x2";
+  const scalarT = f32 ? "f32" : "f64";
+  const iota = f32 ? "(v128.const i32x4 0 1 2 3)" : "(v128.const i64x2 0 1)";
+  // One group of lanes: `vmax` has masked lanes at -inf (for max and the counts), `vmin` at +inf.
+  const pass1Update = (vmax, vmin) => `
+          (local.set $better (${T}.gt ${vmax} (local.get $maxv)))
+          (local.set $maxv (${T}.max (local.get $maxv) ${vmax}))
+          (local.set $idxv (v128.bitselect (local.get $iv) (local.get $idxv) (local.get $better)))
+          (local.set $minv (${T}.min (local.get $minv) ${vmin}))
+          (local.set $gtv (${I}.sub (local.get $gtv) (${T}.gt ${vmax} (local.get $xyv))))
+          (local.set $eqv (${I}.sub (local.get $eqv) (${T}.eq ${vmax} (local.get $xyv))))
+          (local.set $iv (${I}.add (local.get $iv) (${I}.splat ${f32 ? `(i32.const ${lanes})` : `(i64.const ${lanes})`})))`;
+  const lane = (op, v, j) =>
+    f32
+      ? `(f64.promote_f32 (f32x4.extract_lane ${j} (local.get ${v})))`
+      : `(f64x2.extract_lane ${j} (local.get ${v}))`;
+  const ilane = (v, j) =>
+    f32
+      ? `(i32x4.extract_lane ${j} (local.get ${v}))`
+      : `(i32.wrap_i64 (i64x2.extract_lane ${j} (local.get ${v})))`;
+  const laneReduce = () =>
+    Array.from(
+      { length: lanes },
+      (_, j) => `
+        (local.set $lane_m ${lane("", "$maxv", j)})
+        ;; NaN lanes make m NaN; f64.max propagates it, and lo below catches it as well.
+        (if (i32.or (f64.gt (local.get $lane_m) (local.get $m))
+              (i32.and (f64.eq (local.get $lane_m) (local.get $m)) (i32.lt_s ${ilane("$idxv", j)} (local.get $pred))))
+          (then (local.set $pred ${ilane("$idxv", j)})))
+        (local.set $m (f64.max (local.get $m) (local.get $lane_m)))
+        (local.set $lo (f64.min (local.get $lo) ${lane("", "$minv", j)}))
+        (local.set $above (i32.add (local.get $above) ${ilane("$gtv", j)}))
+        (local.set $ties (i32.add (local.get $ties) ${ilane("$eqv", j)}))`,
+    ).join("");
+  const promote = (x) => (f32 ? `(f64.promote_f32 ${x})` : x);
+  return `
+  (func (export "rows_${f32 ? "f32" : "f64"}${weighted ? "_w" : ""}")
+    (param $x i32) (param $rows i32) (param $C i32) (param $y i32) (param $w i32) (param $out i32)
+    (local $r i32) (local $row i32) (local $i i32) (local $p i32) (local $wp i32) (local $end i32) (local $full i32)
+    (local $yr i32) (local $o i32) (local $xy f64) (local $m f64) (local $lo f64) (local $v f64)
+    (local $pred i32) (local $above i32) (local $ties i32) (local $c i32)
+    (local $vv v128) (local $maxv v128) (local $minv v128) (local $idxv v128) (local $gtv v128) (local $eqv v128)
+    (local $iv v128) (local $xyv v128) (local $better v128) (local $lanemask v128) (local $lane_m f64)
+    (local $mv v128) (local $remv v128) (local $lane v128) (local $wd v128) (local $va v128) (local $vb v128)
+    (local $s0 v128) (local $s1 v128) (local $t0 v128) (local $t1 v128) (local $q0 v128) (local $q1 v128) (local $dd0 v128) (local $dd1 v128)
+    ${[0, 1, 2, 3].map(expLocals).join("\n    ")}
+    (block $rows_done (loop $rows_loop
+      (br_if $rows_done (i32.ge_u (local.get $r) (local.get $rows)))
+      (local.set $row (i32.add (local.get $x) (i32.mul (i32.mul (local.get $r) (local.get $C)) (i32.const ${size}))))
+      (local.set $o (i32.add (local.get $out) (i32.shl (local.get $r) (i32.const 6))))
+      (local.set $yr (i32.load (i32.add (local.get $y) (i32.shl (local.get $r) (i32.const 2)))))
+      (i32.store offset=60 (local.get $o) (i32.const 0))
+      (if (i32.ge_s (local.get $yr) (i32.const 0)) (then
+        ;; Pass 1: max, first argmax, min, and the target's rank counts, ${lanes} lanes at a time.
+        (local.set $xy ${promote(`(${load1} (i32.add (local.get $row) (i32.mul (local.get $yr) (i32.const ${size}))))`)})
+        (local.set $xyv (${T}.splat ${f32 ? "(f32.demote_f64 (local.get $xy))" : "(local.get $xy)"}))
+        (local.set $maxv (${T}.splat (${scalarT}.const -inf))) (local.set $minv (${T}.splat (${scalarT}.const inf)))
+        (local.set $idxv (v128.const i32x4 0 0 0 0)) (local.set $gtv (v128.const i32x4 0 0 0 0)) (local.set $eqv (v128.const i32x4 0 0 0 0))
+        (local.set $iv ${iota})
+        (local.set $full (i32.and (local.get $C) (i32.const ${-lanes})))
+        (local.set $c (i32.const 0))
+        (local.set $p (local.get $row))
+        (block $p1_done (loop $p1
+          (br_if $p1_done (i32.ge_u (local.get $c) (local.get $full)))
+          (local.set $vv (v128.load (local.get $p)))
+          ${pass1Update("(local.get $vv)", "(local.get $vv)")}
+          (local.set $p (i32.add (local.get $p) (i32.const 16)))
+          (local.set $c (i32.add (local.get $c) (i32.const ${lanes})))
+          (br $p1)))
+        (if (i32.lt_u (local.get $full) (local.get $C)) (then
+          (local.set $vv (v128.load (local.get $p)))
+          (local.set $lanemask (${I}.lt_s ${iota} (${I}.splat ${f32 ? "" : "(i64.extend_i32_u "}(i32.sub (local.get $C) (local.get $full))${f32 ? "" : ")"})))
+          ${pass1Update(`(v128.bitselect (local.get $vv) (${T}.splat (${scalarT}.const -inf)) (local.get $lanemask))`, `(v128.bitselect (local.get $vv) (${T}.splat (${scalarT}.const inf)) (local.get $lanemask))`)}))
+        ;; Across lanes: the maximum, its lowest index, the minimum, the counts.
+        (local.set $m (f64.const -inf)) (local.set $lo (f64.const inf)) (local.set $pred (local.get $C))
+        (local.set $above (i32.const 0)) (local.set $ties (i32.const 0))
+        ${laneReduce()}
+        ;; NaN anywhere makes lo NaN; an infinity shows in m or lo: such rows go to the TypeScript kernel.
+        (if (i32.or (f64.ne (local.get $lo) (local.get $lo))
+              (i32.or (f64.eq (local.get $m) (f64.const inf)) (f64.eq (local.get $lo) (f64.const -inf))))
+          (then (i32.store offset=60 (local.get $o) (i32.const 2)))
+          (else
+            ;; Pass 2: exp sums, ${group} elements per iteration, the last group masked.
+            (local.set $mv (f64x2.splat (local.get $m)))
+            (local.set $s0 ${f64(0)}) (local.set $s1 ${f64(0)}) (local.set $t0 ${f64(0)}) (local.set $t1 ${f64(0)})
+            (local.set $q0 ${f64(0)}) (local.set $q1 ${f64(0)}) (local.set $dd0 ${f64(0)}) (local.set $dd1 ${f64(0)})
+            (local.set $full (i32.and (local.get $C) (i32.const ${-group})))
+            (local.set $i (i32.const 0))
+            (local.set $p (local.get $row))
+            (local.set $wp (local.get $w))
+            (block $p2_done (loop $p2
+              (br_if $p2_done (i32.ge_u (local.get $i) (local.get $full)))
+              ${loads}
+              ${[0, 1, 2, 3].map((v) => accumulate(v, false)).join("")}
+              (local.set $p (i32.add (local.get $p) (i32.const ${group * size})))
+              (local.set $wp (i32.add (local.get $wp) (i32.const ${group * 8})))
+              (local.set $i (i32.add (local.get $i) (i32.const ${group})))
+              (br $p2)))
+            (if (i32.lt_u (local.get $full) (local.get $C)) (then
+              (local.set $remv (i64x2.splat (i64.extend_i32_u (i32.sub (local.get $C) (local.get $full)))))
+              (local.set $lane (v128.const i64x2 0 0))
+              ${loads}
+              ${[0, 1, 2, 3].map((v) => accumulate(v, true)).join("")}))
+            (f64.store offset=8 (local.get $o) (f64.add (f64x2.extract_lane 0 (f64x2.add (local.get $s0) (local.get $s1))) (f64x2.extract_lane 1 (f64x2.add (local.get $s0) (local.get $s1)))))
+            (f64.store offset=16 (local.get $o) (f64.add (f64x2.extract_lane 0 (f64x2.add (local.get $t0) (local.get $t1))) (f64x2.extract_lane 1 (f64x2.add (local.get $t0) (local.get $t1)))))
+            (f64.store offset=24 (local.get $o) (f64.add (f64x2.extract_lane 0 (f64x2.add (local.get $q0) (local.get $q1))) (f64x2.extract_lane 1 (f64x2.add (local.get $q0) (local.get $q1)))))
+            (f64.store offset=32 (local.get $o) (f64.add (f64x2.extract_lane 0 (f64x2.add (local.get $dd0) (local.get $dd1))) (f64x2.extract_lane 1 (f64x2.add (local.get $dd0) (local.get $dd1)))))))
+        (f64.store offset=0 (local.get $o) (local.get $m))
+        (f64.store offset=40 (local.get $o) (local.get $xy))
+        (i32.store offset=48 (local.get $o) (local.get $pred))
+        (i32.store offset=52 (local.get $o) (local.get $above))
+        (i32.store offset=56 (local.get $o) (local.get $ties)))
+        (else (i32.store offset=60 (local.get $o) (i32.const 1))))
+      (local.set $r (i32.add (local.get $r) (i32.const 1)))
+      (br $rows_loop))))`;
+}
+
+export function kernelWat() {
+  return `(module
+  (memory (export "memory") 1)
+  ${rowsFunction(true, false)}
+  ${rowsFunction(false, false)}
+  ${rowsFunction(true, true)}
+  ${rowsFunction(false, true)}
+)
+`;
+}

@@ -1,0 +1,256 @@
+import { XentError } from "../errors.js";
+import { evaluateBlock } from "./evaluateBlock.js";
+import { allocRowResults, type RowResults } from "./rowResults.js";
+import { IGNORED, type LossOptions, type RowBlock, USED } from "./types.js";
+import { KERNEL_WASM } from "./wasm/kernelBinary.js";
+
+interface KernelExports {
+  memory: WebAssembly.Memory;
+  rows_f32(x: number, rows: number, C: number, y: number, w: number, out: number): void;
+  rows_f64(x: number, rows: number, C: number, y: number, w: number, out: number): void;
+  rows_f32_w(x: number, rows: number, C: number, y: number, w: number, out: number): void;
+  rows_f64_w(x: number, rows: number, C: number, y: number, w: number, out: number): void;
+}
+
+const RECORD = 64; // bytes of per-row sums the kernel writes (see scripts/kernel.wat.mjs)
+const PAD = 64; // the kernel reads whole vectors past a row's end; they are masked, but must exist
+
+let compiled: WebAssembly.Module | null | undefined;
+
+/** The compiled kernel, or null where WebAssembly SIMD is missing (the TypeScript kernel then runs). */
+function kernelModule(): WebAssembly.Module | null {
+  if (compiled === undefined) {
+    try {
+      compiled = new WebAssembly.Module(Buffer.from(KERNEL_WASM, "base64"));
+    } catch {
+      compiled = null;
+    }
+  }
+  return compiled;
+}
+
+/** Whether the WebAssembly kernel handles these options (else every row goes to the TypeScript kernel). */
+export function wasmHandles(options: LossOptions): boolean {
+  return options.inputType === "logits" && options.temperature === 1 && kernelModule() !== null;
+}
+
+/**
+ * Evaluates blocks with the SIMD kernel: one pass for max/argmax/rank, one for the exp sums, then
+ * the losses and metrics from those sums here. Index targets and logits only; probability
+ * targets, probabilities, temperature, and rows holding a non-finite value take the TypeScript
+ * kernel, which stays the reference (test/core/wasmKernel.test.ts holds them to 1e-6 of it).
+ */
+export class WasmKernel {
+  private readonly exports: KernelExports;
+  private readonly weightsSum: number;
+  private one: RowResults = allocRowResults(1);
+
+  constructor(private readonly options: LossOptions) {
+    const instance = new WebAssembly.Instance(kernelModule()!, {});
+    this.exports = instance.exports as unknown as KernelExports;
+    const w = options.classWeights;
+    this.weightsSum = w === null ? 0 : w.reduce((a, b) => a + b, 0);
+  }
+
+  private ensure(bytes: number): ArrayBuffer {
+    const memory = this.exports.memory;
+    const missing = bytes - memory.buffer.byteLength;
+    if (missing > 0) memory.grow(Math.ceil(missing / 65536));
+    return memory.buffer;
+  }
+
+  /**
+   * Room in the kernel's memory for `rows` rows of C scores, as a view to fill (a file read can go
+   * straight into it); pass the view as the block's scores to run(). Later calls may move memory.
+   */
+  reserve(rows: number, C: number, f32: boolean): Float32Array | Float64Array {
+    const size = f32 ? 4 : 8;
+    const w = this.options.classWeights;
+    const wPtr = align(rows * C * size + PAD);
+    const yPtr = align(wPtr + (w === null ? 0 : (C + 8) * 8));
+    const outPtr = align(yPtr + rows * 4);
+    const buffer = this.ensure(outPtr + rows * RECORD);
+    return f32 ? new Float32Array(buffer, 0, rows * C) : new Float64Array(buffer, 0, rows * C);
+  }
+
+  evaluate(block: RowBlock, out: RowResults, scratch?: Float64Array): void {
+    if (block.targets.kind !== "index" || !wasmHandles(this.options)) {
+      evaluateBlock(block, this.options, out, scratch);
+      return;
+    }
+    const inPlace = block.scores.buffer === this.exports.memory.buffer && block.scores.byteOffset === 0;
+    if (!inPlace) {
+      const view = this.reserve(block.rows, block.classes, block.scores instanceof Float32Array);
+      view.set(block.scores);
+      block = { ...block, scores: view };
+    }
+    this.run(block, out, scratch);
+  }
+
+  /** The kernel on a block whose scores already sit at the start of its memory (see reserve). */
+  private run(block: RowBlock, out: RowResults, scratch?: Float64Array): void {
+    const o = this.options;
+    const { rows, classes: C, scores } = block;
+    const f32 = scores instanceof Float32Array;
+    const w = o.classWeights;
+    // Memory: scores, padding, weights (C + 8 padding doubles), targets, records; as in reserve().
+    const wPtr = align(rows * C * (f32 ? 4 : 8) + PAD);
+    const yPtr = align(wPtr + (w === null ? 0 : (C + 8) * 8));
+    const outPtr = align(yPtr + rows * 4);
+    const buffer = this.exports.memory.buffer;
+    if (w !== null) new Float64Array(buffer, wPtr, C).set(w);
+    const ys = new Int32Array(buffer, yPtr, rows);
+    const targets = block.targets.values;
+    for (let r = 0; r < rows; r++) {
+      const y = targets[r]!;
+      if (y === o.ignoreIndex) ys[r] = -1;
+      else if (Number.isInteger(y) && y >= 0 && y < C) ys[r] = y;
+      else {
+        throw new XentError("value", `target ${y} is not a class index in [0, ${C})`, {
+          row: block.start + r,
+          line: block.lines?.[r],
+        });
+      }
+    }
+    const k = this.exports;
+    const fn = w === null ? (f32 ? k.rows_f32 : k.rows_f64) : f32 ? k.rows_f32_w : k.rows_f64_w;
+    fn(0, rows, C, yPtr, w === null ? 0 : wPtr, outPtr);
+    const rec = new Float64Array(buffer, outPtr, rows * 8);
+    const ints = new Int32Array(buffer, outPtr, rows * 16);
+    this.finish(block, rec, ints, out, scratch);
+  }
+
+  /** Losses and metrics from each row's sums (see the kernel's header for what they are). */
+  private finish(
+    block: RowBlock,
+    rec: Float64Array,
+    ints: Int32Array,
+    out: RowResults,
+    scratch?: Float64Array,
+  ): void {
+    const o = this.options;
+    const C = block.classes;
+    const w = o.classWeights;
+    const e = o.smoothing;
+    const uniform = o.smoothingStyle === "uniform";
+    const targets = block.targets.values;
+    for (let r = 0; r < block.rows; r++) {
+      const flag = ints[r * 16 + 15]!;
+      const y = targets[r]!;
+      if (flag === 1) {
+        markIgnored(out, r, y);
+        continue;
+      }
+      if (flag === 2) {
+        this.fallback(block, r, out, scratch);
+        continue;
+      }
+      const m = rec[r * 8]!;
+      const S = rec[r * 8 + 1]!;
+      const T = rec[r * 8 + 2]!;
+      const Q = rec[r * 8 + 3]!;
+      const D = rec[r * 8 + 4]!;
+      const xy = rec[r * 8 + 5]!;
+      const pred = ints[r * 16 + 12]!;
+      const above = ints[r * 16 + 13]!;
+      const ties = ints[r * 16 + 14]!;
+      const logS = Math.log(S);
+      const lpy = xy - m - logS;
+      const wy = w === null ? 1 : w[y]!;
+      let loss: number;
+      if (e === 0) loss = 0 - wy * lpy;
+      else {
+        // Σ_c w_c·lp_c = Σ w_c·(d_c − log S) = D − log S·Σw.
+        const wsum = w === null ? C : this.weightsSum;
+        const nllTerm = e === 1 ? 0 : -(wy * lpy);
+        if (uniform) loss = (1 - e) * nllTerm - (D - logS * wsum) * (e / C);
+        else {
+          // Σ_{c≠y} w_c·d_c = D − w_y·d_y, unless the target's term swamps the others (a target
+          // logit of −1e38, say): then it is summed again without it.
+          const dy = xy - m;
+          let others = D - wy * dy;
+          if (Math.abs(wy * dy) * 1e-9 > Math.abs(others)) others = sumOthers(block, r, y, m, w);
+          loss = (1 - e) * nllTerm - (others - logS * (wsum - wy)) * (e / (C - 1));
+        }
+      }
+      const ey = Math.exp(xy - m);
+      const pTarget = ey / S;
+      out.status[r] = USED;
+      out.target[r] = y;
+      out.loss[r] = loss;
+      out.weight[r] = wy;
+      out.nll[r] = -lpy;
+      out.entropy[r] = logS - T / S;
+      // Σ_{c≠y} p_c² + (1 − p_y)², without subtracting a near-1 p_y from 1.
+      const rest = (S - ey) / S;
+      out.brier[r] = Math.max(0, (Q - ey * ey) / (S * S)) + rest * rest;
+      out.confidence[r] = 1 / S;
+      out.pTarget[r] = pTarget;
+      out.pred[r] = pred;
+      out.rank[r] = ties > 1 ? above + tiesBefore(block, r, y, xy) : above;
+    }
+  }
+
+  /** A row the kernel left alone (a non-finite value): the TypeScript kernel, on that row only. */
+  private fallback(block: RowBlock, r: number, out: RowResults, scratch?: Float64Array): void {
+    const C = block.classes;
+    const t = block.targets.values;
+    const one: RowBlock = {
+      start: block.start + r,
+      rows: 1,
+      classes: C,
+      scores: block.scores.subarray(r * C, (r + 1) * C),
+      targets: { kind: "index", values: t.subarray(r, r + 1) },
+      lines: block.lines?.subarray(r, r + 1),
+    };
+    const res = this.one;
+    res.rows = 1;
+    res.start = one.start;
+    evaluateBlock(one, this.options, res, scratch);
+    out.status[r] = res.status[0]!;
+    out.target[r] = res.target[0]!;
+    out.loss[r] = res.loss[0]!;
+    out.weight[r] = res.weight[0]!;
+    out.nll[r] = res.nll[0]!;
+    out.entropy[r] = res.entropy[0]!;
+    out.brier[r] = res.brier[0]!;
+    out.confidence[r] = res.confidence[0]!;
+    out.pTarget[r] = res.pTarget[0]!;
+    out.pred[r] = res.pred[0]!;
+    out.rank[r] = res.rank[0]!;
+  }
+}
+
+const align = (n: number) => (n + 63) & ~63;
+
+/** Σ_{c≠y} w_c·(x_c − m) for one row, summed directly. */
+function sumOthers(block: RowBlock, r: number, y: number, m: number, w: Float64Array | null): number {
+  const s = block.scores;
+  const base = r * block.classes;
+  let sum = 0;
+  for (let c = 0; c < block.classes; c++) if (c !== y) sum += (w === null ? 1 : w[c]!) * (s[base + c]! - m);
+  return sum;
+}
+
+/** Classes before y scoring exactly as y: ties rank below the lower index (rare, so counted here). */
+function tiesBefore(block: RowBlock, r: number, y: number, xy: number): number {
+  const s = block.scores;
+  const base = r * block.classes;
+  let n = 0;
+  for (let c = 0; c < y; c++) if (s[base + c] === xy) n++;
+  return n;
+}
+
+function markIgnored(out: RowResults, r: number, y: number): void {
+  out.status[r] = IGNORED;
+  out.target[r] = y;
+  out.loss[r] = 0;
+  out.weight[r] = 0;
+  out.nll[r] = Number.NaN;
+  out.entropy[r] = Number.NaN;
+  out.brier[r] = Number.NaN;
+  out.confidence[r] = Number.NaN;
+  out.pTarget[r] = Number.NaN;
+  out.pred[r] = -1;
+  out.rank[r] = -1;
+}

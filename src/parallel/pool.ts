@@ -1,0 +1,61 @@
+import { existsSync } from "node:fs";
+import { availableParallelism } from "node:os";
+import { fileURLToPath } from "node:url";
+import { Worker } from "node:worker_threads";
+import { type ErrorCode, XentError } from "../errors.js";
+import { mergeState, Stats, type StatsState } from "../metrics/stats.js";
+import type { NpyJob, WorkerError } from "./npyJob.js";
+
+const WORKER = new URL("./worker.js", import.meta.url);
+
+/** Worker threads can run: the compiled worker exists (running from dist/, not from src/ under vitest). */
+export function workersAvailable(): boolean {
+  return existsSync(fileURLToPath(WORKER));
+}
+
+export function defaultThreads(): number {
+  return availableParallelism();
+}
+
+type Message =
+  | { type: "progress"; rows: number }
+  | { type: "done"; state: StatsState }
+  | { type: "error"; error: WorkerError };
+
+/**
+ * Evaluates an NPY job on `workers` threads, each taking every workers-th chunk, and merges their
+ * exact partial sums. When several workers fail, the error of the earliest row is the one reported.
+ */
+export async function evaluateNpyParallel(
+  job: Omit<NpyJob, "worker" | "workers">,
+  workers: number,
+  onProgress?: (rows: number) => void,
+): Promise<Stats> {
+  const stats = new Stats(job.classes, job.loss, { perClass: job.perClass, worst: job.worst });
+  const errors: WorkerError[] = [];
+  let done = 0;
+  await Promise.all(
+    Array.from({ length: workers }, (_, worker) => {
+      const thread = new Worker(WORKER, { workerData: { ...job, worker, workers } satisfies NpyJob });
+      return new Promise<void>((resolve, reject) => {
+        thread.on("message", (m: Message) => {
+          if (m.type === "progress") {
+            done += m.rows;
+            onProgress?.(done);
+          } else if (m.type === "done") mergeState(stats, m.state);
+          else errors.push(m.error);
+        });
+        thread.on("error", reject);
+        thread.on("exit", () => resolve());
+      });
+    }),
+  );
+  if (errors.length > 0) {
+    const first = errors.reduce((a, b) =>
+      ((b.context.row as number) ?? Infinity) < ((a.context.row as number) ?? Infinity) ? b : a,
+    );
+    if (first.code === "internal") throw new Error(first.message);
+    throw new XentError(first.code as ErrorCode, first.message, first.context);
+  }
+  return stats;
+}

@@ -1,0 +1,82 @@
+import { closeSync, openSync, readSync } from "node:fs";
+import { parentPort, workerData } from "node:worker_threads";
+import { allocRowResults } from "../core/rowResults.js";
+import type { RowBlock } from "../core/types.js";
+import { WasmKernel } from "../core/wasmKernel.js";
+import { XentError } from "../errors.js";
+import { Stats, statsToState } from "../metrics/stats.js";
+import { decode } from "../readers/npy.js";
+import type { NpyJob } from "./npyJob.js";
+
+/**
+ * A worker thread's share of an NPY evaluation: it reads its chunks of the file straight into the
+ * WebAssembly kernel's memory (no copy, no transfer), evaluates them and sends back its partial
+ * sums, which are exact, so merging them in any order gives the sequential result bit for bit.
+ */
+function run(job: NpyJob): void {
+  const kernel = new WasmKernel(job.loss);
+  const stats = new Stats(job.classes, job.loss, { perClass: job.perClass, worst: job.worst });
+  const f32 = job.predictions.dtype.size === 4;
+  const size = job.predictions.dtype.size;
+  const tsize = job.targets.dtype.size;
+  const C = job.classes;
+  const scoresFd = openSync(job.predictions.path, "r");
+  const targetsFd = openSync(job.targets.path, "r");
+  let results = allocRowResults(0);
+  try {
+    for (let chunk = job.worker; chunk * job.chunkRows < job.rows; chunk += job.workers) {
+      const start = chunk * job.chunkRows;
+      const rows = Math.min(job.chunkRows, job.rows - start);
+      const scores = kernel.reserve(rows, C, f32);
+      readFully(
+        scoresFd,
+        new Uint8Array(scores.buffer, scores.byteOffset, rows * C * size),
+        job.predictions.dataOffset + start * C * size,
+      );
+      const raw = new Uint8Array(rows * tsize);
+      readFully(targetsFd, raw, job.targets.dataOffset + start * tsize);
+      const values = Float64Array.from(decode(raw, job.targets.dtype));
+      for (let r = 0; r < rows; r++) {
+        const y = values[r]!;
+        if (y !== job.loss.ignoreIndex && !(Number.isInteger(y) && y >= 0 && y < C)) {
+          throw new XentError("value", `target ${y} is not a class index in [0, ${C})`, {
+            file: job.targets.path,
+            row: start + r,
+          });
+        }
+      }
+      const block: RowBlock = { start, rows, classes: C, scores, targets: { kind: "index", values } };
+      if (results.status.length < rows) results = allocRowResults(rows);
+      results.rows = rows;
+      results.start = start;
+      kernel.evaluate(block, results);
+      stats.add(results);
+      parentPort!.postMessage({ type: "progress", rows });
+    }
+    parentPort!.postMessage({ type: "done", state: statsToState(stats) });
+  } finally {
+    closeSync(scoresFd);
+    closeSync(targetsFd);
+  }
+}
+
+function readFully(fd: number, into: Uint8Array, position: number): void {
+  let done = 0;
+  while (done < into.length) {
+    const n = readSync(fd, into, done, into.length - done, position + done);
+    if (n === 0) throw new XentError("io", `unexpected end of file at byte ${position + done}`);
+    done += n;
+  }
+}
+
+const job = workerData as NpyJob;
+try {
+  run(job);
+} catch (e) {
+  // Errors about scores (NaN, say) come from the kernel without a file: it is the predictions'.
+  const error =
+    e instanceof XentError
+      ? { code: e.code, message: e.message, context: { file: job.predictions.path, ...e.context } }
+      : { code: "internal", message: e instanceof Error ? e.message : String(e), context: {} };
+  parentPort!.postMessage({ type: "error", error });
+}

@@ -1,0 +1,75 @@
+import { spawnSync } from "node:child_process";
+import { describe, expect, it } from "vitest";
+import { tempDir, writeNpy } from "../helpers/files.js";
+import { BIN } from "../helpers/run.js";
+
+/** Large enough (5M values) for the worker threads to be used. */
+const dir = tempDir();
+const N = 20_000;
+const C = 256;
+let seed = 7;
+const random = () => ((seed = (seed * 1103515245 + 12345) >>> 0) / 2 ** 32) * 16 - 8;
+const logits = writeNpy(dir, "l.npy", Float32Array.from({ length: N * C }, random), [N, C], "<f4");
+const targets = writeNpy(
+  dir,
+  "t.npy",
+  Float64Array.from({ length: N }, (_, i) => (i % 97 === 0 ? -100 : (i * 31) % C)),
+  [N],
+  "<i8",
+);
+
+function run(extra: string[]): string {
+  const r = spawnSync(
+    "node",
+    [BIN, "eval", logits, targets, "--json", "--per-class", "--worst", "5", "--top-k", "5", ...extra],
+    {
+      encoding: "utf8",
+    },
+  );
+  expect(r.stderr).toBe("");
+  return r.stdout;
+}
+
+describe("threads and chunk sizes never change a number (the worker-thread NPY path)", () => {
+  for (const options of [
+    [],
+    [
+      "--smoothing",
+      "0.15",
+      "--smoothing-style",
+      "others",
+      "--class-weights",
+      Array.from({ length: C }, (_, c) => 1 + (c % 5) / 4).join(","),
+    ],
+  ]) {
+    it(`--threads 1, 2, 3 and --chunk-rows 1000, 7777 give byte-identical JSON ${options.length ? "(smoothing, weights)" : ""}`, () => {
+      const reference = run(["--threads", "1", ...options]);
+      expect(JSON.parse(reference).counts.rows).toBe(N);
+      for (const extra of [
+        ["--threads", "2"],
+        ["--threads", "3"],
+        ["--threads", "2", "--chunk-rows", "1000"],
+        ["--threads", "3", "--chunk-rows", "7777"],
+      ]) {
+        expect(run([...extra, ...options])).toBe(reference);
+      }
+    });
+  }
+
+  it("reports the earliest bad row when several workers find one", () => {
+    const bad = writeNpy(
+      dir,
+      "bad.npy",
+      Float64Array.from({ length: N }, (_, i) => (i === 15_000 || i === 3_000 ? C + 1 : i % C)),
+      [N],
+      "<i8",
+    );
+    const r = spawnSync("node", [BIN, "eval", logits, bad, "--threads", "2", "--chunk-rows", "1000"], {
+      encoding: "utf8",
+    });
+    expect(r.status).toBe(2);
+    expect(r.stderr).toMatch(
+      /^xent: error: target 257 is not a class index in \[0, 256\), .*bad\.npy row 3000\n$/,
+    );
+  });
+});

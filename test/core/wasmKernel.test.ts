@@ -1,0 +1,118 @@
+import fc from "fast-check";
+import { describe, expect, it } from "vitest";
+import { evaluateBlock } from "../../src/core/evaluateBlock.js";
+import { allocRowResults, type RowResults } from "../../src/core/rowResults.js";
+import type { LossOptions, RowBlock } from "../../src/core/types.js";
+import { WasmKernel, wasmHandles } from "../../src/core/wasmKernel.js";
+
+const base: LossOptions = {
+  inputType: "logits",
+  temperature: 1,
+  smoothing: 0,
+  smoothingStyle: "uniform",
+  classWeights: null,
+  ignoreIndex: -100,
+  reduction: "mean",
+  topK: [],
+  onNan: "skip",
+};
+
+function results(rows: number): RowResults {
+  const r = allocRowResults(rows);
+  r.rows = rows;
+  return r;
+}
+
+const FIELDS = ["loss", "weight", "nll", "entropy", "brier", "confidence", "pTarget"] as const;
+const INTS = ["status", "pred", "target", "rank"] as const;
+
+/** Both kernels on one block: integers equal, floats within 1e-6 relative (1e-12 absolute near 0). */
+function agree(block: RowBlock, options: LossOptions) {
+  const ts = results(block.rows);
+  const wasm = results(block.rows);
+  evaluateBlock(block, options, ts);
+  new WasmKernel(options).evaluate(block, wasm);
+  for (let r = 0; r < block.rows; r++) {
+    for (const f of INTS) {
+      if (wasm[f][r] !== ts[f][r]) expect.fail(`row ${r} ${f}: wasm ${wasm[f][r]}, ts ${ts[f][r]}`);
+    }
+    for (const f of FIELDS) {
+      const a = wasm[f][r]!;
+      const b = ts[f][r]!;
+      const ok =
+        Object.is(a, b) ||
+        (Number.isNaN(a) && Number.isNaN(b)) ||
+        Math.abs(a - b) <= 1e-6 * Math.abs(b) + 1e-12;
+      if (!ok) {
+        const row = Array.from(block.scores.subarray(r * block.classes, (r + 1) * block.classes));
+        expect.fail(
+          `row ${r} ${f}: wasm ${a}, ts ${b}; C=${block.classes}, y=${block.targets.values[r]}, row=${JSON.stringify(row)}`,
+        );
+      }
+    }
+  }
+}
+
+function block(values: number[], C: number, targets: number[], f32: boolean): RowBlock {
+  return {
+    start: 0,
+    rows: targets.length,
+    classes: C,
+    scores: f32 ? Float32Array.from(values) : Float64Array.from(values),
+    targets: { kind: "index", values: Float64Array.from(targets) },
+  };
+}
+
+const logit = fc.oneof(
+  { weight: 6, arbitrary: fc.double({ min: -30, max: 30, noNaN: true }) },
+  { weight: 1, arbitrary: fc.double({ min: -1e6, max: 1e6, noNaN: true }) },
+  { weight: 1, arbitrary: fc.constantFrom(0, -0, 1e-300, -1e-300, 700, -700, 3.4e38, -3.4e38) },
+  { weight: 1, arbitrary: fc.constantFrom(Number.NEGATIVE_INFINITY, Number.NaN) },
+);
+
+const problem = fc.record({
+  C: fc.oneof(fc.constantFrom(1, 2, 3, 4, 5, 7, 8, 9, 15, 16, 17), fc.integer({ min: 1, max: 300 })),
+  rows: fc.integer({ min: 1, max: 12 }),
+  f32: fc.boolean(),
+  smoothing: fc.constantFrom(0, 0.1, 0.5, 1),
+  style: fc.constantFrom("uniform", "others") as fc.Arbitrary<"uniform" | "others">,
+  weighted: fc.boolean(),
+  seed: fc.integer(),
+});
+
+describe("the WebAssembly kernel agrees with the TypeScript kernel", () => {
+  it("is available here (Node 20 has WebAssembly SIMD)", () => {
+    expect(wasmHandles(base)).toBe(true);
+  });
+
+  it("on random and adversarial rows (huge, tiny, −inf, NaN, C = 1, C not a multiple of the SIMD width)", () => {
+    fc.assert(
+      fc.property(problem, fc.infiniteStream(logit), (p, stream) => {
+        if (p.style === "others" && p.C === 1) return;
+        const values = [...stream.take(p.rows * p.C)];
+        const targets = Array.from({ length: p.rows }, (_, r) =>
+          r === 1 ? -100 : Math.abs(p.seed + r * 7919) % p.C,
+        );
+        const weights = p.weighted ? Float64Array.from({ length: p.C }, (_, c) => ((c * 37) % 11) / 4) : null;
+        agree(block(values, p.C, targets, p.f32), {
+          ...base,
+          smoothing: p.smoothing,
+          smoothingStyle: p.style,
+          classWeights: weights,
+        });
+      }),
+      { numRuns: Number(process.env.XENT_FUZZ_RUNS ?? 400) },
+    );
+  });
+
+  it("on ties with the target, and a row whose maximum is repeated", () => {
+    agree(block([1, 5, 5, 0, 5, 2, 2, 2, 2], 9, [2], false), base);
+    agree(block([3, 3, 3, 3, 3, 3, 3, 3, 3, 3, 3], 11, [7], true), { ...base, smoothing: 0.2 });
+  });
+
+  it("on an LLM-sized row (131,072 classes)", () => {
+    const C = 131_072;
+    const values = Array.from({ length: 2 * C }, (_, i) => Math.sin(i * 0.001) * 12 + Math.cos(i) * 3);
+    agree(block(values, C, [123, 99_999], true), { ...base, smoothing: 0.1 });
+  });
+});
