@@ -8,7 +8,10 @@ const dir = tempDir();
 const N = 20_000;
 const C = 256;
 let seed = 7;
-const random = () => ((seed = (seed * 1103515245 + 12345) >>> 0) / 2 ** 32) * 16 - 8;
+const random = () => {
+  seed = (seed * 1103515245 + 12345) >>> 0;
+  return (seed / 2 ** 32) * 16 - 8;
+};
 const logits = writeNpy(dir, "l.npy", Float32Array.from({ length: N * C }, random), [N, C], "<f4");
 const targets = writeNpy(
   dir,
