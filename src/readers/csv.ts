@@ -1,6 +1,10 @@
+import { closeSync, openSync, readSync } from "node:fs";
+import { parse as parseSync } from "csv-parse/sync";
 import { XentError } from "../errors.js";
 import type { ByteSource } from "./byteSource.js";
-import { type CsvRecord, csvRecords } from "./csvRecords.js";
+import { fastRows, type RowView, StringRow } from "./csvFast.js";
+import { type CsvRecord, csvError, csvRecords, MAX_RECORD } from "./csvRecords.js";
+import { describeIoError } from "./files.js";
 import { parseNumber } from "./parseNumber.js";
 import type {
   InputInfo,
@@ -26,34 +30,91 @@ interface Table {
   path: string;
   header: string[] | null;
   width: number;
-  /** The first data record, already read. */
+  /** The first data record (for kind and type detection). */
   first: CsvRecord | null;
+  /** Data records read ahead from `rest`, to come before it. */
+  pending: CsvRecord[];
   rest: AsyncGenerator<CsvRecord>;
 }
 
-/** Reads the first record and decides whether it is a header: a header has a non-numeric field. */
+/** How much of a file's start is read to find its header and first record. */
+const HEAD_BYTES = 1 << 20;
+
+/**
+ * Reads the first record and decides whether it is a header: a header has a non-numeric field.
+ * For a file whose data the fast path will read, only its first megabyte goes through csv-parse
+ * (synchronously); standard input, and files read by csv-parse, stream through it.
+ */
 async function openTable(source: ByteSource, format: "csv" | "tsv"): Promise<Table> {
   const path = source.name;
-  const rest = csvRecords(source, format === "tsv" ? "\t" : ",");
-  const head = await rest.next();
-  if (head.done) return { path, header: null, width: 0, first: null, rest };
-  const isHeader = head.value.fields.some((f) => parseNumber(f) === undefined);
-  let first: CsvRecord | null = head.value;
-  if (isHeader) {
-    const next = await rest.next();
-    first = next.done ? null : next.value;
-  }
+  const delimiter = format === "tsv" ? "\t" : ",";
+  const head = source.path !== null && fastPath() ? headRecords(source.path, delimiter) : null;
+  const rest = head ? emptyRecords() : csvRecords(source, delimiter);
+  const firstTwo = head ?? (await takeTwo(rest));
+  const h = firstTwo[0];
+  if (!h) return { path, header: null, width: 0, first: null, pending: [], rest };
+  const isHeader = h.fields.some((f) => parseNumber(f) === undefined);
+  const data = isHeader ? firstTwo.slice(1) : firstTwo;
   return {
     path,
-    header: isHeader ? head.value.fields.map((f) => f.trim()) : null,
-    width: head.value.fields.length,
-    first,
+    header: isHeader ? h.fields.map((f) => f.trim()) : null,
+    width: h.fields.length,
+    first: data[0] ?? null,
+    // From the head of a file (fast path) nothing is pending: the data is read again from the start.
+    pending: head ? [] : data,
     rest,
   };
 }
 
+const CSV_CHUNK_VALUES = 1 << 16;
+
+const fastPath = () => process.env.XENT_CSV_PARSER !== "csv-parse";
+
+async function takeTwo(rest: AsyncGenerator<CsvRecord>): Promise<CsvRecord[]> {
+  const out: CsvRecord[] = [];
+  for (let i = 0; i < 2; i++) {
+    const next = await rest.next();
+    if (next.done) break;
+    out.push(next.value);
+  }
+  return out;
+}
+
+async function* emptyRecords(): AsyncGenerator<CsvRecord> {}
+
+/** The first two records of a file, parsed from its first megabyte (null when they do not fit). */
+function headRecords(path: string, delimiter: string): CsvRecord[] | null {
+  const fd = openSync(path, "r");
+  let bytes: Buffer;
+  try {
+    bytes = Buffer.alloc(HEAD_BYTES);
+    bytes = bytes.subarray(0, readSync(fd, bytes, 0, HEAD_BYTES, 0));
+  } catch (e) {
+    throw new XentError("io", `cannot read: ${describeIoError(e)}`, { file: path });
+  } finally {
+    closeSync(fd);
+  }
+  const complete = bytes.length < HEAD_BYTES ? bytes : bytes.subarray(0, bytes.lastIndexOf(10) + 1);
+  if (complete.length === 0) return null;
+  try {
+    const parsed = parseSync(complete, {
+      delimiter,
+      bom: true,
+      info: true,
+      skip_empty_lines: true,
+      to: 2,
+    }) as unknown as {
+      record: string[];
+      info: { lines: number };
+    }[];
+    return parsed.map((p) => ({ fields: p.record, line: p.info.lines }));
+  } catch (e) {
+    throw csvError(e).at({ file: path });
+  }
+}
+
 async function* records(table: Table): AsyncGenerator<CsvRecord> {
-  if (table.first) yield table.first;
+  yield* table.pending;
   yield* table.rest;
 }
 
@@ -78,17 +139,44 @@ function detectKind(table: Table, column: number, forced: TargetKind | undefined
   return v === undefined || parseNumber(v) !== undefined ? "index" : "name";
 }
 
-function number(field: string, where: { table: Table; record: CsvRecord; column: number }): number {
-  const v = parseNumber(field);
+function numberAt(row: RowView, column: number, table: Table): number {
+  const v = row.number(column);
   if (v !== undefined) return v;
-  const { table, record, column } = where;
-  const name = table.header?.[column];
+  const field = row.text(column);
   throw new XentError("value", field.trim() === "" ? "empty field" : `expected a number, got '${field}'`, {
     file: table.path,
-    line: record.line,
+    line: row.line,
     column: column + 1,
-    columnName: name,
+    columnName: table.header?.[column],
   });
+}
+
+/** The fast path checks record lengths itself (csv-parse does on the slow path), with csv-parse's words. */
+function checkWidth(row: RowView, table: Table): void {
+  if (row.width !== table.width) {
+    throw new XentError("format", `ragged row: expected ${table.width} fields, got ${row.width}`, {
+      file: table.path,
+      line: row.line,
+    });
+  }
+}
+
+/**
+ * The data records: split in bytes (csvFast.ts) for a file, through csv-parse for standard input
+ * or when XENT_CSV_PARSER=csv-parse asks for it (the tests compare the two).
+ */
+async function* rowsOf(table: Table, source: ByteSource, format: "csv" | "tsv"): AsyncGenerator<RowView> {
+  if (source.path !== null && fastPath()) {
+    const skip = table.header ? 1 : 0;
+    for await (const row of fastRows(source.path, format === "tsv" ? "\t" : ",", skip, MAX_RECORD, (n) => {
+      source.bytesRead = n;
+    })) {
+      checkWidth(row, table);
+      yield row;
+    }
+    return;
+  }
+  for await (const record of records(table)) yield new StringRow(record.fields, record.line);
 }
 
 /** Collects target values of one kind for a chunk. */
@@ -103,14 +191,12 @@ class TargetColumn {
   ) {
     this.values = new Float64Array(kind === "name" ? 0 : chunkRows * width);
   }
-  push(fields: string[], columns: number[], where: { table: Table; record: CsvRecord }): void {
+  push(row: RowView, columns: number[], table: Table): void {
     if (this.kind === "name") {
-      this.names.push(fields[columns[0]!]!.trim());
+      this.names.push(row.text(columns[0]!).trim());
     } else {
-      for (let j = 0; j < columns.length; j++) {
-        const column = columns[j]!;
-        this.values[this.n * this.width + j] = number(fields[column]!, { ...where, column });
-      }
+      for (let j = 0; j < columns.length; j++)
+        this.values[this.n * this.width + j] = numberAt(row, columns[j]!, table);
     }
     this.n++;
   }
@@ -173,8 +259,10 @@ export async function openCsvPredictions(
       type: table.first && parseNumber(table.first.fields[i] ?? "") === undefined ? "string" : "number",
       role: i === id ? "id" : i === target ? (targetKind === null ? "unused" : "target") : "scores",
     })),
-    async *chunks(chunkRows: number): AsyncGenerator<ScoreChunk> {
+    async *chunks(requested: number): AsyncGenerator<ScoreChunk> {
       const C = scoreColumns.length;
+      // Parsing, not the kernel, sets the pace here: small chunks keep memory low at no cost.
+      const chunkRows = Math.max(1, Math.min(requested, Math.floor(CSV_CHUNK_VALUES / Math.max(1, C))));
       let start = 0;
       let scores = new Float64Array(chunkRows * C);
       let lines = new Uint32Array(chunkRows);
@@ -197,15 +285,11 @@ export async function openCsvPredictions(
         ids = [];
         return chunk;
       };
-      for await (const record of records(table)) {
-        const f = record.fields;
-        for (let j = 0; j < C; j++) {
-          const column = scoreColumns[j]!;
-          scores[n * C + j] = number(f[column]!, { table, record, column });
-        }
-        if (targets) targets.push(f, [target!], { table, record });
-        if (id !== undefined) ids.push(f[id]!);
-        lines[n] = record.line;
+      for await (const row of rowsOf(table, source, options.format)) {
+        for (let j = 0; j < C; j++) scores[n * C + j] = numberAt(row, scoreColumns[j]!, table);
+        if (targets) targets.push(row, [target!], table);
+        if (id !== undefined) ids.push(row.text(id));
+        lines[n] = row.line;
         if (++n === chunkRows) yield flush();
       }
       info.shape = [start + n, C];
@@ -251,9 +335,9 @@ export async function openCsvTargets(
       let start = 0;
       let n = 0;
       let lines = new Uint32Array(chunkRows);
-      for await (const record of records(table)) {
-        col.push(record.fields, columns, { table, record });
-        lines[n] = record.line;
+      for await (const row of rowsOf(table, source, options.format)) {
+        col.push(row, columns, table);
+        lines[n] = row.line;
         if (++n === chunkRows) {
           yield { start, rows: n, targets: col.take(), lines };
           start += n;

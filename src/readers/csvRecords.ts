@@ -42,7 +42,7 @@ export async function* csvRecords(source: ByteSource, delimiter: string): AsyncG
   }
 }
 
-function csvError(e: unknown): XentError {
+export function csvError(e: unknown): XentError {
   if (e instanceof XentError) return e;
   if (e instanceof CsvError) {
     const line = (e as CsvError & { lines?: number }).lines;
