@@ -1,9 +1,11 @@
+import { statSync } from "node:fs";
 import { wasmHandles } from "../core/wasmKernel.js";
-import { evaluate } from "../evaluate.js";
+import { type EvaluateOptions, evaluate } from "../evaluate.js";
 import { summarize } from "../metrics/stats.js";
 import { Progress, type ProgressStream } from "../output/progress.js";
 import type { Assertion, Report } from "../output/report.js";
 import type { Writer } from "../output/writer.js";
+import { evaluateOnWorkers } from "../parallel/blockPool.js";
 import { defaultThreads, evaluateNpyParallel, workersAvailable } from "../parallel/pool.js";
 import { rowBlocks } from "../readers/rowBlocks.js";
 import { type EvalPlan, makePrinter, planEval } from "./config.js";
@@ -59,6 +61,25 @@ function parallelJob(plan: EvalPlan, args: EvalArgs) {
   };
 }
 
+/**
+ * Worker threads for blocks read on this thread: worth it where the kernel, not reading, sets
+ * the pace (Arrow, NPZ, NPY the direct path does not take) and the input is large. CSV parsing
+ * is the bottleneck of CSV runs, so they stay on one thread.
+ */
+function blockWorkers(plan: EvalPlan, args: EvalArgs): number {
+  const threads = args.threads || defaultThreads();
+  const format = plan.predictions.info.format;
+  if (threads < 2 || format === "csv" || format === "tsv" || !workersAvailable()) return 0;
+  const path = plan.predictions.info.path.replace(/:[^:/]*\.npy$/, "");
+  let size: number;
+  try {
+    size = statSync(path).size;
+  } catch {
+    return 0; // standard input: no size to judge by
+  }
+  return size >= PARALLEL_MIN_VALUES * 4 ? threads : 0;
+}
+
 /** What a run needs of its process besides stdout. */
 export interface RunIO {
   stderr: ProgressStream;
@@ -84,18 +105,22 @@ export async function runEval(args: EvalArgs, out: Writer, io: RunIO = quietIO):
     classNames: plan.classNames,
     ignoreIndex: plan.loss.ignoreIndex,
   });
+  const evaluation: EvaluateOptions = {
+    classes: plan.predictions.classes,
+    loss: plan.loss,
+    perClass: args.perClass,
+    worst: args.perSample ? 0 : args.worst,
+    predictionsPath: plan.predictions.info.path,
+    onRows: args.perSample ? (res, ids) => printer.samples(res, ids) : undefined,
+    onProgress: progress ? (rows) => progress.update(rows) : undefined,
+  };
   const job = parallelJob(plan, args);
+  const pool = job ? 0 : blockWorkers(plan, args);
   const stats = job
-    ? await evaluateNpyParallel(job.job, job.workers, progress ? (rows) => progress.update(rows) : undefined)
-    : await evaluate(blocks, {
-        classes: plan.predictions.classes,
-        loss: plan.loss,
-        perClass: args.perClass,
-        worst: args.perSample ? 0 : args.worst,
-        predictionsPath: plan.predictions.info.path,
-        onRows: args.perSample ? (res, ids) => printer.samples(res, ids) : undefined,
-        onProgress: progress ? (rows) => progress.update(rows) : undefined,
-      });
+    ? await evaluateNpyParallel(job.job, job.workers, evaluation.onProgress)
+    : pool > 1
+      ? await evaluateOnWorkers(blocks, evaluation, pool)
+      : await evaluate(blocks, evaluation);
   progress?.done();
   const summary = summarize(stats, plan.classNames);
   const assertions =

@@ -1,4 +1,5 @@
 import type { LossOptions } from "../core/types.js";
+import type { ErrorContext } from "../errors.js";
 import type { NpyDtype } from "../readers/npyHeader.js";
 
 /**
@@ -22,5 +23,5 @@ export interface NpyJob {
 export interface WorkerError {
   code: string;
   message: string;
-  context: Record<string, unknown>;
+  context: ErrorContext;
 }

@@ -1,21 +1,11 @@
-import { existsSync } from "node:fs";
-import { availableParallelism } from "node:os";
-import { fileURLToPath } from "node:url";
 import { Worker } from "node:worker_threads";
 import { type ErrorCode, XentError } from "../errors.js";
 import { mergeState, Stats, type StatsState } from "../metrics/stats.js";
 import type { NpyJob, WorkerError } from "./npyJob.js";
 
-const WORKER = new URL("./worker.js", import.meta.url);
+import { WORKER_URL } from "./workerUrl.js";
 
-/** Worker threads can run: the compiled worker exists (running from dist/, not from src/ under vitest). */
-export function workersAvailable(): boolean {
-  return existsSync(fileURLToPath(WORKER));
-}
-
-export function defaultThreads(): number {
-  return availableParallelism();
-}
+export { defaultThreads, workersAvailable } from "./workerUrl.js";
 
 type Message =
   | { type: "progress"; rows: number }
@@ -36,17 +26,24 @@ export async function evaluateNpyParallel(
   let done = 0;
   await Promise.all(
     Array.from({ length: workers }, (_, worker) => {
-      const thread = new Worker(WORKER, { workerData: { ...job, worker, workers } satisfies NpyJob });
+      const thread = new Worker(WORKER_URL, { workerData: { ...job, worker, workers } satisfies NpyJob });
       return new Promise<void>((resolve, reject) => {
+        let answered = false;
         thread.on("message", (m: Message) => {
           if (m.type === "progress") {
             done += m.rows;
             onProgress?.(done);
-          } else if (m.type === "done") mergeState(stats, m.state);
+            return;
+          }
+          answered = true;
+          if (m.type === "done") mergeState(stats, m.state);
           else errors.push(m.error);
         });
         thread.on("error", reject);
-        thread.on("exit", () => resolve());
+        // A worker that ends without its sums would make the total silently short.
+        thread.on("exit", (code) =>
+          answered ? resolve() : reject(new Error(`worker ${worker} exited (${code}) without its result`)),
+        );
       });
     }),
   );

@@ -1,11 +1,13 @@
 import { closeSync, openSync, readSync } from "node:fs";
 import { parentPort, workerData } from "node:worker_threads";
+import { evaluateBlock } from "../core/evaluateBlock.js";
 import { allocRowResults } from "../core/rowResults.js";
 import type { RowBlock } from "../core/types.js";
-import { WasmKernel } from "../core/wasmKernel.js";
+import { WasmKernel, wasmHandles } from "../core/wasmKernel.js";
 import { XentError } from "../errors.js";
 import { Stats, statsToState } from "../metrics/stats.js";
 import { decode } from "../readers/npy.js";
+import type { BlockReply, BlockWorkerInit } from "./blockPool.js";
 import type { NpyJob } from "./npyJob.js";
 
 /**
@@ -69,14 +71,56 @@ function readFully(fd: number, into: Uint8Array, position: number): void {
   }
 }
 
-const job = workerData as NpyJob;
-try {
-  run(job);
-} catch (e) {
+function describeError(e: unknown, file: string | undefined) {
   // Errors about scores (NaN, say) come from the kernel without a file: it is the predictions'.
-  const error =
-    e instanceof XentError
-      ? { code: e.code, message: e.message, context: { file: job.predictions.path, ...e.context } }
-      : { code: "internal", message: e instanceof Error ? e.message : String(e), context: {} };
-  parentPort!.postMessage({ type: "error", error });
+  return e instanceof XentError
+    ? { code: e.code, message: e.message, context: file === undefined ? e.context : { file, ...e.context } }
+    : { code: "internal", message: e instanceof Error ? e.message : String(e), context: {} };
+}
+
+/** Block mode (blockPool.ts): blocks arrive from the main thread; the partial sums go back at the end. */
+function serveBlocks(init: BlockWorkerInit): void {
+  const kernel = wasmHandles(init.loss) ? new WasmKernel(init.loss) : null;
+  const stats = new Stats(init.classes, init.loss, { perClass: init.perClass, worst: init.worst });
+  const scratch = new Float64Array(init.classes);
+  const port = parentPort!;
+  port.on("message", (m: { type: "block"; seq: number; block: RowBlock } | { type: "finish" }) => {
+    if (m.type === "finish") {
+      port.postMessage({ type: "state", state: statsToState(stats) } satisfies BlockReply);
+      port.close();
+      return;
+    }
+    const { block, seq } = m;
+    try {
+      const results = allocRowResults(block.rows);
+      results.rows = block.rows;
+      results.start = block.start;
+      if (kernel) kernel.evaluate(block, results, scratch);
+      else evaluateBlock(block, init.loss, results, scratch);
+      stats.add(results, block.ids);
+      // The scores' buffer goes back to be filled with a later block.
+      const scores = block.scores.buffer as ArrayBuffer;
+      if (init.results) {
+        const transfer = Object.values(results)
+          .filter((v) => ArrayBuffer.isView(v))
+          .map((v) => (v as Uint8Array).buffer);
+        port.postMessage({ type: "block", seq, results, scores } satisfies BlockReply, [
+          ...(transfer as ArrayBuffer[]),
+          scores,
+        ]);
+      } else port.postMessage({ type: "block", seq, scores } satisfies BlockReply, [scores]);
+    } catch (e) {
+      port.postMessage({ type: "error", seq, error: describeError(e, undefined) } satisfies BlockReply);
+    }
+  });
+}
+
+const data = workerData as NpyJob | BlockWorkerInit;
+if ("mode" in data) serveBlocks(data);
+else {
+  try {
+    run(data);
+  } catch (e) {
+    parentPort!.postMessage({ type: "error", error: describeError(e, data.predictions.path) });
+  }
 }

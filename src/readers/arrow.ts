@@ -37,9 +37,6 @@ export interface ArrowOptions {
 
 type Reader = AsyncRecordBatchFileReader | AsyncRecordBatchStreamReader;
 
-/** Batches above this many bytes are followed by a garbage collection (see releaseMemory). */
-const LARGE_BATCH = 8 << 20;
-
 /** An opened Arrow IPC input: its schema, and its batches one at a time (the first already read). */
 export interface ArrowInput {
   name: string;
@@ -133,9 +130,9 @@ export async function openArrow(source: ByteSource, format: "arrow" | "arrows"):
         while (b !== null) {
           input.batchesRead++;
           yield b;
-          const large = b.data.byteLength > LARGE_BATCH;
+          const bytes = b.data.byteLength;
           b = null;
-          if (large) releaseMemory();
+          releaseMemory(bytes);
           b = await next();
         }
       } finally {

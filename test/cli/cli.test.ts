@@ -80,6 +80,7 @@ describe("xent eval through the built binary", () => {
       {
         cwd: ROOT,
         encoding: "utf8",
+        timeout: 120_000,
       },
     );
     expect(r.stdout).toBe("{\n");

@@ -192,7 +192,7 @@ describe("pipes and signals", () => {
         "-c",
         `node ${BIN} eval ${logits} ${targets} --per-sample --format ndjson | head -1; echo "exit=\${PIPESTATUS[0]}" >&2`,
       ],
-      { encoding: "utf8" },
+      { encoding: "utf8", timeout: 120_000 },
     );
     expect(JSON.parse(r.stdout)).toMatchObject({ type: "sample", index: 0 });
     expect(r.stderr).toBe("exit=0\n");
@@ -220,6 +220,7 @@ describe("pipes and signals", () => {
   it("leaves no spool file behind when interrupted", async () => {
     const before = spawnSync("bash", ["-c", "ls -d ${TMPDIR:-/tmp}/xent-[!t]* 2>/dev/null | wc -l"], {
       encoding: "utf8",
+      timeout: 120_000,
     }).stdout;
     const child = spawn(process.execPath, [BIN, "eval", logits, "-", "--per-sample", "--json"], {
       cwd: ROOT,
@@ -230,6 +231,7 @@ describe("pipes and signals", () => {
     await new Promise((resolve) => child.on("close", resolve));
     const after = spawnSync("bash", ["-c", "ls -d ${TMPDIR:-/tmp}/xent-[!t]* 2>/dev/null | wc -l"], {
       encoding: "utf8",
+      timeout: 120_000,
     }).stdout;
     expect(after).toBe(before);
   });
@@ -242,6 +244,7 @@ describe("the progress bar", () => {
     const log = join(tempDir(), "pty.txt");
     const r = spawnSync("script", ["-qfec", `node ${BIN} ${argv} > ${log}.json`, log], {
       encoding: "utf8",
+      timeout: 120_000,
       env: { ...process.env, XENT_PROGRESS_DELAY_MS: "0" },
     });
     expect(r.status).toBe(0);
@@ -257,6 +260,7 @@ describe("the progress bar", () => {
   it("is absent when stderr is a file, and with --no-progress or --quiet on a terminal", () => {
     const r = spawnSync("node", [BIN, ...argv.split(" ")], {
       encoding: "utf8",
+      timeout: 120_000,
       env: { ...process.env, XENT_PROGRESS_DELAY_MS: "0" },
     });
     expect(r.stderr).toBe("");
@@ -264,6 +268,7 @@ describe("the progress bar", () => {
       const log = join(tempDir(), "pty.txt");
       spawnSync("script", ["-qfec", `node ${BIN} ${argv} ${flag} > ${log}.json`, log], {
         env: { ...process.env, XENT_PROGRESS_DELAY_MS: "0" },
+        timeout: 120_000,
       });
       expect(readFileSync(log, "utf8")).not.toContain("rows/s");
     }
@@ -272,7 +277,10 @@ describe("the progress bar", () => {
 
 describe("xent completion", () => {
   it("prints a bash script that completes commands, flags and flag values", () => {
-    const script = spawnSync("node", [BIN, "completion", "bash"], { encoding: "utf8" }).stdout;
+    const script = spawnSync("node", [BIN, "completion", "bash"], {
+      encoding: "utf8",
+      timeout: 120_000,
+    }).stdout;
     const complete = (words: string[]) =>
       spawnSync(
         "bash",
@@ -282,6 +290,7 @@ describe("xent completion", () => {
         ],
         {
           encoding: "utf8",
+          timeout: 120_000,
         },
       ).stdout.trim();
     expect(complete(["xent", "e"])).toBe("eval");
@@ -292,7 +301,10 @@ describe("xent completion", () => {
   });
 
   it("prints a zsh script through bashcompinit", () => {
-    const script = spawnSync("node", [BIN, "completion", "zsh"], { encoding: "utf8" }).stdout;
+    const script = spawnSync("node", [BIN, "completion", "zsh"], {
+      encoding: "utf8",
+      timeout: 120_000,
+    }).stdout;
     expect(script.split("\n")[0]).toBe("#compdef xent");
     expect(script).toContain("bashcompinit");
   });
@@ -323,7 +335,7 @@ describe("write backpressure", () => {
           "-c",
           `/usr/bin/time -f %M -o ${dir}/rss node ${BIN} eval ${logits} ${targets} --format ndjson | (sleep 2; wc -c)`,
         ],
-        { encoding: "utf8" },
+        { encoding: "utf8", timeout: 120_000 },
       );
       expect(Number(r.stdout.trim())).toBeGreaterThan(80e6);
       // Were the 90 MB of text buffered instead of waiting for 'drain', the peak would pass 200 MiB.

@@ -1,4 +1,6 @@
 import { spawnSync } from "node:child_process";
+import { writeFileSync } from "node:fs";
+import { join } from "node:path";
 import { describe, expect, it } from "vitest";
 import { tempDir, writeNpy } from "../helpers/files.js";
 import { BIN } from "../helpers/run.js";
@@ -27,6 +29,7 @@ function run(extra: string[]): string {
     [BIN, "eval", logits, targets, "--json", "--per-class", "--worst", "5", "--top-k", "5", ...extra],
     {
       encoding: "utf8",
+      timeout: 120_000,
     },
   );
   expect(r.stderr).toBe("");
@@ -69,10 +72,56 @@ describe("threads and chunk sizes never change a number (the worker-thread NPY p
     );
     const r = spawnSync("node", [BIN, "eval", logits, bad, "--threads", "2", "--chunk-rows", "1000"], {
       encoding: "utf8",
+      timeout: 120_000,
     });
     expect(r.status).toBe(2);
     expect(r.stderr).toMatch(
       /^xent: error: target 257 is not a class index in \[0, 256\), .*bad\.npy row 3000\n$/,
     );
+  });
+});
+
+describe("the worker pool for blocks read on the main thread (Arrow)", () => {
+  it("gives the same JSON and the same per-sample ndjson for --threads 1 and 2", async () => {
+    const { tableToIPC, Table, makeVector, FixedSizeList, Field, Float32, makeData } = await import(
+      "apache-arrow"
+    );
+    const values = Float32Array.from({ length: N * C }, random);
+    const child = makeData({ type: new Float32(), length: N * C, data: values });
+    const type = new FixedSizeList(C, new Field("item", new Float32(), false));
+    const logitsColumn = makeVector(makeData({ type, length: N, nullCount: 0, child }));
+    const label = makeVector(Int32Array.from({ length: N }, (_, i) => (i % 89 === 0 ? -100 : (i * 13) % C)));
+    const file = join(dir, "preds.arrow");
+    writeFileSync(file, tableToIPC(new Table({ logits: logitsColumn, label }), "file"));
+    const run = (threads: string, format: string) =>
+      spawnSync(
+        "node",
+        [
+          BIN,
+          "eval",
+          file,
+          "--format",
+          format,
+          "--threads",
+          threads,
+          "--per-class",
+          "--worst",
+          "3",
+          "--smoothing",
+          "0.1",
+        ],
+        {
+          encoding: "utf8",
+          timeout: 120_000,
+          maxBuffer: 1 << 28,
+        },
+      );
+    const one = run("1", "json");
+    expect(one.stderr).toBe("");
+    expect(JSON.parse(one.stdout).counts.rows).toBe(N);
+    expect(run("2", "json").stdout).toBe(one.stdout);
+    const ndjson = run("1", "ndjson");
+    expect(ndjson.stdout.split("\n").length).toBeGreaterThan(N);
+    expect(run("2", "ndjson").stdout).toBe(ndjson.stdout);
   });
 });
