@@ -1,6 +1,8 @@
 #!/usr/bin/env node
 // npm run bench: xent against the numpy / pandas reference evaluators on the same files, runs
 // interleaved, medians and ratios reported (machines here are shared and noisy: ratios, not times).
+// PYTHON picks the interpreter (default python3; Debian's /usr/bin/python3 has pandas);
+// BENCH_RUNS the runs per command (default 5); BENCH_ONLY a comma list of bench names.
 import { execFileSync, spawnSync } from "node:child_process";
 import { existsSync } from "node:fs";
 import { fileURLToPath } from "node:url";
@@ -9,6 +11,7 @@ const root = fileURLToPath(new URL("../", import.meta.url));
 const data = `${root}bench/data`;
 const runs = Number(process.env.BENCH_RUNS ?? 5);
 const python = process.env.PYTHON ?? "python3";
+const only = process.env.BENCH_ONLY?.split(",");
 
 const has = (module) => spawnSync(python, ["-c", `import ${module}`]).status === 0;
 if (!has("numpy")) {
@@ -16,14 +19,15 @@ if (!has("numpy")) {
   process.exit(2);
 }
 execFileSync(python, [`${root}bench/generate.py`, data], { stdio: "inherit" });
+execFileSync("node", [`${root}bench/arrow.mjs`, data], { stdio: "inherit" });
 
-/** Wall time of one command in seconds, and its peak RSS in MiB (GNU time, when present). */
-function measure(cmd, args) {
+/** Wall time of one command in seconds, its peak RSS in MiB (GNU time, when present), its loss. */
+function measure([cmd, args]) {
   const time = existsSync("/usr/bin/time");
   const start = process.hrtime.bigint();
   const r = time
-    ? spawnSync("/usr/bin/time", ["-f", "%M", cmd, ...args], { encoding: "utf8" })
-    : spawnSync(cmd, args, { encoding: "utf8" });
+    ? spawnSync("/usr/bin/time", ["-f", "%M", cmd, ...args], { encoding: "utf8", maxBuffer: 1 << 26 })
+    : spawnSync(cmd, args, { encoding: "utf8", maxBuffer: 1 << 26 });
   const seconds = Number(process.hrtime.bigint() - start) / 1e9;
   if (r.status !== 0) throw new Error(`${cmd} ${args.join(" ")} failed: ${r.stderr}`);
   const rss = time ? Number(r.stderr.trim().split("\n").pop()) / 1024 : Number.NaN;
@@ -32,49 +36,69 @@ function measure(cmd, args) {
 
 const median = (xs) => [...xs].sort((a, b) => a - b)[Math.floor(xs.length / 2)];
 const xent = (args) => ["node", [`${root}bin/xent.js`, "eval", ...args, "--json"]];
+const py = (script, args) => [python, [`${root}bench/${script}`, ...args]];
 const benches = [
   {
-    name: "NPY 200k×1000 f32",
+    name: "npy",
+    what: "NPY 200k×1000 f32 vs numpy (mmap, 8192-row chunks)",
     xent: xent([`${data}/logits.npy`, `${data}/labels.npy`]),
-    reference: [
-      "numpy",
-      [python, [`${root}bench/reference_npy.py`, `${data}/logits.npy`, `${data}/labels.npy`]],
-    ],
+    ref: ["numpy", py("reference_npy.py", [`${data}/logits.npy`, `${data}/labels.npy`])],
+    values: 200_000 * 1000,
   },
   {
-    name: "CSV 100k×100",
+    name: "csv",
+    what: "CSV 100k×100 vs pandas.read_csv + numpy",
     xent: xent([`${data}/logits.csv`, `${data}/labels.csv`]),
-    reference: [
-      "pandas",
-      [python, [`${root}bench/reference_csv.py`, `${data}/logits.csv`, `${data}/labels.csv`]],
-    ],
+    ref: ["pandas", py("reference_csv.py", [`${data}/logits.csv`, `${data}/labels.csv`])],
+    values: 100_000 * 100,
   },
-];
+  {
+    name: "arrow",
+    what: "Arrow file, same logits, vs xent on the NPY",
+    xent: xent([`${data}/logits.arrow`]),
+    ref: ["xent-npy", xent([`${data}/logits.npy`, `${data}/labels.npy`])],
+    values: 200_000 * 1000,
+  },
+  {
+    name: "vocab",
+    what: "NPY 2000×131072 f32 (LLM rows) vs numpy",
+    xent: xent([`${data}/vocab.npy`, `${data}/vocab_labels.npy`]),
+    ref: ["numpy", py("reference_npy.py", [`${data}/vocab.npy`, `${data}/vocab_labels.npy`])],
+    values: 2_000 * 131_072,
+  },
+].filter((b) => !only || only.includes(b.name));
 
 console.log(`runs: ${runs} (interleaved), medians\n`);
-console.log("bench                 xent s   ref s   ref/xent   xent MiB   ref MiB   |Δloss|/loss");
+console.log("bench  xent s  ref s  ref/xent  xent M logits/s  xent MiB  ref MiB  |Δloss|/loss  reference");
+const rates = {};
 for (const b of benches) {
-  const [refName, refCmd] = b.reference;
-  if (!has(refName)) {
-    console.log(`${b.name.padEnd(20)}  (skipped: ${refName} is not installed)`);
+  const [refName, refCmd] = b.ref;
+  if (refName !== "xent-npy" && !has(refName)) {
+    console.log(`${b.name.padEnd(5)}  (skipped: ${refName} is not installed)`);
     continue;
   }
   const x = [];
-  const ref = [];
+  const r = [];
   for (let i = 0; i < runs; i++) {
-    x.push(measure(...b.xent));
-    ref.push(measure(...refCmd));
+    x.push(measure(b.xent));
+    r.push(measure(refCmd));
   }
   const xs = median(x.map((m) => m.seconds));
-  const rs = median(ref.map((m) => m.seconds));
-  const diff = Math.abs(x[0].loss - ref[0].loss) / Math.abs(ref[0].loss);
+  const rs = median(r.map((m) => m.seconds));
+  rates[b.name] = b.values / xs / 1e6;
+  const diff = Math.abs(x[0].loss - r[0].loss) / Math.abs(r[0].loss);
   console.log(
-    `${b.name.padEnd(20)}  ${xs.toFixed(2).padStart(6)}  ${rs.toFixed(2).padStart(6)}  ${(rs / xs).toFixed(2).padStart(9)}  ${median(
-      x.map((m) => m.rss),
-    )
-      .toFixed(0)
-      .padStart(9)}  ${median(ref.map((m) => m.rss))
-      .toFixed(0)
-      .padStart(8)}   ${diff.toExponential(1)}`,
+    [
+      b.name.padEnd(5),
+      xs.toFixed(2).padStart(6),
+      rs.toFixed(2).padStart(5),
+      (rs / xs).toFixed(2).padStart(8),
+      rates[b.name].toFixed(0).padStart(15),
+      median(x.map((m) => m.rss)).toFixed(0).padStart(8),
+      median(r.map((m) => m.rss)).toFixed(0).padStart(7),
+      diff.toExponential(1).padStart(12),
+      ` ${b.what}`,
+    ].join("  "),
   );
 }
+if (rates.npy && rates.vocab) console.log(`\nLLM-sized rows run at ${(rates.vocab / rates.npy).toFixed(2)}× the NPY bench's per-logit rate.`);
