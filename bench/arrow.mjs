@@ -23,7 +23,11 @@ function header(fd) {
   const length = 10 + pre.readUInt16LE(8);
   const text = Buffer.alloc(length);
   readSync(fd, text, 0, length, 0);
-  const shape = /'shape': \(([^)]*)\)/.exec(text.toString("latin1"))[1].split(",").filter((s) => s.trim()).map(Number);
+  const shape = /'shape': \(([^)]*)\)/
+    .exec(text.toString("latin1"))[1]
+    .split(",")
+    .filter((s) => s.trim())
+    .map(Number);
   return { offset: length, shape };
 }
 
@@ -47,7 +51,12 @@ for (let start = 0; start < N; start += B) {
   const child = makeData({ type: new Float32(), length: rows * C, data: values });
   const list = makeData({ type: listType, length: rows, nullCount: 0, child });
   const label = makeData({ type: new Int64(), length: rows, data: y });
-  writer.write(new RecordBatch(schema, makeData({ type: new Struct(schema.fields), length: rows, children: [list, label] })));
+  writer.write(
+    new RecordBatch(
+      schema,
+      makeData({ type: new Struct(schema.fields), length: rows, children: [list, label] }),
+    ),
+  );
 }
 writer.end();
 out.on("finish", () => renameSync(`${target}.tmp`, target));

@@ -94,11 +94,18 @@ for (const b of benches) {
       rs.toFixed(2).padStart(5),
       (rs / xs).toFixed(2).padStart(8),
       rates[b.name].toFixed(0).padStart(15),
-      median(x.map((m) => m.rss)).toFixed(0).padStart(8),
-      median(r.map((m) => m.rss)).toFixed(0).padStart(7),
+      median(x.map((m) => m.rss))
+        .toFixed(0)
+        .padStart(8),
+      median(r.map((m) => m.rss))
+        .toFixed(0)
+        .padStart(7),
       diff.toExponential(1).padStart(12),
       ` ${b.what}`,
     ].join("  "),
   );
 }
-if (rates.npy && rates.vocab) console.log(`\nLLM-sized rows run at ${(rates.vocab / rates.npy).toFixed(2)}× the NPY bench's per-logit rate.`);
+if (rates.npy && rates.vocab)
+  console.log(
+    `\nLLM-sized rows run at ${(rates.vocab / rates.npy).toFixed(2)}× the NPY bench's per-logit rate.`,
+  );
