@@ -88,7 +88,8 @@ function where(block: RowBlock, r: number) {
   return { row: block.start + r, line: block.lines?.[r] };
 }
 
-function markUnused(out: RowResults, r: number, status: number, y: number) {
+/** Row r is ignored (IGNORED) or skipped (SKIPPED): loss 0 or NaN, no metrics. */
+export function markUnused(out: RowResults, r: number, status: number, y: number) {
   out.status[r] = status;
   out.target[r] = Number.isInteger(y) && Math.abs(y) < 2 ** 31 ? y : -1;
   out.loss[r] = status === IGNORED ? 0 : Number.NaN;

@@ -56,3 +56,18 @@ export function rowResultsFor(block: RowBlock, previous?: RowResults): RowResult
   out.start = block.start;
   return out;
 }
+
+/** Copies row `from` of one RowResults into row `to` of another. */
+export function copyRow(src: RowResults, from: number, dst: RowResults, to: number): void {
+  dst.status[to] = src.status[from]!;
+  dst.target[to] = src.target[from]!;
+  dst.loss[to] = src.loss[from]!;
+  dst.weight[to] = src.weight[from]!;
+  dst.nll[to] = src.nll[from]!;
+  dst.entropy[to] = src.entropy[from]!;
+  dst.brier[to] = src.brier[from]!;
+  dst.confidence[to] = src.confidence[from]!;
+  dst.pTarget[to] = src.pTarget[from]!;
+  dst.pred[to] = src.pred[from]!;
+  dst.rank[to] = src.rank[from]!;
+}

@@ -1,6 +1,6 @@
 import { XentError } from "../errors.js";
-import { evaluateBlock } from "./evaluateBlock.js";
-import { allocRowResults, type RowResults } from "./rowResults.js";
+import { evaluateBlock, markUnused } from "./evaluateBlock.js";
+import { allocRowResults, copyRow, type RowResults } from "./rowResults.js";
 import { IGNORED, type LossOptions, type RowBlock, USED } from "./types.js";
 import { KERNEL_WASM } from "./wasm/kernelBinary.js";
 
@@ -138,7 +138,7 @@ export class WasmKernel {
       const flag = ints[r * 16 + 15]!;
       const y = targets[r]!;
       if (flag === 1) {
-        markIgnored(out, r, y);
+        markUnused(out, r, IGNORED, y);
         continue;
       }
       if (flag === 2) {
@@ -207,17 +207,7 @@ export class WasmKernel {
     res.rows = 1;
     res.start = one.start;
     evaluateBlock(one, this.options, res, scratch);
-    out.status[r] = res.status[0]!;
-    out.target[r] = res.target[0]!;
-    out.loss[r] = res.loss[0]!;
-    out.weight[r] = res.weight[0]!;
-    out.nll[r] = res.nll[0]!;
-    out.entropy[r] = res.entropy[0]!;
-    out.brier[r] = res.brier[0]!;
-    out.confidence[r] = res.confidence[0]!;
-    out.pTarget[r] = res.pTarget[0]!;
-    out.pred[r] = res.pred[0]!;
-    out.rank[r] = res.rank[0]!;
+    copyRow(res, 0, out, r);
   }
 }
 
@@ -239,18 +229,4 @@ function tiesBefore(block: RowBlock, r: number, y: number, xy: number): number {
   let n = 0;
   for (let c = 0; c < y; c++) if (s[base + c] === xy) n++;
   return n;
-}
-
-function markIgnored(out: RowResults, r: number, y: number): void {
-  out.status[r] = IGNORED;
-  out.target[r] = y;
-  out.loss[r] = 0;
-  out.weight[r] = 0;
-  out.nll[r] = Number.NaN;
-  out.entropy[r] = Number.NaN;
-  out.brier[r] = Number.NaN;
-  out.confidence[r] = Number.NaN;
-  out.pTarget[r] = Number.NaN;
-  out.pred[r] = -1;
-  out.rank[r] = -1;
 }

@@ -4,18 +4,9 @@ import { evaluateBlock } from "../../src/core/evaluateBlock.js";
 import { allocRowResults } from "../../src/core/rowResults.js";
 import type { LossOptions, RowBlock, TargetBlock } from "../../src/core/types.js";
 import { XentError } from "../../src/errors.js";
+import { DEFAULT_OPTIONS } from "../helpers/options.js";
 
-const defaults: LossOptions = {
-  inputType: "logits",
-  temperature: 1,
-  smoothing: 0,
-  smoothingStyle: "uniform",
-  classWeights: null,
-  ignoreIndex: -100,
-  reduction: "mean",
-  topK: [],
-  onNan: "error",
-};
+const defaults: LossOptions = DEFAULT_OPTIONS;
 
 function run(scores: number[][], targets: number[] | number[][], options: Partial<LossOptions> = {}) {
   const C = scores[0]!.length;

@@ -4,18 +4,9 @@ import { evaluateBlock } from "../../src/core/evaluateBlock.js";
 import { allocRowResults, type RowResults } from "../../src/core/rowResults.js";
 import type { LossOptions, RowBlock } from "../../src/core/types.js";
 import { WasmKernel, wasmHandles } from "../../src/core/wasmKernel.js";
+import { DEFAULT_OPTIONS } from "../helpers/options.js";
 
-const base: LossOptions = {
-  inputType: "logits",
-  temperature: 1,
-  smoothing: 0,
-  smoothingStyle: "uniform",
-  classWeights: null,
-  ignoreIndex: -100,
-  reduction: "mean",
-  topK: [],
-  onNan: "skip",
-};
+const base: LossOptions = { ...DEFAULT_OPTIONS, onNan: "skip" };
 
 function results(rows: number): RowResults {
   const r = allocRowResults(rows);
