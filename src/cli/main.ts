@@ -2,6 +2,7 @@ import { XentError } from "../errors.js";
 import { BrokenPipe, Writer } from "../output/writer.js";
 import { completionScript } from "./completion.js";
 import { runInspect } from "./inspect.js";
+import { runMerge } from "./merge.js";
 import { parseCommandLine } from "./options.js";
 import { EXIT_ERROR, EXIT_OK, runEval } from "./run.js";
 
@@ -34,6 +35,8 @@ export async function main(argv: readonly string[]): Promise<number> {
         return EXIT_OK;
       case "inspect":
         return await runInspect(line.args, out);
+      case "merge":
+        return await runMerge(line.args, out);
       default:
         return await runEval(line.args, out, { stderr: process.stderr, onAbort: (f) => cleanups.push(f) });
     }

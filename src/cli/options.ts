@@ -6,6 +6,7 @@ import { usage, XentError } from "../errors.js";
 import { parseNumber } from "../readers/parseNumber.js";
 import type { InputFormat, TargetKind } from "../readers/types.js";
 import type { InspectArgs } from "./inspect.js";
+import type { MergeArgs } from "./merge.js";
 
 export type OutputFormat = "table" | "json" | "ndjson" | "csv";
 export type Comparison = "<" | "<=" | ">" | ">=";
@@ -38,6 +39,7 @@ export interface EvalArgs {
   format: OutputFormat;
   perClass: boolean;
   perSample: boolean;
+  emitState: boolean;
   sortClasses: "class" | "loss";
   topClasses: number | null;
   worst: number;
@@ -52,6 +54,7 @@ export interface EvalArgs {
 export type CommandLine =
   | { command: "eval"; args: EvalArgs }
   | { command: "completion"; shell: "bash" | "zsh" }
+  | { command: "merge"; args: MergeArgs }
   | { command: "inspect"; args: InspectArgs }
   | { command: "none" };
 
@@ -227,6 +230,7 @@ export function buildProgram(streams: Streams, onCommand: (line: CommandLine) =>
       collect,
       [],
     )
+    .option("--emit-state", "with --json: add the exact partial sums (`state`) for `xent merge`")
     .option("--no-progress", "no progress bar on stderr")
     .option("-q, --quiet", "no progress bar on stderr")
     .optionsGroup("Performance:")
@@ -270,6 +274,33 @@ export function buildProgram(streams: Streams, onCommand: (line: CommandLine) =>
       });
     });
   program
+    .command("merge")
+    .description("combine the --emit-state documents of shards into one evaluation")
+    .argument("<state.json...>", "documents of `xent eval ... --emit-state --json`, in input order")
+    .addOption(new Option("--format <format>", "output format").choices(["table", "json"]).default("table"))
+    .option("--json", "same as --format json")
+    .option("--emit-state", "with --json: keep the merged state, to merge again")
+    .option("--assert <expr>", "fail (exit 1) unless METRIC OP NUMBER holds; repeatable", collect, [])
+    .addOption(
+      new Option("--sort <key>", "order of the per-class table").choices(["class", "loss"]).default("class"),
+    )
+    .option("--top-classes <K>", "per-class rows shown in the table")
+    .action((files: string[], o: Record<string, unknown>) => {
+      const format = o.json ? "json" : (o.format as "table" | "json");
+      if (o.emitState && format !== "json") throw usage("--emit-state goes with --format json");
+      onCommand({
+        command: "merge",
+        args: {
+          files,
+          format,
+          asserts: o.assert as string[],
+          emitState: Boolean(o.emitState),
+          sortClasses: o.sort as "class" | "loss",
+          topClasses: o.topClasses === undefined ? null : integer("--top-classes", o.topClasses as string, 0),
+        },
+      });
+    });
+  program
     .command("completion")
     .description('print a shell completion script: eval "$(xent completion bash)"')
     .addArgument(new Argument("<shell>", "bash or zsh").choices(["bash", "zsh"]))
@@ -308,6 +339,8 @@ function evalArgs(predictions: string, targets: string | undefined, o: Record<st
     throw usage("--temperature applies to logits only (--input-type logits)");
   const ignoreIndex = number("--ignore-index", s("ignoreIndex")!, Number.isSafeInteger, "a whole number");
   const format = o.json ? "json" : (s("format") as OutputFormat);
+  if (o.emitState && format !== "json")
+    throw usage("--emit-state goes with --format json (the state is part of the document)");
   return {
     predictions,
     targets,
@@ -336,6 +369,7 @@ function evalArgs(predictions: string, targets: string | undefined, o: Record<st
     perClass: Boolean(o.perClass),
     // ndjson and csv exist to stream every row.
     perSample: Boolean(o.perSample) || s("reduction") === "none" || format === "ndjson" || format === "csv",
+    emitState: Boolean(o.emitState),
     sortClasses: s("sort") as "class" | "loss",
     topClasses: s("topClasses") === undefined ? null : integer("--top-classes", s("topClasses")!, 0),
     worst: s("worst") === undefined ? 0 : integer("--worst", s("worst")!, 0),

@@ -1,9 +1,10 @@
 import { statSync } from "node:fs";
 import { wasmHandles } from "../core/wasmKernel.js";
 import { type EvaluateOptions, evaluate } from "../evaluate.js";
+import { shardState } from "../metrics/shardState.js";
 import { summarize } from "../metrics/stats.js";
 import { Progress, type ProgressStream } from "../output/progress.js";
-import type { Assertion, Report } from "../output/report.js";
+import { type Assertion, optionsJson, type Report } from "../output/report.js";
 import type { Writer } from "../output/writer.js";
 import { evaluateOnWorkers } from "../parallel/blockPool.js";
 import { defaultThreads, evaluateNpyParallel, workersAvailable } from "../parallel/pool.js";
@@ -16,7 +17,7 @@ export const EXIT_OK = 0;
 export const EXIT_ASSERT = 1;
 export const EXIT_ERROR = 2;
 
-function check(spec: AssertSpec, value: number): Assertion {
+export function check(spec: AssertSpec, value: number): Assertion {
   const v = value;
   const t = spec.threshold;
   const passed = spec.op === "<" ? v < t : spec.op === "<=" ? v <= t : spec.op === ">" ? v > t : v >= t;
@@ -128,6 +129,7 @@ export async function runEval(args: EvalArgs, out: Writer, io: RunIO = quietIO):
       ? null
       : args.asserts.map((a) => check(a, a.metric === "loss" ? summary.loss : summary.metrics[a.metric]!));
   const report: Report = { run: plan.run, summary, assertions };
+  if (args.emitState) report.state = shardState(stats, optionsJson(plan.loss), plan.classNames);
   await printer.end(report);
   await out.end();
   const failed = assertions?.filter((a) => !a.passed) ?? [];

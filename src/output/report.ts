@@ -1,5 +1,6 @@
 import type { RowResults } from "../core/rowResults.js";
 import { IGNORED, type LossOptions, SKIPPED } from "../core/types.js";
+import type { ShardState } from "../metrics/shardState.js";
 import type { Summary } from "../metrics/stats.js";
 import type { WorstRow } from "../metrics/worst.js";
 import type { InputInfo } from "../readers/types.js";
@@ -28,6 +29,8 @@ export interface Report {
   run: RunInfo;
   summary: Summary;
   assertions: Assertion[] | null;
+  /** `--emit-state`: the partial sums, for `xent merge`. */
+  state?: ShardState | undefined;
 }
 
 /**
@@ -46,7 +49,7 @@ export interface Printer {
 export const SCHEMA = "xent.eval/1";
 
 /** The `options` object of the JSON document: every setting that changes a number. */
-export function optionsJson(o: LossOptions) {
+export function optionsJson(o: LossOptions): OptionsJson {
   return {
     input_type: o.inputType,
     smoothing: o.smoothing,
@@ -57,6 +60,33 @@ export function optionsJson(o: LossOptions) {
     temperature: o.temperature,
     top_k: o.topK,
     on_nan: o.onNan,
+  };
+}
+
+export interface OptionsJson {
+  input_type: LossOptions["inputType"];
+  smoothing: number;
+  smoothing_style: LossOptions["smoothingStyle"];
+  reduction: LossOptions["reduction"];
+  ignore_index: number;
+  class_weights: number[] | null;
+  temperature: number;
+  top_k: number[];
+  on_nan: LossOptions["onNan"];
+}
+
+/** The inverse of optionsJson, for `xent merge`. */
+export function optionsFromJson(o: OptionsJson): LossOptions {
+  return {
+    inputType: o.input_type,
+    smoothing: o.smoothing,
+    smoothingStyle: o.smoothing_style,
+    reduction: o.reduction,
+    ignoreIndex: o.ignore_index,
+    classWeights: o.class_weights ? Float64Array.from(o.class_weights) : null,
+    temperature: o.temperature,
+    topK: o.top_k,
+    onNan: o.on_nan,
   };
 }
 
@@ -119,5 +149,6 @@ export function documentJson(report: Report) {
   if (summary.perClass) doc.per_class = summary.perClass;
   if (run.worst > 0 && !run.perSample) doc.per_sample = summary.worst.rows.map(worstJson);
   if (assertions) doc.assertions = assertions;
+  if (report.state) doc.state = report.state;
   return doc;
 }

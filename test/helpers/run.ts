@@ -2,6 +2,7 @@ import { spawn } from "node:child_process";
 import { type Readable, Writable } from "node:stream";
 import { fileURLToPath } from "node:url";
 import { runInspect } from "../../src/cli/inspect.js";
+import { runMerge } from "../../src/cli/merge.js";
 import { parseCommandLine } from "../../src/cli/options.js";
 import { runEval } from "../../src/cli/run.js";
 import { Writer } from "../../src/output/writer.js";
@@ -27,7 +28,9 @@ export async function runInProcess(
   const code =
     line.command === "inspect"
       ? await runInspect({ ...line.args, open: { ...line.args.open, stdin } }, writer)
-      : await runEval({ ...line.args, ...(stdin ? { stdin } : {}) }, writer);
+      : line.command === "merge"
+        ? await runMerge(line.args, writer)
+        : await runEval({ ...line.args, ...(stdin ? { stdin } : {}) }, writer);
   return { code, stdout };
 }
 

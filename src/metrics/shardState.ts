@@ -1,0 +1,92 @@
+import type { LossOptions } from "../core/types.js";
+import { XentError } from "../errors.js";
+import type { OptionsJson } from "../output/report.js";
+import type { InputInfo } from "../readers/types.js";
+import { mergeState, Stats, type StatsState, statsToState } from "./stats.js";
+
+/**
+ * The `state` of `xent eval --emit-state --json`: the exact partial sums behind every reduced
+ * number, and what they depend on. `xent merge` adds any number of them up.
+ */
+export interface ShardState {
+  version: 1;
+  classes: number;
+  /** The loss options, as the document's `options` (merge refuses to mix different ones). */
+  options: OptionsJson;
+  class_names: readonly string[] | null;
+  per_class: boolean;
+  worst: number;
+  stats: StatsState;
+}
+
+/** Worst rows can hold infinite losses, which JSON cannot: they travel as strings. */
+type Encoded = Omit<StatsState, "worst"> & { worst: Record<string, unknown>[] };
+
+const encodeNumber = (x: number) => (Number.isFinite(x) ? x : String(x));
+const decodeNumber = (x: unknown) => (typeof x === "string" ? Number(x) : (x as number));
+
+export function shardState(
+  stats: Stats,
+  options: OptionsJson,
+  classNames: readonly string[] | null,
+): ShardState {
+  const s = statsToState(stats);
+  const worst = s.worst.map((w) => ({
+    ...w,
+    loss: encodeNumber(w.loss),
+    nll: encodeNumber(w.nll),
+    pTarget: encodeNumber(w.pTarget),
+  }));
+  return {
+    version: 1,
+    classes: stats.classes,
+    options,
+    class_names: classNames,
+    per_class: stats.perClass !== null,
+    worst: stats.worst.k,
+    stats: { ...s, worst } as unknown as StatsState,
+  };
+}
+
+/** What `xent merge` needs of one `--emit-state` document. */
+export interface ShardDocument {
+  path: string;
+  inputs: { predictions: InputInfo; targets: InputInfo };
+  state: ShardState;
+}
+
+/**
+ * Merges shards in the order given, as if their inputs had been concatenated: row indices of the
+ * worst rows are shifted by the rows of the shards before. Sums are exact, so the result is the
+ * one evaluation over the concatenated inputs would give, bit for bit.
+ */
+export function mergeShards(shards: readonly ShardDocument[], loss: LossOptions): Stats {
+  const first = shards[0]!.state;
+  const stats = new Stats(first.classes, loss, { perClass: first.per_class, worst: first.worst });
+  let offset = 0;
+  for (const shard of shards) {
+    const s = shard.state;
+    const same =
+      s.classes === first.classes &&
+      s.per_class === first.per_class &&
+      s.worst === first.worst &&
+      JSON.stringify(s.options) === JSON.stringify(first.options);
+    if (!same) {
+      throw new XentError(
+        "usage",
+        `${shard.path} was evaluated with other options, classes, --per-class or --worst than ${shards[0]!.path}; only states of one evaluation merge`,
+      );
+    }
+    const encoded = s.stats as unknown as Encoded;
+    const worst = encoded.worst.map((w) => ({
+      ...(w as object),
+      index: (w.index as number) + offset,
+      loss: decodeNumber(w.loss),
+      nll: decodeNumber(w.nll),
+      pTarget: decodeNumber(w.pTarget),
+    }));
+    mergeState(stats, { ...encoded, worst } as StatsState);
+    offset += encoded.rows;
+  }
+  return stats;
+}
