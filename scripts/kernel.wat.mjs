@@ -91,9 +91,10 @@ function rowsFunction(f32, weighted) {
   // One group of lanes: `vmax` has masked lanes at -inf (for max and the counts), `vmin` at +inf.
   const pass1Update = (vmax, vmin) => `
           (local.set $better (${T}.gt ${vmax} (local.get $maxv)))
-          (local.set $maxv (${T}.max (local.get $maxv) ${vmax}))
+          (local.set $maxv (${T}.pmax (local.get $maxv) ${vmax}))
           (local.set $idxv (v128.bitselect (local.get $iv) (local.get $idxv) (local.get $better)))
-          (local.set $minv (${T}.min (local.get $minv) ${vmin}))
+          (local.set $minv (${T}.pmin (local.get $minv) ${vmin}))
+          (local.set $nanv (v128.or (local.get $nanv) (${T}.ne ${vmin} ${vmin})))
           (local.set $gtv (${I}.sub (local.get $gtv) (${T}.gt ${vmax} (local.get $xyv))))
           (local.set $eqv (${I}.sub (local.get $eqv) (${T}.eq ${vmax} (local.get $xyv))))
           (local.set $iv (${I}.add (local.get $iv) (${I}.splat ${f32 ? `(i32.const ${lanes})` : `(i64.const ${lanes})`})))`;
@@ -110,7 +111,6 @@ function rowsFunction(f32, weighted) {
       { length: lanes },
       (_, j) => `
         (local.set $lane_m ${lane("", "$maxv", j)})
-        ;; NaN lanes make m NaN; f64.max propagates it, and lo below catches it as well.
         (if (i32.or (f64.gt (local.get $lane_m) (local.get $m))
               (i32.and (f64.eq (local.get $lane_m) (local.get $m)) (i32.lt_s ${ilane("$idxv", j)} (local.get $pred))))
           (then (local.set $pred ${ilane("$idxv", j)})))
@@ -127,7 +127,7 @@ function rowsFunction(f32, weighted) {
     (local $yr i32) (local $o i32) (local $xy f64) (local $m f64) (local $lo f64) (local $v f64)
     (local $pred i32) (local $above i32) (local $ties i32) (local $c i32)
     (local $vv v128) (local $maxv v128) (local $minv v128) (local $idxv v128) (local $gtv v128) (local $eqv v128)
-    (local $iv v128) (local $xyv v128) (local $better v128) (local $lanemask v128) (local $lane_m f64)
+    (local $iv v128) (local $xyv v128) (local $nanv v128) (local $better v128) (local $lanemask v128) (local $lane_m f64)
     (local $mv v128) (local $remv v128) (local $lane v128) (local $wd v128) (local $va v128) (local $vb v128)
     (local $s0 v128) (local $s1 v128) (local $t0 v128) (local $t1 v128) (local $q0 v128) (local $q1 v128) (local $dd0 v128) (local $dd1 v128)
     ${[0, 1, 2, 3].map(expLocals).join("\n    ")}
@@ -142,6 +142,7 @@ function rowsFunction(f32, weighted) {
         (local.set $xy ${promote(`(${load1} (i32.add (local.get $row) (i32.mul (local.get $yr) (i32.const ${size}))))`)})
         (local.set $xyv (${T}.splat ${f32 ? "(f32.demote_f64 (local.get $xy))" : "(local.get $xy)"}))
         (local.set $maxv (${T}.splat (${scalarT}.const -inf))) (local.set $minv (${T}.splat (${scalarT}.const inf)))
+        (local.set $nanv (v128.const i32x4 0 0 0 0))
         (local.set $idxv (v128.const i32x4 0 0 0 0)) (local.set $gtv (v128.const i32x4 0 0 0 0)) (local.set $eqv (v128.const i32x4 0 0 0 0))
         (local.set $iv ${iota})
         (local.set $full (i32.and (local.get $C) (i32.const ${-lanes})))
@@ -162,6 +163,8 @@ function rowsFunction(f32, weighted) {
         (local.set $m (f64.const -inf)) (local.set $lo (f64.const inf)) (local.set $pred (local.get $C))
         (local.set $above (i32.const 0)) (local.set $ties (i32.const 0))
         ${laneReduce()}
+        ;; pmax/pmin (one instruction each) pass NaN over: it is looked for apart, and makes lo NaN.
+        (if (v128.any_true (local.get $nanv)) (then (local.set $lo (f64.const nan))))
         ;; NaN anywhere makes lo NaN; an infinity shows in m or lo: such rows go to the TypeScript kernel.
         (if (i32.or (f64.ne (local.get $lo) (local.get $lo))
               (i32.or (f64.eq (local.get $m) (f64.const inf)) (f64.eq (local.get $lo) (f64.const -inf))))
