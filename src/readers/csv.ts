@@ -6,6 +6,7 @@ import { fastRows, type RowView, StringRow } from "./csvFast.js";
 import { type CsvRecord, csvError, csvRecords, MAX_RECORD } from "./csvRecords.js";
 import { describeIoError } from "./files.js";
 import { parseNumber } from "./parseNumber.js";
+import { TARGET_NAMES } from "./targetNames.js";
 import type {
   InputInfo,
   PredictionSource,
@@ -23,8 +24,6 @@ export interface CsvOptions {
   idColumn?: string | undefined;
   targetType?: TargetKind | undefined;
 }
-
-import { TARGET_NAMES } from "./targetNames.js";
 
 interface Table {
   path: string;
