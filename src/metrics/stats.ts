@@ -147,7 +147,7 @@ export class Stats {
   }
 }
 
-/** Stats as plain data: what worker threads send back, and what `--emit-state` will print. */
+/** Stats as plain data: what worker threads send back, and the heart of `--emit-state`'s state. */
 export interface StatsState {
   rows: number;
   used: number;
