@@ -19,10 +19,17 @@ const COEFFS = [
 const LOG2E = 1.4426950408889634;
 // One-constant range reduction: |k| <= 1022, so k·LN2 errs by under 1e-13, far inside the polynomial's error.
 const LN2 = 0.6931471805599453;
+// Adding 1.5·2^52 + 1023 rounds d·log2(e) to an integer k (to nearest, ties to even) and leaves
+// k + 1023 in the low mantissa bits, which shifted left by 52 are the exponent field of 2^k: no
+// float-to-int conversion. d >= -708 keeps k + 1023 >= 1.
+const SHIFT = 6755399441055744 + 1023;
 
 const f64 = (x) => `(v128.const f64x2 ${x} ${x})`;
 
-/** Statements computing $e{id} = exp($d{id}) for d <= 0 (0 below -708, where exp underflows). */
+/**
+ * Statements computing $e{id} = exp($d{id}) for -708 <= d <= 0; the caller clamps d to -708 first
+ * (exp underflows there: such terms add 2.6e-308, which no sum can see).
+ */
 function exp(id) {
   const g = (n) => `(local.get $${n}${id})`;
   const c = (i) => f64(COEFFS[i]);
@@ -31,13 +38,13 @@ function exp(id) {
   const q03 = `(f64x2.add ${lin(0, 1)} (f64x2.mul ${g("r2")} ${lin(2, 3)}))`;
   const q47 = `(f64x2.add ${lin(4, 5)} (f64x2.mul ${g("r2")} ${lin(6, 7)}))`;
   const poly = `(f64x2.add ${q03} (f64x2.mul ${g("r4")} ${q47}))`;
-  const scale = `(i64x2.shl (i64x2.add (i64x2.extend_low_i32x4_s (i32x4.trunc_sat_f64x2_s_zero ${g("k")})) (v128.const i64x2 1023 1023)) (i32.const 52))`;
+  const scale = `(i64x2.shl ${g("k")} (i32.const 52))`;
   return `
-      (local.set $k${id} (f64x2.nearest (f64x2.mul ${g("d")} ${f64(LOG2E)})))
-      (local.set $r${id} (f64x2.sub ${g("d")} (f64x2.mul ${g("k")} ${f64(LN2)})))
+      (local.set $k${id} (f64x2.add (f64x2.mul ${g("d")} ${f64(LOG2E)}) ${f64(SHIFT)}))
+      (local.set $r${id} (f64x2.sub ${g("d")} (f64x2.mul (f64x2.sub ${g("k")} ${f64(SHIFT)}) ${f64(LN2)})))
       (local.set $r2${id} (f64x2.mul ${g("r")} ${g("r")}))
       (local.set $r4${id} (f64x2.mul ${g("r2")} ${g("r2")}))
-      (local.set $e${id} (v128.and (f64x2.mul ${poly} ${scale}) (f64x2.ge ${g("d")} ${f64(-708)})))`;
+      (local.set $e${id} (f64x2.mul ${poly} ${scale}))`;
 }
 const expLocals = (id) => ["d", "k", "r", "r2", "r4", "e"].map((n) => `(local $${n}${id} v128)`).join(" ");
 
@@ -76,7 +83,9 @@ function rowsFunction(f32, weighted) {
       ${maskD}
       ${wd}
       ${masked ? `(local.set $wd (v128.and (local.get $wd) ${mask}))` : ""}
+      (local.set $d${v} (f64x2.pmax ${d} ${f64(-708)}))
       ${exp(v)}
+      ${masked ? `(local.set $e${v} (v128.and (local.get $e${v}) ${mask}))` : ""}
       (local.set $s${v % 2} (f64x2.add (local.get $s${v % 2}) (local.get $e${v})))
       (local.set $t${v % 2} (f64x2.add (local.get $t${v % 2}) (f64x2.mul (local.get $e${v}) ${d})))
       (local.set $q${v % 2} (f64x2.add (local.get $q${v % 2}) (f64x2.mul (local.get $e${v}) (local.get $e${v}))))
