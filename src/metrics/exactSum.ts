@@ -9,7 +9,9 @@
  * ±1.8e308 saturates to ±inf (Python raises instead).
  */
 export class ExactSum {
+  /** partials[0, count) hold the sum; the array only grows (setting .length costs more than the adds). */
   private partials: number[] = [];
+  private count = 0;
   private posInf = 0;
   private negInf = 0;
   private nan = 0;
@@ -22,8 +24,9 @@ export class ExactSum {
       return;
     }
     const p = this.partials;
+    const m = this.count;
     let n = 0;
-    for (let j = 0; j < p.length; j++) {
+    for (let j = 0; j < m; j++) {
       let y = p[j]!;
       if (Math.abs(x) < Math.abs(y)) {
         const t = x;
@@ -36,17 +39,17 @@ export class ExactSum {
       x = hi;
     }
     if (!Number.isFinite(x)) {
-      p.length = 0;
+      this.count = 0;
       if (x > 0) this.posInf++;
       else this.negInf++;
       return;
     }
     p[n++] = x;
-    p.length = n;
+    this.count = n;
   }
 
   merge(other: ExactSum): void {
-    for (const x of other.partials) this.add(x);
+    for (const x of other.live()) this.add(x);
     this.posInf += other.posInf;
     this.negInf += other.negInf;
     this.nan += other.nan;
@@ -58,7 +61,7 @@ export class ExactSum {
     if (this.posInf > 0) return Number.POSITIVE_INFINITY;
     if (this.negInf > 0) return Number.NEGATIVE_INFINITY;
     const p = this.partials;
-    let n = p.length;
+    let n = this.count;
     if (n === 0) return 0;
     let hi = p[--n]!;
     let lo = 0;
@@ -80,7 +83,11 @@ export class ExactSum {
 
   /** A JSON-safe form for `--emit-state`: the partials and the special-value counts. */
   toJSON(): number[] {
-    return [this.posInf, this.negInf, this.nan, ...this.partials];
+    return [this.posInf, this.negInf, this.nan, ...this.live()];
+  }
+
+  private live(): number[] {
+    return this.partials.slice(0, this.count);
   }
 
   static fromJSON(state: readonly number[]): ExactSum {

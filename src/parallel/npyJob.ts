@@ -18,6 +18,8 @@ export interface NpyJob {
   loss: LossOptions;
   perClass: boolean;
   worst: number;
+  /** Report rows done after every chunk (only when a progress bar shows them). */
+  progress: boolean;
 }
 
 export interface WorkerError {

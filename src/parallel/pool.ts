@@ -17,7 +17,7 @@ type Message =
  * exact partial sums. When several workers fail, the error of the earliest row is the one reported.
  */
 export async function evaluateNpyParallel(
-  job: Omit<NpyJob, "worker" | "workers">,
+  job: Omit<NpyJob, "worker" | "workers" | "progress">,
   workers: number,
   onProgress?: (rows: number) => void,
 ): Promise<Stats> {
@@ -26,7 +26,8 @@ export async function evaluateNpyParallel(
   let done = 0;
   await Promise.all(
     Array.from({ length: workers }, (_, worker) => {
-      const thread = new Worker(WORKER_URL, { workerData: { ...job, worker, workers } satisfies NpyJob });
+      const workerData: NpyJob = { ...job, worker, workers, progress: onProgress !== undefined };
+      const thread = new Worker(WORKER_URL, { workerData });
       return new Promise<void>((resolve, reject) => {
         let answered = false;
         thread.on("message", (m: Message) => {

@@ -53,7 +53,7 @@ function run(job: NpyJob): void {
       results.start = start;
       kernel.evaluate(block, results);
       stats.add(results);
-      parentPort!.postMessage({ type: "progress", rows });
+      if (job.progress) parentPort!.postMessage({ type: "progress", rows });
     }
     parentPort!.postMessage({ type: "done", state: statsToState(stats) });
   } finally {
