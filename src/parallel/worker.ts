@@ -84,6 +84,8 @@ function serveBlocks(init: BlockWorkerInit): void {
   const stats = new Stats(init.classes, init.loss, { perClass: init.perClass, worst: init.worst });
   const scratch = new Float64Array(init.classes);
   const port = parentPort!;
+  // Reused from block to block unless it goes back to the main thread (per-sample output).
+  let kept = allocRowResults(0);
   port.on("message", (m: { type: "block"; seq: number; block: RowBlock } | { type: "finish" }) => {
     if (m.type === "finish") {
       port.postMessage({ type: "state", state: statsToState(stats) } satisfies BlockReply);
@@ -92,7 +94,8 @@ function serveBlocks(init: BlockWorkerInit): void {
     }
     const { block, seq } = m;
     try {
-      const results = allocRowResults(block.rows);
+      if (init.results || kept.status.length < block.rows) kept = allocRowResults(block.rows);
+      const results = kept;
       results.rows = block.rows;
       results.start = block.start;
       if (kernel) kernel.evaluate(block, results, scratch);

@@ -126,6 +126,9 @@ export async function openArrow(source: ByteSource, format: "arrow" | "arrows"):
       let b = first;
       first = null;
       input.first = null;
+      // The next batch is read while this one is evaluated (one batch ahead), so that worker
+      // threads are not left waiting for the read of each batch.
+      let ahead: Promise<RecordBatch | null> | null = b === null ? null : next();
       try {
         while (b !== null) {
           input.batchesRead++;
@@ -133,9 +136,11 @@ export async function openArrow(source: ByteSource, format: "arrow" | "arrows"):
           const bytes = b.data.byteLength;
           b = null;
           releaseMemory(bytes);
-          b = await next();
+          b = await ahead!;
+          ahead = b === null ? null : next();
         }
       } finally {
+        await ahead?.catch(() => null);
         await handle?.close();
         handle = null;
       }
