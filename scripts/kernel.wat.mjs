@@ -3,7 +3,7 @@
 // and the f32 and f64 variants differ only in their loads. `scripts/build-wasm.mjs` compiles it.
 //
 // Per row of C logits (index target y, or y = -1 for a row to leave alone) it computes, in f64:
-//   m = max x, pred = first argmax, above = #{x_c > x_y}, ties = #{x_c == x_y}, lo = min x,
+//   m = max x, pred = first argmax, above = #{x_c > x_y}, ties = #{c < y : x_c == x_y}, lo = min x,
 //   S = Σ e_c, T = Σ e_c·d_c, Q = Σ e_c², D = Σ w_c·d_c   with d_c = x_c − m, e_c = exp(d_c)
 // and stores them in a 64-byte record; src/core/wasmKernel.ts turns the sums into losses and
 // metrics. Rows with a non-finite value are flagged, not computed: the TypeScript kernel takes them.
@@ -105,7 +105,7 @@ function rowsFunction(f32, weighted) {
           (local.set $minv (${T}.pmin (local.get $minv) ${vmin}))
           (local.set $nanv (v128.or (local.get $nanv) (${T}.ne ${vmin} ${vmin})))
           (local.set $gtv (${I}.sub (local.get $gtv) (${T}.gt ${vmax} (local.get $xyv))))
-          (local.set $eqv (${I}.sub (local.get $eqv) (${T}.eq ${vmax} (local.get $xyv))))
+          (local.set $eqv (${I}.sub (local.get $eqv) (v128.and (${T}.eq ${vmax} (local.get $xyv)) (${I}.lt_s (local.get $iv) (local.get $yv)))))
           (local.set $iv (${I}.add (local.get $iv) (${I}.splat ${f32 ? `(i32.const ${lanes})` : `(i64.const ${lanes})`})))`;
   const lane = (op, v, j) =>
     f32
@@ -136,7 +136,7 @@ function rowsFunction(f32, weighted) {
     (local $yr i32) (local $o i32) (local $xy f64) (local $m f64) (local $lo f64) (local $v f64)
     (local $pred i32) (local $above i32) (local $ties i32) (local $c i32)
     (local $vv v128) (local $maxv v128) (local $minv v128) (local $idxv v128) (local $gtv v128) (local $eqv v128)
-    (local $iv v128) (local $xyv v128) (local $nanv v128) (local $better v128) (local $lanemask v128) (local $lane_m f64)
+    (local $iv v128) (local $xyv v128) (local $nanv v128) (local $yv v128) (local $better v128) (local $lanemask v128) (local $lane_m f64)
     (local $mv v128) (local $remv v128) (local $lane v128) (local $wd v128) (local $va v128) (local $vb v128)
     (local $s0 v128) (local $s1 v128) (local $t0 v128) (local $t1 v128) (local $q0 v128) (local $q1 v128) (local $dd0 v128) (local $dd1 v128)
     ${[0, 1, 2, 3].map(expLocals).join("\n    ")}
@@ -150,6 +150,7 @@ function rowsFunction(f32, weighted) {
         ;; Pass 1: max, first argmax, min, and the target's rank counts, ${lanes} lanes at a time.
         (local.set $xy ${promote(`(${load1} (i32.add (local.get $row) (i32.mul (local.get $yr) (i32.const ${size}))))`)})
         (local.set $xyv (${T}.splat ${f32 ? "(f32.demote_f64 (local.get $xy))" : "(local.get $xy)"}))
+        (local.set $yv (${I}.splat ${f32 ? "(local.get $yr)" : "(i64.extend_i32_u (local.get $yr))"}))
         (local.set $maxv (${T}.splat (${scalarT}.const -inf))) (local.set $minv (${T}.splat (${scalarT}.const inf)))
         (local.set $nanv (v128.const i32x4 0 0 0 0))
         (local.set $idxv (v128.const i32x4 0 0 0 0)) (local.set $gtv (v128.const i32x4 0 0 0 0)) (local.set $eqv (v128.const i32x4 0 0 0 0))

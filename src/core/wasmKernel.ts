@@ -153,7 +153,7 @@ export class WasmKernel {
       const xy = rec[r * 8 + 5]!;
       const pred = ints[r * 16 + 12]!;
       const above = ints[r * 16 + 13]!;
-      const ties = ints[r * 16 + 14]!;
+      const tiesBefore = ints[r * 16 + 14]!;
       const logS = Math.log(S);
       const lpy = xy - m - logS;
       const wy = w === null ? 1 : w[y]!;
@@ -187,7 +187,8 @@ export class WasmKernel {
       out.confidence[r] = 1 / S;
       out.pTarget[r] = pTarget;
       out.pred[r] = pred;
-      out.rank[r] = ties > 1 ? above + tiesBefore(block, r, y, xy) : above;
+      // The classes ranked above y: higher scores, and equal ones at a lower index.
+      out.rank[r] = above + tiesBefore;
     }
   }
 
@@ -220,13 +221,4 @@ function sumOthers(block: RowBlock, r: number, y: number, m: number, w: Float64A
   let sum = 0;
   for (let c = 0; c < block.classes; c++) if (c !== y) sum += (w === null ? 1 : w[c]!) * (s[base + c]! - m);
   return sum;
-}
-
-/** Classes before y scoring exactly as y: ties rank below the lower index (rare, so counted here). */
-function tiesBefore(block: RowBlock, r: number, y: number, xy: number): number {
-  const s = block.scores;
-  const base = r * block.classes;
-  let n = 0;
-  for (let c = 0; c < y; c++) if (s[base + c] === xy) n++;
-  return n;
 }

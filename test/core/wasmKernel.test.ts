@@ -101,6 +101,26 @@ describe("the WebAssembly kernel agrees with the TypeScript kernel", () => {
     agree(block([3, 3, 3, 3, 3, 3, 3, 3, 3, 3, 3], 11, [7], true), { ...base, smoothing: 0.2 });
   });
 
+  it("on quantized scores (fp16-like), where the target ties with many classes", () => {
+    fc.assert(
+      fc.property(
+        fc.array(fc.integer({ min: -6, max: 6 }), { minLength: 37 * 5, maxLength: 37 * 5 }),
+        fc.array(fc.integer({ min: 0, max: 36 }), { minLength: 5, maxLength: 5 }),
+        fc.boolean(),
+        (values, targets, f32) =>
+          agree(
+            block(
+              values.map((v) => v / 2),
+              37,
+              targets,
+              f32,
+            ),
+            { ...base, topK: [3] },
+          ),
+      ),
+    );
+  });
+
   it("on an LLM-sized row (131,072 classes)", () => {
     const C = 131_072;
     const values = Array.from({ length: 2 * C }, (_, i) => Math.sin(i * 0.001) * 12 + Math.cos(i) * 3);
