@@ -7,6 +7,7 @@ import { Progress, type ProgressStream } from "../output/progress.js";
 import { type Assertion, optionsJson, type Report } from "../output/report.js";
 import type { Writer } from "../output/writer.js";
 import { evaluateOnWorkers } from "../parallel/blockPool.js";
+import type { NpyJob, Segment } from "../parallel/npyJob.js";
 import { defaultThreads, evaluateNpyParallel, workersAvailable } from "../parallel/pool.js";
 import { rowBlocks } from "../readers/rowBlocks.js";
 import { type EvalPlan, makePrinter, planEval } from "./config.js";
@@ -47,14 +48,30 @@ function parallelJob(plan: EvalPlan, args: EvalArgs) {
   const rows = header.shape.reduce((a, b) => a * b, 1) / Math.max(1, C);
   if (!contiguous || !native || rows * C < PARALLEL_MIN_VALUES) return null;
   if (t.header.fortranOrder && t.header.shape.filter((d) => d > 1).length > 1) return null;
+  const segments: Segment[] = [];
+  for (let start = 0; start < rows; start += plan.chunkRows) {
+    const n = Math.min(plan.chunkRows, rows - start);
+    const scoresAt = header.dataOffset + start * C * header.dtype.size;
+    segments.push({ start, rows: n, scoresAt, targetsAt: t.header.dataOffset + start * t.header.dtype.size });
+  }
+  return directJob(plan, args, threads, segments, { path: p.path, dtype: header.dtype }, { path: t.path, dtype: t.header.dtype });
+}
+
+function directJob(
+  plan: EvalPlan,
+  args: EvalArgs,
+  threads: number,
+  segments: Segment[],
+  predictions: NpyJob["predictions"],
+  targets: NpyJob["targets"],
+) {
   return {
-    workers: Math.min(threads, Math.ceil(rows / plan.chunkRows)),
+    workers: Math.min(threads, segments.length),
     job: {
-      predictions: { path: p.path, dataOffset: header.dataOffset, dtype: header.dtype },
-      targets: { path: t.path, dataOffset: t.header.dataOffset, dtype: t.header.dtype },
-      rows,
-      classes: C,
-      chunkRows: plan.chunkRows,
+      predictions,
+      targets,
+      segments,
+      classes: plan.predictions.classes,
       loss: plan.loss,
       perClass: args.perClass,
       worst: args.worst,

@@ -3,16 +3,27 @@ import type { ErrorContext } from "../errors.js";
 import type { NpyDtype } from "../readers/npyHeader.js";
 
 /**
- * What a worker needs to evaluate its share of an NPY file on its own: where the rows are, how
- * they are stored, and the options. Plain data, so that it crosses to a worker thread as is.
+ * A run of rows stored contiguously: `rows` × C scores at byte `scoresAt` of the predictions
+ * file, `rows` targets at byte `targetsAt` of the targets file.
+ */
+export interface Segment {
+  start: number;
+  rows: number;
+  scoresAt: number;
+  targetsAt: number;
+}
+
+/**
+ * What a worker needs to evaluate its share of a file on its own: where the rows are (an NPY's
+ * chunks, or an uncompressed Arrow file's record batches), how they are stored, and the options.
+ * Plain data, so that it crosses to a worker thread as is.
  */
 export interface NpyJob {
-  predictions: { path: string; dataOffset: number; dtype: NpyDtype };
-  targets: { path: string; dataOffset: number; dtype: NpyDtype };
-  rows: number;
+  predictions: { path: string; dtype: NpyDtype };
+  targets: { path: string; dtype: NpyDtype };
+  segments: Segment[];
   classes: number;
-  chunkRows: number;
-  /** This worker takes chunks worker, worker + workers, worker + 2·workers, … */
+  /** This worker takes segments worker, worker + workers, worker + 2·workers, … */
   worker: number;
   workers: number;
   loss: LossOptions;

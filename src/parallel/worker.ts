@@ -26,17 +26,12 @@ function run(job: NpyJob): void {
   const targetsFd = openSync(job.targets.path, "r");
   let results = allocRowResults(0);
   try {
-    for (let chunk = job.worker; chunk * job.chunkRows < job.rows; chunk += job.workers) {
-      const start = chunk * job.chunkRows;
-      const rows = Math.min(job.chunkRows, job.rows - start);
+    for (let k = job.worker; k < job.segments.length; k += job.workers) {
+      const { start, rows, scoresAt, targetsAt } = job.segments[k]!;
       const scores = kernel.reserve(rows, C, f32);
-      readFully(
-        scoresFd,
-        new Uint8Array(scores.buffer, scores.byteOffset, rows * C * size),
-        job.predictions.dataOffset + start * C * size,
-      );
+      readFully(scoresFd, new Uint8Array(scores.buffer, scores.byteOffset, rows * C * size), scoresAt);
       const raw = new Uint8Array(rows * tsize);
-      readFully(targetsFd, raw, job.targets.dataOffset + start * tsize);
+      readFully(targetsFd, raw, targetsAt);
       const values = Float64Array.from(decode(raw, job.targets.dtype));
       for (let r = 0; r < rows; r++) {
         const y = values[r]!;
