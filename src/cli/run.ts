@@ -34,12 +34,14 @@ const PARALLEL_MIN_VALUES = 1 << 22;
  * output (which must come out in order), and enough data to be worth the threads. Otherwise the
  * single-threaded loop runs, with the same kernel and the same numbers.
  */
-function parallelJob(plan: EvalPlan, args: EvalArgs) {
+async function parallelJob(plan: EvalPlan, args: EvalArgs) {
   const threads = args.threads || defaultThreads();
+  if (threads < 2 || args.perSample || !wasmHandles(plan.loss) || !workersAvailable()) return null;
+  if (plan.predictions.direct && plan.targets === null && args.idColumn === undefined)
+    return arrowJob(plan, args, threads);
   const p = plan.predictions.positional;
   const t = plan.targets?.positional;
-  if (threads < 2 || !p || !t || plan.targets?.kind !== "index" || args.perSample) return null;
-  if (!wasmHandles(plan.loss) || !workersAvailable()) return null;
+  if (!p || !t || plan.targets?.kind !== "index") return null;
   const { header } = p;
   const C = plan.predictions.classes;
   const contiguous =
@@ -54,7 +56,36 @@ function parallelJob(plan: EvalPlan, args: EvalArgs) {
     const scoresAt = header.dataOffset + start * C * header.dtype.size;
     segments.push({ start, rows: n, scoresAt, targetsAt: t.header.dataOffset + start * t.header.dtype.size });
   }
-  return directJob(plan, args, threads, segments, { path: p.path, dtype: header.dtype }, { path: t.path, dtype: t.header.dtype });
+  return directJob(
+    plan,
+    args,
+    threads,
+    segments,
+    { path: p.path, dtype: header.dtype },
+    { path: t.path, dtype: t.header.dtype },
+  );
+}
+
+/** An uncompressed Arrow file with its own target column: workers read its batches themselves. */
+async function arrowJob(plan: EvalPlan, args: EvalArgs, threads: number) {
+  const path = plan.predictions.info.path;
+  let size: number;
+  try {
+    size = statSync(path).size;
+  } catch {
+    return null;
+  }
+  if (size < PARALLEL_MIN_VALUES * 4) return null;
+  const direct = await plan.predictions.direct!(plan.chunkRows);
+  if (!direct || direct.segments.length === 0) return null;
+  return directJob(
+    plan,
+    args,
+    threads,
+    direct.segments,
+    { path, dtype: direct.scores },
+    { path, dtype: direct.targets },
+  );
 }
 
 function directJob(
@@ -132,7 +163,7 @@ export async function runEval(args: EvalArgs, out: Writer, io: RunIO = quietIO):
     onRows: args.perSample ? (res, ids) => printer.samples(res, ids) : undefined,
     onProgress: progress ? (rows) => progress.update(rows) : undefined,
   };
-  const job = parallelJob(plan, args);
+  const job = await parallelJob(plan, args);
   const pool = job ? 0 : blockWorkers(plan, args);
   const stats = job
     ? await evaluateNpyParallel(job.job, job.workers, evaluation.onProgress)

@@ -12,6 +12,7 @@ import {
 } from "apache-arrow";
 import type { Scores } from "../core/types.js";
 import { usage, XentError } from "../errors.js";
+import { arrowDirectPlan, type Block } from "./arrowDirect.js";
 import type { ByteSource } from "./byteSource.js";
 import { codecUse, registerArrowCodecs } from "./codecs/register.js";
 import { describeIoError } from "./files.js";
@@ -44,6 +45,9 @@ export interface ArrowInput {
   fields: Field[];
   /** Record batches in the file (file format), or null (stream). */
   batchCount: number | null;
+  /** The file's record batch blocks (file format read from a path), for arrowDirectPlan. */
+  blocks: Block[] | null;
+  path: string | null;
   /** Record batches handed out by batches() so far. */
   batchesRead: number;
   /** The first record batch, read at open to learn the class count of variable-length lists. */
@@ -118,6 +122,15 @@ export async function openArrow(source: ByteSource, format: "arrow" | "arrows"):
     format,
     fields: reader.schema.fields,
     batchCount: reader.isFile() ? reader.numRecordBatches : null,
+    blocks:
+      reader.isFile() && source.path !== null
+        ? [...(reader as AsyncRecordBatchFileReader).footer!.recordBatches()].map((b) => ({
+            offset: Number(b.offset),
+            metaDataLength: b.metaDataLength,
+            bodyLength: Number(b.bodyLength),
+          }))
+        : null,
+    path: source.path,
     batchesRead: 0,
     first,
     compression,
@@ -432,6 +445,30 @@ export async function arrowPredictions(
     targetKind,
     targetColumn: targetKind === null ? null : fields[target!]!.name,
     fractionDone: () => (input.batchCount ? input.batchesRead / input.batchCount : null),
+    // Worker threads can read an uncompressed file's batches themselves (see arrowDirect.ts).
+    ...(input.blocks && input.path && list !== null && targetKind === "index"
+      ? {
+          direct: async (chunkRows: number) => {
+            const handle = await open(input.path!, "r");
+            try {
+              const plan = await arrowDirectPlan(
+                handle,
+                input.blocks!,
+                fields,
+                list!,
+                target!,
+                layout.classes,
+                chunkRows,
+              );
+              // The batches will not pass through chunks(), which counts the rows as it goes.
+              if (plan) info.shape = [plan.segments.reduce((n, seg) => n + seg.rows, 0), layout.classes];
+              return plan;
+            } finally {
+              await handle.close();
+            }
+          },
+        }
+      : {}),
     columns: fields.map((f, i) => ({
       name: f.name,
       type: String(f.type),

@@ -1,4 +1,5 @@
 import type { Scores } from "../core/types.js";
+import type { DirectPlan } from "./arrowDirect.js";
 import type { NpyHeader } from "./npyHeader.js";
 
 /** Raw target values as a file holds them, before class names are resolved. */
@@ -66,6 +67,11 @@ export interface PredictionSource {
   fractionDone?: () => number | null;
   /** Set for a plain NPY file (not standard input, not an archive member). */
   positional?: PositionalNpy;
+  /**
+   * Set for an Arrow file whose batches worker threads may read themselves: their places in the
+   * file, or null when a batch does not allow it (compressed, nulls, ragged lists).
+   */
+  direct?: (chunkRows: number) => Promise<DirectPlan | null>;
   /** Tabular formats: every column with its type and what xent reads it as (`xent inspect`). */
   columns?: ColumnInfo[];
   chunks(chunkRows: number): AsyncIterable<ScoreChunk>;

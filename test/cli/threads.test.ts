@@ -125,3 +125,39 @@ describe("the worker pool for blocks read on the main thread (Arrow)", () => {
     expect(run("2", "ndjson").stdout).toBe(ndjson.stdout);
   });
 });
+
+describe("worker threads reading an uncompressed Arrow file's batches themselves", () => {
+  it("agree with one thread for List scores, and leave files with nulls to the reader that names the row", async () => {
+    const { tableToIPC, Table, makeVector, List, Field, Float32, Int64, makeData } = await import(
+      "apache-arrow"
+    );
+    const values = Float32Array.from({ length: N * C }, random);
+    const child = makeData({ type: new Float32(), length: N * C, data: values });
+    const type = new List(new Field("item", new Float32(), false));
+    const valueOffsets = Int32Array.from({ length: N + 1 }, (_, i) => i * C);
+    const scores = makeVector(makeData({ type, length: N, nullCount: 0, valueOffsets, child }));
+    const labels = BigInt64Array.from({ length: N }, (_, i) => BigInt((i * 7) % C));
+    const label = makeVector(makeData({ type: new Int64(), length: N, nullCount: 0, data: labels }));
+    const file = join(dir, "list.arrow");
+    writeFileSync(file, tableToIPC(new Table({ logits: scores, label }), "file"));
+    const run = (threads: string, path: string) =>
+      spawnSync("node", [BIN, "eval", path, "--json", "--threads", threads, "--worst", "4", "--top-k", "3"], {
+        encoding: "utf8",
+        timeout: 120_000,
+      });
+    const one = run("1", file);
+    expect(one.stderr).toBe("");
+    expect(run("2", file).stdout).toBe(one.stdout);
+
+    const validity = new Uint8Array(Math.ceil(N / 8)).fill(255);
+    validity[1000 >> 3]! &= ~(1 << (1000 & 7));
+    const nulled = makeVector(
+      makeData({ type: new Int64(), length: N, nullCount: 1, data: labels, nullBitmap: validity }),
+    );
+    const withNull = join(dir, "null.arrow");
+    writeFileSync(withNull, tableToIPC(new Table({ logits: scores, label: nulled }), "file"));
+    const r = run("2", withNull);
+    expect(r.status).toBe(2);
+    expect(r.stderr).toMatch(/^xent: error: null target, .*null\.arrow row 1000\n$/);
+  });
+});

@@ -1,0 +1,177 @@
+import type { FileHandle } from "node:fs/promises";
+import { DataType, type Field, Message, Precision } from "apache-arrow";
+import type { NpyDtype } from "./npyHeader.js";
+
+/** An uncompressed record batch's place in an Arrow file (from the footer). */
+export interface Block {
+  offset: number;
+  metaDataLength: number;
+  bodyLength: number;
+}
+
+/** A run of rows whose scores and targets lie contiguously in the file (see parallel/npyJob.ts). */
+export interface DirectSegment {
+  start: number;
+  rows: number;
+  scoresAt: number;
+  targetsAt: number;
+}
+
+export interface DirectPlan {
+  segments: DirectSegment[];
+  scores: NpyDtype;
+  targets: NpyDtype;
+}
+
+/** Nodes (one per field, children included) and buffers a type takes in a record batch. */
+function layout(type: DataType): { nodes: number; buffers: number } | null {
+  if (DataType.isInt(type) || DataType.isFloat(type) || DataType.isBool(type) || DataType.isDate(type))
+    return { nodes: 1, buffers: 2 };
+  if (
+    DataType.isTimestamp(type) ||
+    DataType.isTime(type) ||
+    DataType.isDecimal(type) ||
+    DataType.isDuration(type)
+  )
+    return { nodes: 1, buffers: 2 };
+  if (DataType.isDictionary(type)) return { nodes: 1, buffers: 2 };
+  if (
+    DataType.isUtf8(type) ||
+    DataType.isLargeUtf8(type) ||
+    DataType.isBinary(type) ||
+    DataType.isLargeBinary(type)
+  )
+    return { nodes: 1, buffers: 3 };
+  if (DataType.isFixedSizeBinary(type)) return { nodes: 1, buffers: 2 };
+  if (
+    DataType.isList(type) ||
+    DataType.isLargeList(type) ||
+    DataType.isFixedSizeList(type) ||
+    DataType.isStruct(type)
+  ) {
+    let nodes = 1;
+    let buffers = DataType.isFixedSizeList(type) || DataType.isStruct(type) ? 1 : 2;
+    for (const child of type.children) {
+      const c = layout(child.type);
+      if (!c) return null;
+      nodes += c.nodes;
+      buffers += c.buffers;
+    }
+    return { nodes, buffers };
+  }
+  return null; // views (variadic buffers), unions, maps: not worth the direct path
+}
+
+/** Where a field's nodes and buffers start in every record batch of this schema. */
+function positions(fields: Field[], upTo: number): { node: number; buffer: number } | null {
+  let node = 0;
+  let buffer = 0;
+  for (let i = 0; i < upTo; i++) {
+    const l = layout(fields[i]!.type);
+    if (!l) return null;
+    node += l.nodes;
+    buffer += l.buffers;
+  }
+  return { node, buffer };
+}
+
+function dtypeOf(type: DataType): NpyDtype | null {
+  if (DataType.isFloat(type)) {
+    if (type.precision === Precision.HALF) return null;
+    const size = type.precision === Precision.SINGLE ? 4 : 8;
+    return { kind: "f", size, littleEndian: true, name: `float${size * 8}` };
+  }
+  if (DataType.isInt(type)) {
+    const size = type.bitWidth / 8;
+    return {
+      kind: type.isSigned ? "i" : "u",
+      size,
+      littleEndian: true,
+      name: `${type.isSigned ? "int" : "uint"}${type.bitWidth}`,
+    };
+  }
+  return null;
+}
+
+async function readAt(handle: FileHandle, position: number, length: number): Promise<Uint8Array> {
+  const bytes = new Uint8Array(length);
+  let done = 0;
+  while (done < length) {
+    const { bytesRead } = await handle.read(bytes, done, length - done, position + done);
+    if (bytesRead === 0) throw new Error("unexpected end of file");
+    done += bytesRead;
+  }
+  return bytes;
+}
+
+/**
+ * For an uncompressed Arrow file whose scores are a list column of float32/64 with no nulls and
+ * whose targets are an integer (or float) column with no nulls: where each batch's scores and
+ * targets lie, so that worker threads can read them straight into their kernels as they do an
+ * NPY's. Null when any batch does not fit (compressed, nulls, ragged lists): the general path then
+ * reads the file, and names whatever is wrong.
+ */
+export async function arrowDirectPlan(
+  handle: FileHandle,
+  blocks: readonly Block[],
+  fields: Field[],
+  list: number,
+  target: number,
+  C: number,
+  chunkRows: number,
+): Promise<DirectPlan | null> {
+  const listType = fields[list]!.type;
+  const scores = dtypeOf(listType.children[0]!.type);
+  const targets = dtypeOf(fields[target]!.type);
+  const l = positions(fields, list);
+  const t = positions(fields, target);
+  if (!scores || !targets || !l || !t || C === 0) return null;
+  const fixed = DataType.isFixedSizeList(listType);
+  const large = DataType.isLargeList(listType);
+  const segments: DirectSegment[] = [];
+  let start = 0;
+  for (const block of blocks) {
+    const prefix = await readAt(handle, block.offset, 8);
+    const view = new DataView(prefix.buffer);
+    const continued = view.getInt32(0, true) === -1;
+    const length = continued ? view.getInt32(4, true) : view.getInt32(0, true);
+    const metadata = await readAt(handle, block.offset + (continued ? 8 : 4), length);
+    const message = Message.decode(metadata);
+    if (!message.isRecordBatch()) return null;
+    const header = message.header();
+    if (header.compression) return null;
+    const rows = header.length;
+    const nodes = header.nodes;
+    const buffers = header.buffers;
+    if (nodes[l.node]!.nullCount > 0 || nodes[l.node + 1]!.nullCount > 0 || nodes[t.node]!.nullCount > 0)
+      return null;
+    const body = block.offset + block.metaDataLength;
+    const values = buffers[l.buffer + (fixed ? 2 : 3)]!;
+    let first = 0;
+    if (!fixed) {
+      // A List's rows must each hold C values, back to back: the offsets then step by C.
+      const offsets = buffers[l.buffer + 1]!;
+      const size = large ? 8 : 4;
+      const raw = await readAt(handle, body + offsets.offset, (rows + 1) * size);
+      const ov = new DataView(raw.buffer);
+      const at = (i: number) =>
+        large ? Number(ov.getBigInt64(i * size, true)) : ov.getInt32(i * size, true);
+      first = at(0);
+      for (let i = 1; i <= rows; i++) if (at(i) - at(i - 1) !== C) return null;
+    }
+    const scoresAt = body + values.offset + first * scores.size;
+    const targetsAt = body + buffers[t.buffer + 1]!.offset;
+    if (values.length < (first + rows * C) * scores.size) return null;
+    for (let from = 0; from < rows; from += chunkRows) {
+      const n = Math.min(chunkRows, rows - from);
+      segments.push({
+        start: start + from,
+        rows: n,
+        scoresAt: scoresAt + from * C * scores.size,
+        targetsAt: targetsAt + from * targets.size,
+      });
+    }
+    start += rows;
+  }
+  return { segments, scores, targets };
+}
