@@ -25,8 +25,10 @@ export function check(spec: AssertSpec, value: number): Assertion {
   return { expr: spec.expr, value, passed };
 }
 
-/** Below this many values, starting threads costs more than it saves. */
+/** Below this many values (float32), starting threads costs more than it saves. */
 const PARALLEL_MIN_VALUES = 1 << 22;
+/** The same threshold in bytes; XENT_PARALLEL_MIN_BYTES lowers it so that tests run threads on small files. */
+const PARALLEL_MIN_BYTES = Number(process.env.XENT_PARALLEL_MIN_BYTES ?? PARALLEL_MIN_VALUES * 4);
 
 /**
  * The worker-thread plan when it applies: little-endian float32/64 NPY logits in C order with the
@@ -48,7 +50,7 @@ async function parallelJob(plan: EvalPlan, args: EvalArgs) {
     p.axis === header.shape.length - 1 && (!header.fortranOrder || header.shape.length === 1);
   const native = header.dtype.kind === "f" && header.dtype.size >= 4 && header.dtype.littleEndian;
   const rows = header.shape.reduce((a, b) => a * b, 1) / Math.max(1, C);
-  if (!contiguous || !native || rows * C < PARALLEL_MIN_VALUES) return null;
+  if (!contiguous || !native || rows * C * header.dtype.size < PARALLEL_MIN_BYTES) return null;
   if (t.header.fortranOrder && t.header.shape.filter((d) => d > 1).length > 1) return null;
   const segments: Segment[] = [];
   for (let start = 0; start < rows; start += plan.chunkRows) {
@@ -75,7 +77,7 @@ async function arrowJob(plan: EvalPlan, args: EvalArgs, threads: number) {
   } catch {
     return null;
   }
-  if (size < PARALLEL_MIN_VALUES * 4) return null;
+  if (size < PARALLEL_MIN_BYTES) return null;
   const direct = await plan.predictions.direct!(plan.chunkRows);
   if (!direct || direct.segments.length === 0) return null;
   return directJob(
@@ -126,7 +128,7 @@ function blockWorkers(plan: EvalPlan, args: EvalArgs): number {
   } catch {
     return 0; // standard input: no size to judge by
   }
-  return size >= PARALLEL_MIN_VALUES * 4 ? threads : 0;
+  return size >= PARALLEL_MIN_BYTES ? threads : 0;
 }
 
 /** What a run needs of its process besides stdout. */
@@ -165,6 +167,14 @@ export async function runEval(args: EvalArgs, out: Writer, io: RunIO = quietIO):
   };
   const job = await parallelJob(plan, args);
   const pool = job ? 0 : blockWorkers(plan, args);
+  if (process.env.XENT_DEBUG) {
+    const how = job
+      ? `${job.workers} threads reading the file (${job.job.segments.length} segments)`
+      : pool > 1
+        ? `${pool} threads fed blocks`
+        : "one thread";
+    io.stderr.write(`xent: debug: evaluating on ${how}\n`);
+  }
   const stats = job
     ? await evaluateNpyParallel(job.job, job.workers, evaluation.onProgress)
     : pool > 1

@@ -3,7 +3,7 @@ import { writeFileSync } from "node:fs";
 import { join } from "node:path";
 import { describe, expect, it } from "vitest";
 import { tempDir, writeNpy } from "../helpers/files.js";
-import { BIN } from "../helpers/run.js";
+import { BIN, ROOT } from "../helpers/run.js";
 
 /** Large enough (5M values) for the worker threads to be used. */
 const dir = tempDir();
@@ -160,4 +160,39 @@ describe("worker threads reading an uncompressed Arrow file's batches themselves
     expect(r.status).toBe(2);
     expect(r.stderr).toMatch(/^xent: error: null target, .*null\.arrow row 1000\n$/);
   });
+});
+
+describe("polars' Arrow files on worker threads (XENT_PARALLEL_MIN_BYTES=1 lets small files use them)", () => {
+  const F = `${ROOT}fixtures/formats`;
+  for (const [file, how] of [
+    ["preds.arrow", /threads reading the file/],
+    ["preds_fixed.arrow", /threads reading the file/],
+    ["preds_lz4.arrow", /threads fed blocks/],
+    ["preds_batches.arrows", /threads fed blocks/],
+    ["preds_columns.arrow", /threads fed blocks/],
+  ] as const) {
+    it(`${file}: the same JSON as one thread`, () => {
+      const args = [
+        BIN,
+        "eval",
+        `${F}/${file}`,
+        "--json",
+        "--per-class",
+        "--worst",
+        "3",
+        "--top-k",
+        "2",
+        "--smoothing",
+        "0.1",
+      ];
+      const one = spawnSync("node", [...args, "--threads", "1"], { encoding: "utf8", timeout: 120_000 });
+      const two = spawnSync("node", [...args, "--threads", "2"], {
+        encoding: "utf8",
+        timeout: 120_000,
+        env: { ...process.env, XENT_PARALLEL_MIN_BYTES: "1", XENT_DEBUG: "1" },
+      });
+      expect(two.stderr).toMatch(how);
+      expect(two.stdout).toBe(one.stdout);
+    });
+  }
 });
