@@ -1,3 +1,4 @@
+import { setFlagsFromString } from "node:v8";
 import { XentError } from "../errors.js";
 import { BrokenPipe, Writer } from "../output/writer.js";
 import { completionScript } from "./completion.js";
@@ -5,6 +6,13 @@ import { runInspect } from "./inspect.js";
 import { runMerge } from "./merge.js";
 import { parseCommandLine } from "./options.js";
 import { EXIT_ERROR, EXIT_OK, runEval } from "./run.js";
+
+// Node 20's V8 can deadlock when a worker thread ends while a background (concurrent) TurboFan job
+// of its isolate waits for a garbage collection: the worker waits for the job, the job for the
+// worker (gdb: DrainTasks against CollectionBarrier::AwaitCollectionBackground). It hung ~4% of
+// runs with worker threads here; with compilation on the worker's own thread it never did
+// (0 in 150). V8 reads the flag when each worker's isolate starts.
+setFlagsFromString("--no-concurrent-recompilation");
 
 /** 128 + SIGINT, what shells report for a program stopped by Ctrl-C. */
 export const EXIT_INTERRUPTED = 130;
