@@ -211,7 +211,7 @@ describe("pipes and signals", () => {
     // Half of the predictions arrive; xent is then waiting for the rest when the signal comes.
     const bytes = readFileSync(logits);
     child.stdin.write(bytes.subarray(0, bytes.length / 2));
-    await new Promise((resolve) => setTimeout(resolve, 700));
+    await new Promise((resolve) => setTimeout(resolve, 1500));
     child.kill("SIGINT");
     const code = await new Promise((resolve) => child.on("close", resolve));
     expect(code).toBe(130);
@@ -228,7 +228,7 @@ describe("pipes and signals", () => {
       cwd: ROOT,
     });
     child.stdin.write(readFileSync(targets).subarray(0, 100_000));
-    await new Promise((resolve) => setTimeout(resolve, 700));
+    await new Promise((resolve) => setTimeout(resolve, 1500));
     child.kill("SIGINT");
     await new Promise((resolve) => child.on("close", resolve));
     const after = spawnSync("bash", ["-c", "ls -d ${TMPDIR:-/tmp}/xent-[!t]* 2>/dev/null | wc -l"], {
