@@ -7,7 +7,7 @@ import type { Writer } from "../output/writer.js";
 import { describeIoError } from "../readers/files.js";
 import { makePrinter } from "./config.js";
 import { parseAssert } from "./options.js";
-import { check, EXIT_ASSERT, EXIT_OK } from "./run.js";
+import { checkAssertions, EXIT_ASSERT, EXIT_OK } from "./run.js";
 
 export interface MergeArgs {
   files: string[];
@@ -55,11 +55,10 @@ export async function runMerge(args: MergeArgs, out: Writer): Promise<number> {
   const stats = mergeShards(shards, loss);
   const classNames = first.state.class_names;
   const summary = summarize(stats, classNames);
-  const asserts = args.asserts.map((e) => parseAssert(e, loss.topK));
-  const assertions =
-    asserts.length === 0
-      ? null
-      : asserts.map((a) => check(a, a.metric === "loss" ? summary.loss : summary.metrics[a.metric]!));
+  const assertions = checkAssertions(
+    args.asserts.map((e) => parseAssert(e, loss.topK)),
+    summary,
+  );
   const predictions = { ...first.inputs.predictions };
   if (predictions.shape) predictions.shape = [stats.rows, ...predictions.shape.slice(1)];
   const run: RunInfo = {

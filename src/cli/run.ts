@@ -2,7 +2,7 @@ import { statSync } from "node:fs";
 import { wasmHandles } from "../core/wasmKernel.js";
 import { type EvaluateOptions, evaluate } from "../evaluate.js";
 import { shardState } from "../metrics/shardState.js";
-import { summarize } from "../metrics/stats.js";
+import { type Summary, summarize } from "../metrics/stats.js";
 import { Progress, type ProgressStream } from "../output/progress.js";
 import { type Assertion, optionsJson, type Report } from "../output/report.js";
 import type { Writer } from "../output/writer.js";
@@ -18,7 +18,7 @@ export const EXIT_OK = 0;
 export const EXIT_ASSERT = 1;
 export const EXIT_ERROR = 2;
 
-export function check(spec: AssertSpec, value: number): Assertion {
+function check(spec: AssertSpec, value: number): Assertion {
   const v = value;
   const t = spec.threshold;
   const passed = spec.op === "<" ? v < t : spec.op === "<=" ? v <= t : spec.op === ">" ? v > t : v >= t;
@@ -71,13 +71,7 @@ async function parallelJob(plan: EvalPlan, args: EvalArgs) {
 /** An uncompressed Arrow file with its own target column: workers read its batches themselves. */
 async function arrowJob(plan: EvalPlan, args: EvalArgs, threads: number) {
   const path = plan.predictions.info.path;
-  let size: number;
-  try {
-    size = statSync(path).size;
-  } catch {
-    return null;
-  }
-  if (size < PARALLEL_MIN_BYTES) return null;
+  if (!largeFile(path)) return null;
   const direct = await plan.predictions.direct!(plan.chunkRows);
   if (!direct || direct.segments.length === 0) return null;
   return directJob(
@@ -121,14 +115,23 @@ function blockWorkers(plan: EvalPlan, args: EvalArgs): number {
   const threads = args.threads || defaultThreads();
   const format = plan.predictions.info.format;
   if (threads < 2 || format === "csv" || format === "tsv" || !workersAvailable()) return 0;
-  const path = plan.predictions.info.path.replace(/:[^:/]*\.npy$/, "");
-  let size: number;
+  // An NPZ member is named archive.npz:member.npy; the archive's size is what counts.
+  return largeFile(plan.predictions.info.path.replace(/:[^:/]*\.npy$/, "")) ? threads : 0;
+}
+
+/** Whether a file is big enough for worker threads; false for standard input (no size to judge). */
+function largeFile(path: string): boolean {
   try {
-    size = statSync(path).size;
+    return statSync(path).size >= PARALLEL_MIN_BYTES;
   } catch {
-    return 0; // standard input: no size to judge by
+    return false;
   }
-  return size >= PARALLEL_MIN_BYTES ? threads : 0;
+}
+
+/** Every `--assert` evaluated on the final numbers (null when there are none). */
+export function checkAssertions(specs: readonly AssertSpec[], summary: Summary): Assertion[] | null {
+  if (specs.length === 0) return null;
+  return specs.map((a) => check(a, a.metric === "loss" ? summary.loss : summary.metrics[a.metric]!));
 }
 
 /** What a run needs of its process besides stdout. */
@@ -182,10 +185,7 @@ export async function runEval(args: EvalArgs, out: Writer, io: RunIO = quietIO):
       : await evaluate(blocks, evaluation);
   progress?.done();
   const summary = summarize(stats, plan.classNames);
-  const assertions =
-    args.asserts.length === 0
-      ? null
-      : args.asserts.map((a) => check(a, a.metric === "loss" ? summary.loss : summary.metrics[a.metric]!));
+  const assertions = checkAssertions(args.asserts, summary);
   const report: Report = { run: plan.run, summary, assertions };
   if (args.emitState) report.state = shardState(stats, optionsJson(plan.loss), plan.classNames);
   await printer.end(report);
