@@ -4,12 +4,17 @@ import { allocRowResults, copyRow, type RowResults } from "./rowResults.js";
 import { IGNORED, type LossOptions, type RowBlock, USED } from "./types.js";
 import { KERNEL_WASM } from "./wasm/kernelBinary.js";
 
+type RowsFunction = (x: number, rows: number, C: number, y: number, w: number, out: number) => void;
+
+/** The row functions: `_d` also sums D = Σ d_c, `_w` sums D = Σ w_c·d_c (see scripts/kernel.wat.mjs). */
 interface KernelExports {
   memory: WebAssembly.Memory;
-  rows_f32(x: number, rows: number, C: number, y: number, w: number, out: number): void;
-  rows_f64(x: number, rows: number, C: number, y: number, w: number, out: number): void;
-  rows_f32_w(x: number, rows: number, C: number, y: number, w: number, out: number): void;
-  rows_f64_w(x: number, rows: number, C: number, y: number, w: number, out: number): void;
+  rows_f32: RowsFunction;
+  rows_f64: RowsFunction;
+  rows_f32_d: RowsFunction;
+  rows_f64_d: RowsFunction;
+  rows_f32_w: RowsFunction;
+  rows_f64_w: RowsFunction;
 }
 
 const RECORD = 64; // bytes of per-row sums the kernel writes (see scripts/kernel.wat.mjs)
@@ -113,7 +118,19 @@ export class WasmKernel {
       }
     }
     const k = this.exports;
-    const fn = w === null ? (f32 ? k.rows_f32 : k.rows_f64) : f32 ? k.rows_f32_w : k.rows_f64_w;
+    // D is read only with label smoothing: the functions without it do less work per element.
+    const fn =
+      w !== null
+        ? f32
+          ? k.rows_f32_w
+          : k.rows_f64_w
+        : o.smoothing > 0
+          ? f32
+            ? k.rows_f32_d
+            : k.rows_f64_d
+          : f32
+            ? k.rows_f32
+            : k.rows_f64;
     fn(0, rows, C, yPtr, w === null ? 0 : wPtr, outPtr);
     const rec = new Float64Array(buffer, outPtr, rows * 8);
     const ints = new Int32Array(buffer, outPtr, rows * 16);
