@@ -19,6 +19,7 @@ interface KernelExports {
 
 const RECORD = 64; // bytes of per-row sums the kernel writes (see scripts/kernel.wat.mjs)
 const PAD = 64; // the kernel reads whole vectors past a row's end; they are masked, but must exist
+const CALL_VALUES = 1 << 18;
 
 let compiled: WebAssembly.Module | null | undefined;
 
@@ -131,7 +132,14 @@ export class WasmKernel {
           : f32
             ? k.rows_f32
             : k.rows_f64;
-    fn(0, rows, C, yPtr, w === null ? 0 : wPtr, outPtr);
+    // Calls of ~256K values: a call runs to its end in the code it started in, and the first one
+    // starts in V8's baseline compile (~3× slower), so a whole 1M-value block there would be slow
+    // for all of it; the later calls pick up the optimized code as soon as it is ready.
+    const step = Math.max(1, Math.floor(CALL_VALUES / Math.max(1, C)));
+    for (let r = 0; r < rows; r += step) {
+      const n = Math.min(step, rows - r);
+      fn(r * C * (f32 ? 4 : 8), n, C, yPtr + 4 * r, w === null ? 0 : wPtr, outPtr + RECORD * r);
+    }
     const rec = new Float64Array(buffer, outPtr, rows * 8);
     const ints = new Int32Array(buffer, outPtr, rows * 16);
     this.finish(block, rec, ints, out, scratch);

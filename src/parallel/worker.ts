@@ -32,7 +32,8 @@ function run(job: NpyJob): void {
       readFully(scoresFd, new Uint8Array(scores.buffer, scores.byteOffset, rows * C * size), scoresAt);
       const raw = new Uint8Array(rows * tsize);
       readFully(targetsFd, raw, targetsAt);
-      const values = Float64Array.from(decode(raw, job.targets.dtype));
+      const decoded = decode(raw, job.targets.dtype);
+      const values = decoded instanceof Float64Array ? decoded : Float64Array.from(decoded);
       for (let r = 0; r < rows; r++) {
         const y = values[r]!;
         if (y !== job.loss.ignoreIndex && !(Number.isInteger(y) && y >= 0 && y < C)) {

@@ -1,5 +1,6 @@
 import { describe, expect, it } from "vitest";
-import { npyRows, openNpy } from "../../src/readers/npy.js";
+import { decode, npyRows, openNpy } from "../../src/readers/npy.js";
+import type { NpyDtype } from "../../src/readers/npyHeader.js";
 import { ROOT } from "../helpers/run.js";
 
 const data = `${ROOT}fixtures/golden/data/`;
@@ -49,5 +50,31 @@ describe("npyRows", () => {
     f16.forEach((v, i) => {
       expect(Math.abs(v - le[i]!)).toBeLessThanOrEqual(Math.abs(le[i]!) * 2 ** -10 + 2 ** -24);
     });
+  });
+});
+
+describe("decode", () => {
+  it("reads little-endian int64 from its halves exactly as the BigInt path reads big-endian", () => {
+    const big = [0n, 1n, -1n, -100n, 2n ** 31n, -(2n ** 31n) - 1n, 2n ** 32n + 5n, -(2n ** 32n) - 5n];
+    const edges = [2n ** 53n - 1n, 2n ** 53n, -(2n ** 53n) + 1n, -(2n ** 53n), 2n ** 63n - 1n, -(2n ** 63n)];
+    const values = [...big, ...edges];
+    const le = new DataView(new ArrayBuffer(8 * values.length));
+    const be = new DataView(new ArrayBuffer(8 * values.length));
+    values.forEach((v, i) => {
+      le.setBigInt64(8 * i, v, true);
+      be.setBigInt64(8 * i, v, false);
+    });
+    const dtype: NpyDtype = { kind: "i", size: 8, littleEndian: true, name: "int64" };
+    const fast = decode(new Uint8Array(le.buffer), dtype);
+    const slow = decode(new Uint8Array(be.buffer), { ...dtype, littleEndian: false });
+    expect([...fast]).toEqual([...slow]);
+    expect([...fast.subarray(8)]).toEqual([
+      2 ** 53 - 1,
+      Infinity,
+      -(2 ** 53) + 1,
+      -Infinity,
+      Infinity,
+      -Infinity,
+    ]);
   });
 });
