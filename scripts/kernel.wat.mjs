@@ -159,13 +159,10 @@ function rowsFunction(f32, sums) {
   const iota = f32 ? "(v128.const i32x4 0 1 2 3)" : "(v128.const i64x2 0 1)";
   // One group of lanes: `vmax` has masked lanes at -inf (for max and the counts), `vmin` at +inf.
   const pass1Update = (vmax, vmin) => `
-          (local.set $better (${T}.gt ${vmax} (local.get $maxv)))
           (local.set $maxv (${T}.pmax (local.get $maxv) ${vmax}))
-          (local.set $idxv (v128.bitselect (local.get $iv) (local.get $idxv) (local.get $better)))
           (local.set $minv (${T}.pmin (local.get $minv) ${vmin}))
           (local.set $gtv (${I}.sub (local.get $gtv) (${T}.gt ${vmax} (local.get $xyv))))
-          (local.set $eqv (${I}.sub (local.get $eqv) (${T}.eq ${vmax} (local.get $xyv))))
-          (local.set $iv (${I}.add (local.get $iv) (${I}.splat ${f32 ? `(i32.const ${lanes})` : `(i64.const ${lanes})`})))`;
+          (local.set $eqv (${I}.sub (local.get $eqv) (${T}.eq ${vmax} (local.get $xyv))))`;
   const lane = (op, v, j) =>
     f32
       ? `(f64.promote_f32 (f32x4.extract_lane ${j} (local.get ${v})))`
@@ -178,11 +175,7 @@ function rowsFunction(f32, sums) {
     Array.from(
       { length: lanes },
       (_, j) => `
-        (local.set $lane_m ${lane("", "$maxv", j)})
-        (if (i32.or (f64.gt (local.get $lane_m) (local.get $m))
-              (i32.and (f64.eq (local.get $lane_m) (local.get $m)) (i32.lt_s ${ilane("$idxv", j)} (local.get $pred))))
-          (then (local.set $pred ${ilane("$idxv", j)})))
-        (local.set $m (f64.max (local.get $m) (local.get $lane_m)))
+        (local.set $m (f64.max (local.get $m) ${lane("", "$maxv", j)}))
         (local.set $lo (f64.min (local.get $lo) ${lane("", "$minv", j)}))
         (local.set $above (i32.add (local.get $above) ${ilane("$gtv", j)}))
         (local.set $ties (i32.add (local.get $ties) ${ilane("$eqv", j)}))`,
@@ -196,8 +189,8 @@ function rowsFunction(f32, sums) {
     (local $r i32) (local $row i32) (local $i i32) (local $p i32) (local $wp i32) (local $end i32) (local $full i32)
     (local $yr i32) (local $o i32) (local $xy f64) (local $m f64) (local $lo f64) (local $v f64)
     (local $pred i32) (local $above i32) (local $ties i32) (local $c i32)
-    (local $vv v128) (local $maxv v128) (local $minv v128) (local $idxv v128) (local $gtv v128) (local $eqv v128)
-    (local $iv v128) (local $xyv v128) (local $better v128) (local $lanemask v128) (local $lane_m f64)
+    (local $vv v128) (local $maxv v128) (local $minv v128) (local $gtv v128) (local $eqv v128)
+    (local $xyv v128) (local $lanemask v128) (local $mS v128)
     (local $mv v128) (local $remv v128) (local $lane v128) (local $va v128)
     (local $s v128) (local $t v128) (local $q v128) (local $dd v128)
     ${Array.from({ length: f32 ? 8 : 4 }, (_, v) => expLocals(v)).join("\n    ")}
@@ -212,8 +205,7 @@ function rowsFunction(f32, sums) {
         (local.set $xy ${promote(`(${load1} (i32.add (local.get $row) (i32.mul (local.get $yr) (i32.const ${size}))))`)})
         (local.set $xyv (${T}.splat ${f32 ? "(f32.demote_f64 (local.get $xy))" : "(local.get $xy)"}))
         (local.set $maxv (${T}.splat (${scalarT}.const -inf))) (local.set $minv (${T}.splat (${scalarT}.const inf)))
-        (local.set $idxv (v128.const i32x4 0 0 0 0)) (local.set $gtv (v128.const i32x4 0 0 0 0)) (local.set $eqv (v128.const i32x4 0 0 0 0))
-        (local.set $iv ${iota})
+        (local.set $gtv (v128.const i32x4 0 0 0 0)) (local.set $eqv (v128.const i32x4 0 0 0 0))
         (local.set $full (i32.and (local.get $C) (i32.const ${-lanes})))
         (local.set $c (i32.const 0))
         (local.set $p (local.get $row))
@@ -229,9 +221,29 @@ function rowsFunction(f32, sums) {
           (local.set $lanemask (${I}.lt_s ${iota} (${I}.splat ${f32 ? "" : "(i64.extend_i32_u "}(i32.sub (local.get $C) (local.get $full))${f32 ? "" : ")"})))
           ${pass1Update(`(v128.bitselect (local.get $vv) (${T}.splat (${scalarT}.const -inf)) (local.get $lanemask))`, `(v128.bitselect (local.get $vv) (${T}.splat (${scalarT}.const inf)) (local.get $lanemask))`)}))
         ;; Across lanes: the maximum, its lowest index, the minimum, the counts.
-        (local.set $m (f64.const -inf)) (local.set $lo (f64.const inf)) (local.set $pred (local.get $C))
+        (local.set $m (f64.const -inf)) (local.set $lo (f64.const inf))
         (local.set $above (i32.const 0)) (local.set $ties (i32.const 0))
         ${laneReduce()}
+        ;; The first argmax: the first vector holding m, found after the fact (on average half a row
+        ;; of one compare each), which measured faster than tracking indices through pass 1.
+        (local.set $mS (${T}.splat ${f32 ? "(f32.demote_f64 (local.get $m))" : "(local.get $m)"}))
+        (local.set $c (i32.const 0))
+        (local.set $p (local.get $row))
+        (block $found (loop $scan
+          (br_if $found (i32.ge_u (local.get $c) (local.get $full)))
+          (br_if $found (v128.any_true (${T}.eq (v128.load (local.get $p)) (local.get $mS))))
+          (local.set $p (i32.add (local.get $p) (i32.const 16)))
+          (local.set $c (i32.add (local.get $c) (i32.const ${lanes})))
+          (br $scan)))
+        ;; In the vector found, or among the last elements one by one (C past the row when none is: a
+        ;; row of NaN, which pass 2 flags).
+        (block $pred_done (loop $scan1
+          (br_if $pred_done (i32.ge_u (local.get $c) (local.get $C)))
+          (br_if $pred_done (${scalarT}.eq (${load1} (local.get $p)) ${f32 ? "(f32.demote_f64 (local.get $m))" : "(local.get $m)"}))
+          (local.set $p (i32.add (local.get $p) (i32.const ${size})))
+          (local.set $c (i32.add (local.get $c) (i32.const 1)))
+          (br $scan1)))
+        (local.set $pred (local.get $c))
         ;; ties counted every class scored as the target, the target too. Only if another one is
         ;; there (rare but for quantized scores) are those before the target counted, one by one.
         (if (i32.gt_s (local.get $ties) (i32.const 1))
