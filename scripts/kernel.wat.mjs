@@ -18,9 +18,9 @@ const COEFFS = [
   1.0, 1.0000000003304392, 0.5000000078273865, 0.16666664538800421, 0.041666269901544664,
   0.008333659450144342, 0.0013946043633765752, 0.000197281987973844,
 ];
-const LOG2E = 1.4426950408889634;
+const LOG2E = Math.LOG2E;
 // One-constant range reduction: |k| <= 1022, so k·LN2 errs by under 1e-13, far inside the polynomial's error.
-const LN2 = 0.6931471805599453;
+const LN2 = Math.LN2;
 // Adding 1.5·2^52 + 1023 rounds d·log2(e) to an integer k (to nearest, ties to even) and leaves
 // k + 1023 in the low mantissa bits, which shifted left by 52 are the exponent field of 2^k: no
 // float-to-int conversion. d >= -708 keeps k + 1023 >= 1.
@@ -163,7 +163,7 @@ function rowsFunction(f32, sums) {
           (local.set $minv (${T}.pmin (local.get $minv) ${vmin}))
           (local.set $gtv (${I}.sub (local.get $gtv) (${T}.gt ${vmax} (local.get $xyv))))
           (local.set $eqv (${I}.sub (local.get $eqv) (${T}.eq ${vmax} (local.get $xyv))))`;
-  const lane = (op, v, j) =>
+  const lane = (v, j) =>
     f32
       ? `(f64.promote_f32 (f32x4.extract_lane ${j} (local.get ${v})))`
       : `(f64x2.extract_lane ${j} (local.get ${v}))`;
@@ -175,8 +175,8 @@ function rowsFunction(f32, sums) {
     Array.from(
       { length: lanes },
       (_, j) => `
-        (local.set $m (f64.max (local.get $m) ${lane("", "$maxv", j)}))
-        (local.set $lo (f64.min (local.get $lo) ${lane("", "$minv", j)}))
+        (local.set $m (f64.max (local.get $m) ${lane("$maxv", j)}))
+        (local.set $lo (f64.min (local.get $lo) ${lane("$minv", j)}))
         (local.set $above (i32.add (local.get $above) ${ilane("$gtv", j)}))
         (local.set $ties (i32.add (local.get $ties) ${ilane("$eqv", j)}))`,
     ).join("");

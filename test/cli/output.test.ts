@@ -220,7 +220,9 @@ describe("pipes and signals", () => {
   });
 
   it("leaves no spool file behind when interrupted", async () => {
-    const before = spawnSync("bash", ["-c", "ls -d ${TMPDIR:-/tmp}/xent-[!t]* 2>/dev/null | wc -l"], {
+    // biome-ignore lint/suspicious/noTemplateCurlyInString: a bash parameter expansion, not a template
+    const COUNT_SPOOLS = "ls -d ${TMPDIR:-/tmp}/xent-[!t]* 2>/dev/null | wc -l";
+    const before = spawnSync("bash", ["-c", COUNT_SPOOLS], {
       encoding: "utf8",
       timeout: 120_000,
     }).stdout;
@@ -231,7 +233,7 @@ describe("pipes and signals", () => {
     await new Promise((resolve) => setTimeout(resolve, 1500));
     child.kill("SIGINT");
     await new Promise((resolve) => child.on("close", resolve));
-    const after = spawnSync("bash", ["-c", "ls -d ${TMPDIR:-/tmp}/xent-[!t]* 2>/dev/null | wc -l"], {
+    const after = spawnSync("bash", ["-c", COUNT_SPOOLS], {
       encoding: "utf8",
       timeout: 120_000,
     }).stdout;
