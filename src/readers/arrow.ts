@@ -12,7 +12,7 @@ import {
 } from "apache-arrow";
 import type { Scores } from "../core/types.js";
 import { usage, XentError } from "../errors.js";
-import { arrowDirectPlan, type Block } from "./arrowDirect.js";
+import { arrowDirectPlan, type Block, peekFirstBatch } from "./arrowDirect.js";
 import type { ByteSource } from "./byteSource.js";
 import { codecUse, registerArrowCodecs } from "./codecs/register.js";
 import { describeIoError } from "./files.js";
@@ -50,8 +50,15 @@ export interface ArrowInput {
   path: string | null;
   /** Record batches handed out by batches() so far. */
   batchesRead: number;
-  /** The first record batch, read at open to learn the class count of variable-length lists. */
+  /**
+   * The first record batch, read at open to learn the class count of variable-length lists and
+   * whether batches are compressed; null when those came from its metadata alone (an
+   * uncompressed file: worker threads may then read the batches themselves, and nothing is read
+   * twice).
+   */
   first: RecordBatch | null;
+  /** Each List column's first row length, when read from the first batch's metadata. */
+  listLengths: Map<number, number> | null;
   batches(): AsyncGenerator<RecordBatch>;
   compression: string | null;
   close(): Promise<void>;
@@ -114,29 +121,35 @@ export async function openArrow(source: ByteSource, format: "arrow" | "arrows"):
       throw invalid(name, format, e);
     }
   };
+  const blocks =
+    reader.isFile() && source.path !== null
+      ? [...(reader as AsyncRecordBatchFileReader).footer!.recordBatches()].map((b) => ({
+          offset: Number(b.offset),
+          metaDataLength: b.metaDataLength,
+          bodyLength: Number(b.bodyLength),
+        }))
+      : null;
+  const peeked =
+    blocks && blocks.length > 0 && handle
+      ? await peekFirstBatch(handle, blocks[0]!, reader.schema.fields)
+      : null;
   const before = { ...codecUse };
-  let first = await next();
+  let first = peeked ? null : await next();
   const compression = codecUse.lz4 > before.lz4 ? "lz4" : codecUse.zstd > before.zstd ? "zstd" : null;
   const input: ArrowInput = {
     name,
     format,
     fields: reader.schema.fields,
     batchCount: reader.isFile() ? reader.numRecordBatches : null,
-    blocks:
-      reader.isFile() && source.path !== null
-        ? [...(reader as AsyncRecordBatchFileReader).footer!.recordBatches()].map((b) => ({
-            offset: Number(b.offset),
-            metaDataLength: b.metaDataLength,
-            bodyLength: Number(b.bodyLength),
-          }))
-        : null,
+    blocks,
     path: source.path,
     batchesRead: 0,
     first,
+    listLengths: peeked?.listLengths ?? null,
     compression,
     async *batches() {
       // Hand the first batch over and forget it, so that it can be collected like the others.
-      let b = first;
+      let b = peeked ? await next() : first;
       first = null;
       input.first = null;
       // The next batch is read while this one is evaluated (one batch ahead), so that worker
@@ -252,6 +265,8 @@ interface ScoreLayout {
 function listLength(input: ArrowInput, column: number): number {
   const type = input.fields[column]!.type;
   if (DataType.isFixedSizeList(type)) return type.listSize;
+  const peeked = input.listLengths?.get(column);
+  if (peeked !== undefined) return peeked;
   const data = input.first?.getChildAt(column)?.data[0];
   if (!data || data.length === 0) return 0;
   const offsets = data.valueOffsets as Int32Array | BigInt64Array;

@@ -104,6 +104,57 @@ async function readAt(handle: FileHandle, position: number, length: number): Pro
   return bytes;
 }
 
+/** A record batch's metadata (the flatbuffer Message before its body), or null when it is not one. */
+async function batchHeader(handle: FileHandle, block: Block) {
+  const prefix = await readAt(handle, block.offset, 8);
+  const view = new DataView(prefix.buffer);
+  const continued = view.getInt32(0, true) === -1;
+  const length = continued ? view.getInt32(4, true) : view.getInt32(0, true);
+  const message = Message.decode(await readAt(handle, block.offset + (continued ? 8 : 4), length));
+  return message.isRecordBatch() ? message.header() : null;
+}
+
+/**
+ * What opening an Arrow file needs from its first record batch, read from the batch's metadata
+ * (and a List column's first two offsets) instead of the whole batch: whether the batch is
+ * compressed, and the length of each list column's first row. Null when the batch is compressed
+ * or anything looks off; the caller then reads the batch whole, which names what is wrong.
+ */
+export async function peekFirstBatch(
+  handle: FileHandle,
+  block: Block,
+  fields: Field[],
+): Promise<{ listLengths: Map<number, number> } | null> {
+  try {
+    const header = await batchHeader(handle, block);
+    if (!header || header.compression) return null;
+    const listLengths = new Map<number, number>();
+    for (let column = 0; column < fields.length; column++) {
+      const type = fields[column]!.type;
+      if (!DataType.isList(type) && !DataType.isLargeList(type)) continue;
+      const at = positions(fields, column);
+      if (!at) return null;
+      if (header.length === 0) {
+        listLengths.set(column, 0);
+        continue;
+      }
+      const offsets = header.buffers[at.buffer + 1]!;
+      const size = DataType.isLargeList(type) ? 8 : 4;
+      if (offsets.length < 2 * size) return null;
+      const raw = await readAt(handle, block.offset + block.metaDataLength + offsets.offset, 2 * size);
+      const view = new DataView(raw.buffer);
+      const length =
+        size === 8
+          ? Number(view.getBigInt64(8, true) - view.getBigInt64(0, true))
+          : view.getInt32(4, true) - view.getInt32(0, true);
+      listLengths.set(column, length);
+    }
+    return { listLengths };
+  } catch {
+    return null;
+  }
+}
+
 /**
  * For an uncompressed Arrow file whose scores are a list column of float32/64 with no nulls and
  * whose targets are an integer (or float) column with no nulls: where each batch's scores and
@@ -131,15 +182,8 @@ export async function arrowDirectPlan(
   const segments: DirectSegment[] = [];
   let start = 0;
   for (const block of blocks) {
-    const prefix = await readAt(handle, block.offset, 8);
-    const view = new DataView(prefix.buffer);
-    const continued = view.getInt32(0, true) === -1;
-    const length = continued ? view.getInt32(4, true) : view.getInt32(0, true);
-    const metadata = await readAt(handle, block.offset + (continued ? 8 : 4), length);
-    const message = Message.decode(metadata);
-    if (!message.isRecordBatch()) return null;
-    const header = message.header();
-    if (header.compression) return null;
+    const header = await batchHeader(handle, block);
+    if (!header || header.compression) return null;
     const rows = header.length;
     const nodes = header.nodes;
     const buffers = header.buffers;
