@@ -33,7 +33,7 @@ const u32 = (b: Uint8Array, i: number) =>
 
 /** Decodes one or more concatenated LZ4 frames. */
 export function decodeLz4Frame(src: Uint8Array, sizeHint = 0): Uint8Array {
-  const out = new Output(sizeHint || src.length * 4);
+  const out = new Output(sizeHint);
   let i = 0;
   while (i < src.length) {
     if (i + 4 > src.length) corrupt("truncated frame header");
@@ -53,7 +53,17 @@ export function decodeLz4Frame(src: Uint8Array, sizeHint = 0): Uint8Array {
     const contentChecksum = (flg & 0x04) !== 0;
     const dictId = (flg & 0x01) !== 0;
     if (dictId) corrupt("frames with a dictionary are not supported");
-    if (contentSize) i += 8;
+    // The frame's own size when it states one (polars and pyarrow do): the output is allocated
+    // once, at its size, and checked against it at the end. An LZ4 block expands at most ~255×,
+    // so a stated size beyond that is a lie, not a reason to allocate.
+    let stated = -1;
+    if (contentSize) {
+      if (i + 8 > src.length) corrupt("truncated frame header");
+      stated = u32(src, i) + u32(src, i + 4) * 2 ** 32;
+      i += 8;
+    }
+    const frameStart = out.length;
+    out.reserve(stated >= 0 && stated <= (src.length - i) * 256 ? stated : (src.length - i) * 2);
     i++; // header checksum
     for (;;) {
       if (i + 4 > src.length) corrupt("truncated block size");
@@ -72,6 +82,9 @@ export function decodeLz4Frame(src: Uint8Array, sizeHint = 0): Uint8Array {
       i += size + (blockChecksum ? 4 : 0);
     }
     if (contentChecksum) i += 4;
+    if (stated >= 0 && out.length - frameStart !== stated) {
+      corrupt(`the frame states ${stated} bytes but holds ${out.length - frameStart}`);
+    }
   }
   return out.bytes.subarray(0, out.length);
 }

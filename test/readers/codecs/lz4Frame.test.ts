@@ -38,4 +38,15 @@ describe("decodeLz4Frame against python3-lz4's frames (fixtures/formats/generate
     badOffset.set([0x10, 0x61, 0xff, 0xff], 19);
     expect(() => decodeLz4Frame(badOffset)).toThrow(/corrupt LZ4 data/);
   });
+  it("checks a frame against the content size it states, and does not allocate a size it cannot hold", () => {
+    const good = new Uint8Array(readFileSync(`${dir}text.default.lz4`));
+    const size = readFileSync(`${dir}text.bin`).length;
+    const wrong = good.slice();
+    new DataView(wrong.buffer).setUint32(6, size + 1, true);
+    expect(() => decodeLz4Frame(wrong)).toThrow(`the frame states ${size + 1} bytes but holds ${size}`);
+    // 2^40 bytes from a few hundred: not allocated (that would throw a RangeError), just refused.
+    const huge = good.slice();
+    new DataView(huge.buffer).setUint32(10, 256, true);
+    expect(() => decodeLz4Frame(huge)).toThrow(/corrupt LZ4 data: the frame states \d{13} bytes/);
+  });
 });
