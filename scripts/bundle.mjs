@@ -25,4 +25,9 @@ await build({
     js: 'import { createRequire as __xentRequire } from "node:module"; const require = __xentRequire(import.meta.url);',
   },
   logLevel: "warning",
+  // Less for V8 to parse at every start (apache-arrow's chunk 493 → 348 KB: a small Arrow run
+  // 0.115 → 0.105 s). Names stay, so stack traces (XENT_DEBUG=1) still name functions;
+  // `node dist/cli/main.js` runs the unbundled build, line for line.
+  minifyWhitespace: true,
+  minifySyntax: true,
 });
