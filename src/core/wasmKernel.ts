@@ -118,20 +118,9 @@ export class WasmKernel {
         });
       }
     }
-    const k = this.exports;
     // D is read only with label smoothing: the functions without it do less work per element.
-    const fn =
-      w !== null
-        ? f32
-          ? k.rows_f32_w
-          : k.rows_f64_w
-        : o.smoothing > 0
-          ? f32
-            ? k.rows_f32_d
-            : k.rows_f64_d
-          : f32
-            ? k.rows_f32
-            : k.rows_f64;
+    const sums = w !== null ? "_w" : o.smoothing > 0 ? "_d" : "";
+    const fn = this.exports[`rows_${f32 ? "f32" : "f64"}${sums}` as const];
     // Calls of ~256K values: a call runs to its end in the code it started in, and the first one
     // starts in V8's baseline compile (~3× slower), so a whole 1M-value block there would be slow
     // for all of it; the later calls pick up the optimized code as soon as it is ready.
