@@ -28,6 +28,14 @@ const SHIFT = 6755399441055744 + 1023;
 
 const f64 = (x) => `(v128.const f64x2 ${x} ${x})`;
 
+/** Statements splitting $d{id} into $k{id} (k + 1023 in the low bits, see SHIFT) and $r{id} = d − k·ln2. */
+function rangeReduce(id) {
+  const g = (n) => `(local.get $${n}${id})`;
+  return `
+      (local.set $k${id} (f64x2.add (f64x2.mul ${g("d")} ${f64(LOG2E)}) ${f64(SHIFT)}))
+      (local.set $r${id} (f64x2.sub ${g("d")} (f64x2.mul (f64x2.sub ${g("k")} ${f64(SHIFT)}) ${f64(LN2)})))`;
+}
+
 /**
  * Statements computing $e{id} = exp($d{id}) for -708 <= d <= 0; the caller clamps d to -708 first
  * (exp underflows there: such terms add 2.6e-308, which no sum can see).
@@ -41,9 +49,7 @@ function exp(id) {
   const q47 = `(f64x2.add ${lin(4, 5)} (f64x2.mul ${g("r2")} ${lin(6, 7)}))`;
   const poly = `(f64x2.add ${q03} (f64x2.mul ${g("r4")} ${q47}))`;
   const scale = `(i64x2.shl ${g("k")} (i32.const 52))`;
-  return `
-      (local.set $k${id} (f64x2.add (f64x2.mul ${g("d")} ${f64(LOG2E)}) ${f64(SHIFT)}))
-      (local.set $r${id} (f64x2.sub ${g("d")} (f64x2.mul (f64x2.sub ${g("k")} ${f64(SHIFT)}) ${f64(LN2)})))
+  return `${rangeReduce(id)}
       (local.set $r2${id} (f64x2.mul ${g("r")} ${g("r")}))
       (local.set $r4${id} (f64x2.mul ${g("r2")} ${g("r2")}))
       (local.set $e${id} (f64x2.mul ${poly} ${scale}))`;
@@ -66,18 +72,15 @@ const f32x4 = (x) => `(v128.const f32x4 ${x} ${x} ${x} ${x})`;
  */
 function exp32pair(a, b) {
   const g = (n, id) => `(local.get $${n}${id})`;
-  const reduce = (id) => `
-      (local.set $k${id} (f64x2.add (f64x2.mul ${g("d", id)} ${f64(LOG2E)}) ${f64(SHIFT)}))
-      (local.set $r${id} (f64x2.sub ${g("d", id)} (f64x2.mul (f64x2.sub ${g("k", id)} ${f64(SHIFT)}) ${f64(LN2)})))`;
   const r = g("r32", a);
   const r2 = g("r2_", a);
   const c = (i) => f32x4(COEFFS32[i]);
   const lin = (i, j) => `(f32x4.add ${c(i)} (f32x4.mul ${r} ${c(j)}))`;
-  // (c0 + c1·r) + r²·(c2 + c3·r) + r⁴·(c4 + c5·r + c6·r²): Estrin again, which measured 12% faster than Horner.
+  // (c0 + c1·r) + r²·(c2 + c3·r) + r⁴·(c4 + c5·r + c6·r²): Estrin again, which measured ~10% faster than Horner.
   const q46 = `(f32x4.add ${lin(4, 5)} (f32x4.mul ${r2} ${c(6)}))`;
   const poly = `(f32x4.add (f32x4.add ${lin(0, 1)} (f32x4.mul ${r2} ${lin(2, 3)})) (f32x4.mul (f32x4.mul ${r2} ${r2}) ${q46}))`;
   const high = (v) => `(i8x16.shuffle 8 9 10 11 12 13 14 15 0 1 2 3 4 5 6 7 ${v} ${v})`;
-  return `${reduce(a)}${reduce(b)}
+  return `${rangeReduce(a)}${rangeReduce(b)}
       (local.set $r32${a} (i8x16.shuffle 0 1 2 3 4 5 6 7 16 17 18 19 20 21 22 23 (f32x4.demote_f64x2_zero ${g("r", a)}) (f32x4.demote_f64x2_zero ${g("r", b)})))
       (local.set $r2_${a} (f32x4.mul ${r} ${r}))
       (local.set $p32${a} ${poly})
@@ -85,7 +88,7 @@ function exp32pair(a, b) {
       (local.set $e${b} (f64x2.mul (f64x2.promote_low_f32x4 ${high(g("p32", a))}) (i64x2.shl ${g("k", b)} (i32.const 52))))`;
 }
 const expLocals = (id) =>
-  ["d", "k", "r", "r2", "r4", "e", "wd", "r32", "r2_", "p32"].map((n) => `(local $${n}${id} v128)`).join(" ");
+  ["d", "k", "r", "r2", "r4", "e", "r32", "r2_", "p32"].map((n) => `(local $${n}${id} v128)`).join(" ");
 
 /**
  * One row function. `f32`: the row is float32, loaded 16 at a time and widened; else float64, 8
