@@ -8,10 +8,12 @@ import type { Printer, RunInfo } from "../output/report.js";
 import { colourLevel, makeStyle } from "../output/style.js";
 import { TablePrinter } from "../output/table.js";
 import type { Writer } from "../output/writer.js";
+import { listColumns, TARGET_NAMES } from "../readers/columns.js";
 import { openNpy } from "../readers/npy.js";
 import { NPY_MAGIC } from "../readers/npyHeader.js";
 import { archiveTargets, type OpenOptions, openPredictions, openTargets } from "../readers/open.js";
 import { parseNumber } from "../readers/parseNumber.js";
+import { settleHeaders } from "../readers/settleHeaders.js";
 import type { PredictionSource, TargetSource } from "../readers/types.js";
 import type { EvalArgs, OutputFormat } from "./options.js";
 
@@ -36,6 +38,9 @@ export async function planEval(args: EvalArgs): Promise<EvalPlan> {
     classAxis: args.classAxis,
     targetColumn: args.targetColumn,
     idColumn: args.idColumn,
+    scoreColumns: args.scoreColumns,
+    dropColumns: args.dropColumns,
+    header: args.header,
     targetType: args.targetType,
     logitsColumn: args.logitsColumn,
     logitsKey: args.logitsKey,
@@ -45,10 +50,20 @@ export async function planEval(args: EvalArgs): Promise<EvalPlan> {
   const opened = await openPredictions(args.predictions, args.inputFormat, open, args.targets !== undefined);
   const predictions = opened.source;
   const format = predictions.info.format;
-  if (args.idColumn !== undefined && !["csv", "tsv", "arrow", "arrows"].includes(format)) {
-    throw usage("--id-column applies to CSV, TSV and Arrow predictions");
+  const tabular = ["csv", "tsv", "arrow", "arrows"].includes(format);
+  if (args.idColumn !== undefined && !tabular && args.targets === undefined) {
+    throw usage("--id-column applies to CSV, TSV and Arrow tables");
+  }
+  if ((args.scoreColumns ?? args.dropColumns) !== undefined && !tabular) {
+    throw usage("--score-columns and --drop-columns apply to CSV, TSV and Arrow predictions");
   }
   const C = predictions.classes;
+  const tooLarge = args.loss.topK.find((k) => k >= C);
+  if (tooLarge !== undefined) {
+    throw usage(
+      `--top-k ${tooLarge}: k must be below the number of classes (${C}); top-${C} accuracy is always 1`,
+    );
+  }
   if (args.loss.smoothingStyle === "others" && C === 1) {
     throw usage(
       "--smoothing-style others needs at least 2 classes (it spreads e over the C − 1 other classes)",
@@ -57,14 +72,24 @@ export async function planEval(args: EvalArgs): Promise<EvalPlan> {
 
   let targets: TargetSource | null = null;
   if (args.targets !== undefined) {
-    targets = await openTargets(args.targets, args.targetsFormat, open, opened);
+    // --id-column names the targets' column when the predictions are no table (NPY).
+    const targetOptions = {
+      ...open,
+      header: args.targetsHeader,
+      idColumn: tabular ? undefined : args.idColumn,
+    };
+    targets = await openTargets(args.targets, args.targetsFormat, targetOptions, opened);
   } else if (opened.archive !== null) {
     targets = await archiveTargets(opened.archive, open, opened.layout!, false);
   } else if (predictions.targetKind === null) {
+    const columns = predictions.columnNames
+      ? `; its columns are ${listColumns(predictions.columnNames.map((name) => ({ name, numeric: true })))}`
+      : "";
     throw usage(
-      `no targets: give a targets file, or a target column (--target-column) in ${args.predictions}`,
+      `no targets: give a targets file, or a target column (${TARGET_NAMES.join(", ")}, or --target-column) in ${args.predictions}${columns}`,
     );
   }
+  await settleHeaders(predictions, targets);
 
   const classNames =
     args.classNames === undefined ? predictions.classNames : readClassNames(args.classNames, C);

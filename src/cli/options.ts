@@ -27,6 +27,12 @@ export interface EvalArgs {
   classAxis: number | undefined;
   targetColumn: string | undefined;
   idColumn: string | undefined;
+  scoreColumns: string | undefined;
+  dropColumns: string | undefined;
+  /** `--header` / `--no-header` (both files), undefined: detected. */
+  header: boolean | undefined;
+  /** `--targets-header` / `--targets-no-header`, else `header`. */
+  targetsHeader: boolean | undefined;
   targetType: TargetKind | undefined;
   logitsColumn: string | undefined;
   logitsKey: string | undefined;
@@ -171,8 +177,20 @@ export function buildProgram(streams: Streams, onCommand: (line: CommandLine) =>
       "--class-axis <axis>",
       "the class axis of an NPY array, e.g. 1 for (N, C, d1, ...); default: last",
     )
-    .option("--target-column <name|index>", "target column (default: one named label, target, y or class)")
-    .option("--id-column <name|index>", "column whose values name the rows in per-sample output")
+    .option(
+      "--target-column <name|index>",
+      "target column (default: one named label, labels, target, y, y_true or class)",
+    )
+    .option(
+      "--id-column <name|index>",
+      "column whose values name the rows in per-sample output (default: id, sample_id, pandas' index)",
+    )
+    .option("--score-columns <spec>", "the score columns: names, globs (logit_*), index ranges (2:12)")
+    .option("--drop-columns <spec>", "columns that are not scores (same SPEC as --score-columns)")
+    .option("--header", "the first row of a CSV/TSV input is a header (default: detected)")
+    .option("--no-header", "the first row of a CSV/TSV input is data")
+    .option("--targets-header", "the first row of the targets CSV/TSV is a header")
+    .option("--targets-no-header", "the first row of the targets CSV/TSV is data")
     .addOption(
       new Option("--target-type <type>", "what the targets hold (default: detected)").choices([
         "index",
@@ -319,6 +337,15 @@ function version(): string {
   }
 }
 
+/** `--targets-header` / `--targets-no-header` (commander negates only `--no-…`), else `--header` / `--no-header`. */
+function targetsHeader(o: Record<string, unknown>): boolean | undefined {
+  if (o.targetsHeader && o.targetsNoHeader)
+    throw usage("--targets-header and --targets-no-header contradict");
+  if (o.targetsHeader) return true;
+  if (o.targetsNoHeader) return false;
+  return o.header as boolean | undefined;
+}
+
 function evalArgs(predictions: string, targets: string | undefined, o: Record<string, unknown>): EvalArgs {
   const s = (k: string) => o[k] as string | undefined;
   const topK =
@@ -349,6 +376,10 @@ function evalArgs(predictions: string, targets: string | undefined, o: Record<st
     classAxis: classAxis(s("classAxis")),
     targetColumn: s("targetColumn"),
     idColumn: s("idColumn"),
+    scoreColumns: s("scoreColumns"),
+    dropColumns: s("dropColumns"),
+    header: o.header as boolean | undefined,
+    targetsHeader: targetsHeader(o),
     targetType: s("targetType") as TargetKind | undefined,
     logitsColumn: s("logitsColumn"),
     logitsKey: s("logitsKey"),

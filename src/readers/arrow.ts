@@ -15,10 +15,18 @@ import { usage, XentError } from "../errors.js";
 import { arrowDirectPlan, type Block, peekFirstBatch } from "./arrowDirect.js";
 import type { ByteSource } from "./byteSource.js";
 import { codecUse, registerArrowCodecs } from "./codecs/register.js";
+import {
+  assignColumns,
+  columnRoles,
+  findColumn,
+  listColumns,
+  TARGET_NAMES,
+  type TableColumn,
+} from "./columns.js";
+import type { ColumnOptions } from "./csv.js";
 import { describeIoError } from "./files.js";
 import { float16ToNumber } from "./float16.js";
 import { releaseMemory } from "./releaseMemory.js";
-import { TARGET_NAMES } from "./targetNames.js";
 import type {
   InputInfo,
   PredictionSource,
@@ -29,10 +37,8 @@ import type {
   TargetSource,
 } from "./types.js";
 
-export interface ArrowOptions {
+export interface ArrowOptions extends ColumnOptions {
   logitsColumn?: string | undefined;
-  targetColumn?: string | undefined;
-  idColumn?: string | undefined;
   targetType?: TargetKind | undefined;
 }
 
@@ -205,27 +211,6 @@ const isStringType = (t: DataType): boolean =>
   DataType.isLargeUtf8(t) ||
   DataType.isUtf8View(t) ||
   (DataType.isDictionary(t) && isStringType(t.dictionary));
-
-/** A column by name or 0-based number, or undefined when `spec` is undefined. */
-function findField(
-  fields: Field[],
-  spec: string | undefined,
-  flag: string,
-  name: string,
-): number | undefined {
-  if (spec === undefined) return undefined;
-  const byName = fields.findIndex((f) => f.name === spec);
-  if (byName >= 0) return byName;
-  if (/^\d+$/.test(spec) && Number(spec) < fields.length) return Number(spec);
-  throw usage(
-    `${flag} ${spec}: no such column in ${name}; its columns are ${fields.map((f) => f.name).join(", ")}`,
-  );
-}
-
-function conventional(fields: Field[]): number | undefined {
-  const i = fields.findIndex((f) => TARGET_NAMES.includes(f.name.toLowerCase()));
-  return i >= 0 ? i : undefined;
-}
 
 function targetKindOf(field: Field, forced: TargetKind | undefined, name: string): TargetKind {
   const t = field.type;
@@ -406,18 +391,21 @@ export async function arrowPredictions(
   withTargets: boolean,
 ): Promise<PredictionSource> {
   const { fields, name } = input;
-  const target = withTargets
-    ? conventional(fields)
-    : (findField(fields, options.targetColumn, "--target-column", name) ?? conventional(fields));
-  const id = findField(fields, options.idColumn, "--id-column", name);
-  let list = findField(fields, options.logitsColumn, "--logits-column", name) ?? null;
+  const table: TableColumn[] = fields.map((f) => ({ name: f.name, numeric: DataType.isFloat(f.type) }));
+  const rules = { ...options, targetsElsewhere: withTargets };
+  // Target and id first: a list column of scores is looked for among the other columns.
+  const base = assignColumns(table, { ...rules, scoreColumns: undefined }, name, false);
+  let list = findColumn(table, options.logitsColumn, "--logits-column", name) ?? null;
   if (list !== null && !isFloatList(fields[list]!.type)) {
     throw usage(
       `--logits-column ${options.logitsColumn}: column has type ${fields[list]!.type}, not a list of floats`,
     );
   }
-  if (list === null) {
-    const lists = fields.map((f, i) => (isFloatList(f.type) && i !== target ? i : -1)).filter((i) => i >= 0);
+  if (list === null && options.scoreColumns === undefined) {
+    const taken = [base.target, base.id, base.shadowedTarget];
+    const lists = fields
+      .map((f, i) => (isFloatList(f.type) && !taken.includes(i) ? i : -1))
+      .filter((i) => i >= 0);
     if (lists.length > 1) {
       throw usage(
         `${name} has several list columns (${lists.map((i) => fields[i]!.name).join(", ")}); pick one with --logits-column`,
@@ -425,12 +413,9 @@ export async function arrowPredictions(
     }
     list = lists[0] ?? null;
   }
-  const columns =
-    list !== null
-      ? []
-      : fields
-          .map((f, i) => (DataType.isFloat(f.type) && i !== target && i !== id ? i : -1))
-          .filter((i) => i >= 0);
+  const roles = list !== null ? base : assignColumns(table, rules, name, true);
+  const { target, id } = roles;
+  const columns = roles.scores;
   if (list === null && columns.length === 0) {
     throw new XentError("format", "no scores: neither a list column of floats nor float columns", {
       file: name,
@@ -484,18 +469,10 @@ export async function arrowPredictions(
           },
         }
       : {}),
-    columns: fields.map((f, i) => ({
-      name: f.name,
-      type: String(f.type),
-      role:
-        i === list || columns.includes(i)
-          ? "scores"
-          : i === id
-            ? "id"
-            : i === target && targetKind !== null
-              ? "target"
-              : "unused",
-    })),
+    columnNames: fields.map((f) => f.name),
+    columns: columnRoles(fields.length, roles, targetKind !== null, list === null ? [] : [list]).map(
+      (role, i) => ({ name: fields[i]!.name, type: String(fields[i]!.type), role }),
+    ),
     async *chunks(chunkRows: number): AsyncGenerator<ScoreChunk> {
       let start = 0;
       for await (const batch of input.batches()) {
@@ -536,19 +513,18 @@ export async function arrowTargets(
   classes: number,
 ): Promise<TargetSource> {
   const { fields, name } = input;
-  const named =
-    findField(fields, options.targetColumn, "--target-column", name) ??
-    conventional(fields) ??
-    (fields.length === 1 ? 0 : undefined);
+  const table: TableColumn[] = fields.map((f) => ({ name: f.name, numeric: DataType.isFloat(f.type) }));
+  const roles = assignColumns(table, { ...options, targetsElsewhere: false }, name, true);
+  const named = roles.target ?? (fields.length === 1 ? 0 : undefined);
   let kind: TargetKind;
   let probColumns: number[] = [];
   if (named !== undefined) kind = targetKindOf(fields[named]!, options.targetType, name);
   else {
-    probColumns = fields.map((f, i) => (DataType.isFloat(f.type) ? i : -1)).filter((i) => i >= 0);
+    probColumns = roles.scores;
     if (probColumns.length !== classes || options.targetType === "index" || options.targetType === "name") {
       throw new XentError(
         "shape",
-        `targets need a target column (label, target, y, class or --target-column) or ${classes} float columns, found ${fields.map((f) => f.name).join(", ")}`,
+        `targets need a target column (${TARGET_NAMES.join(", ")} or --target-column) or ${classes} float columns, found ${listColumns(table)}`,
         { file: name },
       );
     }

@@ -1,14 +1,18 @@
 import { closeSync, openSync, readSync } from "node:fs";
 import { parse as parseSync } from "csv-parse/sync";
 import { XentError } from "../errors.js";
+import { quote } from "../quote.js";
 import type { ByteSource } from "./byteSource.js";
+import { openByteSource } from "./byteSource.js";
+import { assignColumns, columnRoles, listColumns, TARGET_NAMES, type TableColumn } from "./columns.js";
 import { fastRows, type RowView, StringRow } from "./csvFast.js";
 import { type CsvRecord, csvError, csvRecords, MAX_RECORD } from "./csvRecords.js";
 import { describeIoError } from "./files.js";
+import { guessHeader } from "./guessHeader.js";
 import { parseNumber } from "./parseNumber.js";
-import { TARGET_NAMES } from "./targetNames.js";
 import type {
   InputInfo,
+  PendingHeader,
   PredictionSource,
   RawTargets,
   ScoreChunk,
@@ -17,53 +21,86 @@ import type {
   TargetSource,
 } from "./types.js";
 
-export interface CsvOptions {
-  format: "csv" | "tsv";
+/** The column flags a table takes (CSV, TSV, Arrow). */
+export interface ColumnOptions {
   /** A column name, or a 0-based column number. */
   targetColumn?: string | undefined;
   idColumn?: string | undefined;
+  scoreColumns?: string | undefined;
+  dropColumns?: string | undefined;
+}
+
+export interface CsvOptions extends ColumnOptions {
+  format: "csv" | "tsv";
   targetType?: TargetKind | undefined;
+  /** `--header` (true), `--no-header` (false), or detected (undefined). */
+  header?: boolean | undefined;
 }
 
 interface Table {
   path: string;
-  header: string[] | null;
+  source: ByteSource;
+  delimiter: string;
+  /** The first record's fields (trimmed): the column names when it is a header. */
+  names: string[] | null;
+  /** Whether the first record is the header; while `pending`, a guess that settle() may change. */
+  isHeader: boolean;
+  /** The first record could be a header or data (see guessHeader); settled before reading. */
+  pending: boolean;
+  /** Whether a first row of numbers was judged by guessHeader (not by a flag), for messages. */
+  guessed: boolean;
   width: number;
-  /** The first data record (for kind and type detection). */
-  first: CsvRecord | null;
-  /** Data records read ahead from `rest`, to come before it. */
-  pending: CsvRecord[];
-  rest: AsyncGenerator<CsvRecord>;
+  /** The first two records (for header, kind and type detection). */
+  firstTwo: CsvRecord[];
+  /** Standard input (and the csv-parse path): the records after the first two. */
+  rest: AsyncGenerator<CsvRecord> | null;
 }
 
 /** How much of a file's start is read to find its header and first record. */
 const HEAD_BYTES = 1 << 20;
 
 /**
- * Reads the first record and decides whether it is a header: a header has a non-numeric field.
- * For a file whose data the fast path will read, only its first megabyte goes through csv-parse
- * (synchronously); standard input, and files read by csv-parse, stream through it.
+ * Reads the first two records and decides whether the first is the header: `--header` /
+ * `--no-header`, else guessHeader. For a file whose data the fast path will read, only its first
+ * megabyte goes through csv-parse (synchronously); standard input, and files read by csv-parse,
+ * stream through it.
  */
-async function openTable(source: ByteSource, format: "csv" | "tsv"): Promise<Table> {
-  const path = source.name;
+async function openTable(
+  source: ByteSource,
+  format: "csv" | "tsv",
+  forced: boolean | undefined,
+): Promise<Table> {
   const delimiter = format === "tsv" ? "\t" : ",";
   const head = source.path !== null && fastPath() ? headRecords(source.path, delimiter) : null;
-  const rest = head ? emptyRecords() : csvRecords(source, delimiter);
-  const firstTwo = head ?? (await takeTwo(rest));
+  const rest = head ? null : csvRecords(source, delimiter);
+  const firstTwo = head ?? (await takeTwo(rest!));
   const h = firstTwo[0];
-  if (!h) return { path, header: null, width: 0, first: null, pending: [], rest };
-  const isHeader = h.fields.some((f) => parseNumber(f) === undefined);
-  const data = isHeader ? firstTwo.slice(1) : firstTwo;
+  const guess = !h
+    ? "data"
+    : forced === undefined
+      ? guessHeader(h.fields, firstTwo[1]?.fields)
+      : forced
+        ? "header"
+        : "data";
   return {
-    path,
-    header: isHeader ? h.fields.map((f) => f.trim()) : null,
-    width: h.fields.length,
-    first: data[0] ?? null,
-    // From the head of a file (fast path) nothing is pending: the data is read again from the start.
-    pending: head ? [] : data,
+    path: source.name,
+    source,
+    delimiter,
+    names: h ? h.fields.map((f) => f.trim()) : null,
+    // An ambiguous first record is taken as the header until settled: its names are then the
+    // column positions, which select the same columns as indices do.
+    isHeader: guess !== "data",
+    pending: guess === "ambiguous",
+    // Only a header of numbers (pandas' integer names) was a guess worth a word later.
+    guessed: forced === undefined && h !== undefined && h.fields.every((f) => parseNumber(f) !== undefined),
+    width: h?.fields.length ?? 0,
+    firstTwo,
     rest,
   };
 }
+
+const header = (table: Table) => (table.isHeader ? table.names : null);
+const firstData = (table: Table): CsvRecord | undefined => table.firstTwo[table.isHeader ? 1 : 0];
 
 const CSV_CHUNK_VALUES = 1 << 16;
 
@@ -78,8 +115,6 @@ async function takeTwo(rest: AsyncGenerator<CsvRecord>): Promise<CsvRecord[]> {
   }
   return out;
 }
-
-async function* emptyRecords(): AsyncGenerator<CsvRecord> {}
 
 /** The first two records of a file, parsed from its first megabyte (null when they do not fit). */
 function headRecords(path: string, delimiter: string): CsvRecord[] | null {
@@ -112,42 +147,36 @@ function headRecords(path: string, delimiter: string): CsvRecord[] | null {
   }
 }
 
-async function* records(table: Table): AsyncGenerator<CsvRecord> {
-  yield* table.pending;
-  yield* table.rest;
-}
-
-/** A column chosen by name or 0-based number, or undefined if `spec` is undefined. */
-function findColumn(table: Table, spec: string | undefined, flag: string): number | undefined {
-  if (spec === undefined) return undefined;
-  const byName = table.header?.indexOf(spec) ?? -1;
-  if (byName >= 0) return byName;
-  if (/^\d+$/.test(spec) && Number(spec) < table.width) return Number(spec);
-  const known = table.header ? `; its columns are ${table.header.join(", ")}` : " (it has no header)";
-  throw new XentError("usage", `${flag} ${spec}: no such column in ${table.path}${known}`);
-}
-
-function conventionalTarget(table: Table): number | undefined {
-  const i = table.header?.findIndex((h) => TARGET_NAMES.includes(h.toLowerCase())) ?? -1;
-  return i >= 0 ? i : undefined;
+function tableColumns(table: Table): TableColumn[] {
+  const names = header(table);
+  return Array.from({ length: table.width }, (_, i) => ({ name: names?.[i] ?? null, numeric: true }));
 }
 
 function detectKind(table: Table, column: number, forced: TargetKind | undefined): TargetKind {
   if (forced) return forced;
-  const v = table.first?.fields[column];
+  const v = firstData(table)?.fields[column];
   return v === undefined || parseNumber(v) !== undefined ? "index" : "name";
 }
 
-function numberAt(row: RowView, column: number, table: Table): number {
+function numberAt(row: RowView, column: number, table: Table, role: string): number {
   const v = row.number(column);
   if (v !== undefined) return v;
   const field = row.text(column);
-  throw new XentError("value", field.trim() === "" ? "empty field" : `expected a number, got '${field}'`, {
-    file: table.path,
-    line: row.line,
-    column: column + 1,
-    columnName: table.header?.[column],
-  });
+  const name = header(table)?.[column];
+  const hint =
+    role === "scores"
+      ? ` (the column is read as scores: leave it out with --drop-columns ${name ?? column}, or pick the scores with --score-columns)`
+      : "";
+  throw new XentError(
+    "value",
+    field.trim() === "" ? `empty field${hint}` : `expected a number, got ${quote(field)}${hint}`,
+    {
+      file: table.path,
+      line: row.line,
+      column: column + 1,
+      columnName: name,
+    },
+  );
 }
 
 /** The fast path checks record lengths itself (csv-parse does on the slow path), with csv-parse's words. */
@@ -164,10 +193,11 @@ function checkWidth(row: RowView, table: Table): void {
  * The data records: split in bytes (csvFast.ts) for a file, through csv-parse for standard input
  * or when XENT_CSV_PARSER=csv-parse asks for it (the tests compare the two).
  */
-async function* rowsOf(table: Table, source: ByteSource, format: "csv" | "tsv"): AsyncGenerator<RowView> {
-  if (source.path !== null && fastPath()) {
-    const skip = table.header ? 1 : 0;
-    for await (const row of fastRows(source.path, format === "tsv" ? "\t" : ",", skip, MAX_RECORD, (n) => {
+async function* rowsOf(table: Table, skipHeader = true): AsyncGenerator<RowView> {
+  const { source } = table;
+  if (table.rest === null && source.path !== null) {
+    const skip = skipHeader && table.isHeader ? 1 : 0;
+    for await (const row of fastRows(source.path, table.delimiter, skip, MAX_RECORD, (n) => {
       source.bytesRead = n;
     })) {
       checkWidth(row, table);
@@ -175,7 +205,61 @@ async function* rowsOf(table: Table, source: ByteSource, format: "csv" | "tsv"):
     }
     return;
   }
-  for await (const record of records(table)) yield new StringRow(record.fields, record.line);
+  if (table.rest === null) return;
+  for (const record of table.firstTwo.slice(skipHeader && table.isHeader ? 1 : 0))
+    yield new StringRow(record.fields, record.line);
+  for await (const record of table.rest) yield new StringRow(record.fields, record.line);
+}
+
+/**
+ * The records of a file, counted (header included) for an ambiguous first record: null for
+ * standard input, which can be read only once.
+ */
+async function countRecords(table: Table): Promise<number | null> {
+  if (table.source.path === null) return null;
+  if (table.rest !== null) {
+    let n = 0;
+    for await (const _ of csvRecords(await openByteSource(table.source.path), table.delimiter)) n++;
+    return n;
+  }
+  let n = 0;
+  for await (const _ of fastRows(table.source.path, table.delimiter, 0, MAX_RECORD)) n++;
+  return n;
+}
+
+/** What settleHeaders needs of a table whose first record is ambiguous. */
+function pendingHeader(
+  table: Table,
+  flag: string,
+  onSettle: (isHeader: boolean) => void,
+): PendingHeader | undefined {
+  if (!table.pending) return undefined;
+  return {
+    file: table.path,
+    first: table.names!.join(table.delimiter),
+    flag,
+    records: () => countRecords(table),
+    settle: (isHeader) => {
+      table.isHeader = isHeader;
+      table.pending = false;
+      onSettle(isHeader);
+    },
+  };
+}
+
+/** Rows of the table (the header left out), for the other input's ambiguous header. */
+async function countRows(table: Table): Promise<number | null> {
+  if (table.pending) return null;
+  const n = await countRecords(table);
+  return n === null ? null : n - (table.isHeader ? 1 : 0);
+}
+
+/** Said with a row-count mismatch, when a guessed header may be why. */
+function headerNote(table: Table, flag: string): string | undefined {
+  if (!table.guessed) return undefined;
+  return table.isHeader
+    ? `the first row of ${table.path} was read as its header (${flag}no-header reads it as data)`
+    : `the first row of ${table.path} was read as data (${flag}header makes it the header)`;
 }
 
 /** Collects target values of one kind for a chunk. */
@@ -195,7 +279,7 @@ class TargetColumn {
       this.names.push(row.text(columns[0]!).trim());
     } else {
       for (let j = 0; j < columns.length; j++)
-        this.values[this.n * this.width + j] = numberAt(row, columns[j]!, table);
+        this.values[this.n * this.width + j] = numberAt(row, columns[j]!, table, "target");
     }
     this.n++;
   }
@@ -213,50 +297,55 @@ class TargetColumn {
 }
 
 /**
- * Predictions in CSV/TSV: every column is a class score except the target column (`--target-column`,
- * else one named label/target/y/class) and the id column (`--id-column`, else a first column with
- * an empty header name, which is how pandas writes its index).
+ * Predictions in CSV/TSV: the columns' roles come from columns.ts (scores, target, id, unused);
+ * the header from openTable.
  */
 export async function openCsvPredictions(
   source: ByteSource,
   options: CsvOptions,
   withTargets: boolean,
 ): Promise<PredictionSource> {
-  const table = await openTable(source, options.format);
+  const table = await openTable(source, options.format, options.header);
   const path = source.name;
-  // With a targets file, --target-column names a column of that file; here only a conventionally
-  // named target column is recognised, to keep it out of the scores.
-  const target = withTargets
-    ? conventionalTarget(table)
-    : (findColumn(table, options.targetColumn, "--target-column") ?? conventionalTarget(table));
-  let id = findColumn(table, options.idColumn, "--id-column");
-  if (id === undefined && table.header?.[0] === "" && target !== 0) id = 0;
-  const scoreColumns = Array.from({ length: table.width }, (_, i) => i).filter(
-    (i) => i !== target && i !== id,
-  );
+  const columns = tableColumns(table);
+  const roles = assignColumns(columns, { ...options, targetsElsewhere: withTargets }, path);
+  const { target, id } = roles;
+  const scoreColumns = roles.scores;
   if (table.width > 0 && scoreColumns.length === 0) {
-    throw new XentError("shape", "no score columns left after the target and id columns", { file: path });
+    throw new XentError(
+      "shape",
+      `no score columns: every column is the target, the id, dropped or named like a prediction (columns: ${listColumns(columns)}); pick them with --score-columns`,
+      { file: path },
+    );
   }
-  // A targets file, when given, wins over a target column here; the column is then not a score.
-  const targetKind =
-    target !== undefined && !withTargets ? detectKind(table, target, options.targetType) : null;
+  const targetKind = target !== undefined ? detectKind(table, target, options.targetType) : null;
   const info: InputInfo = { path, format: options.format, shape: [0, scoreColumns.length] };
   if (targetKind === "probs")
     throw new XentError(
       "usage",
       "a target column holds one value per row; probability targets need a targets file",
     );
-  return {
+  const names = () => header(table);
+  const prediction: PredictionSource = {
     info,
     classes: scoreColumns.length,
-    classNames: table.header ? scoreColumns.map((i) => table.header![i]!) : null,
+    classNames: names() ? scoreColumns.map((i) => names()![i]!) : null,
     targetKind,
-    targetColumn: targetKind === null ? null : (table.header?.[target!] ?? String(target! + 1)),
+    targetColumn: target === undefined ? null : (names()?.[target] ?? String(target)),
     fractionDone: () => (source.size ? source.bytesRead / source.size : null),
-    columns: Array.from({ length: table.width }, (_, i) => ({
-      name: table.header?.[i] ?? String(i + 1),
-      type: table.first && parseNumber(table.first.fields[i] ?? "") === undefined ? "string" : "number",
-      role: i === id ? "id" : i === target ? (targetKind === null ? "unused" : "target") : "scores",
+    pendingHeader: pendingHeader(table, "--", (isHeader) => {
+      prediction.classNames = isHeader ? scoreColumns.map((i) => table.names![i]!) : null;
+    }),
+    countRows: () => countRows(table),
+    headerNote: () => headerNote(table, "--"),
+    columnNames: columns.map((c, i) => c.name ?? String(i)),
+    columns: columnRoles(table.width, roles, targetKind !== null).map((role, i) => ({
+      name: names()?.[i] ?? String(i),
+      type:
+        firstData(table) && parseNumber(firstData(table)!.fields[i] ?? "") === undefined
+          ? "string"
+          : "number",
+      role,
     })),
     async *chunks(requested: number): AsyncGenerator<ScoreChunk> {
       const C = scoreColumns.length;
@@ -284,8 +373,8 @@ export async function openCsvPredictions(
         ids = [];
         return chunk;
       };
-      for await (const row of rowsOf(table, source, options.format)) {
-        for (let j = 0; j < C; j++) scores[n * C + j] = numberAt(row, scoreColumns[j]!, table);
+      for await (const row of rowsOf(table)) {
+        for (let j = 0; j < C; j++) scores[n * C + j] = numberAt(row, scoreColumns[j]!, table, "scores");
         if (targets) targets.push(row, [target!], table);
         if (id !== undefined) ids.push(row.text(id));
         lines[n] = row.line;
@@ -295,23 +384,25 @@ export async function openCsvPredictions(
       if (n > 0) yield flush();
     },
   };
+  return prediction;
 }
 
 /**
- * Targets in CSV/TSV: the target column (`--target-column`, else label/target/y/class), else every
- * column but the id column: one → class indices or names, `classes` → probabilities.
+ * Targets in CSV/TSV: the target column (`--target-column`, else one named like a target), else
+ * every column but the id column: one → class indices or names, `classes` → probabilities. An id
+ * column (named like one, or pandas' unnamed index) carries ids into per-sample output.
  */
 export async function openCsvTargets(
   source: ByteSource,
   options: CsvOptions,
   classes: number,
 ): Promise<TargetSource> {
-  const table = await openTable(source, options.format);
+  const table = await openTable(source, options.format, options.header);
   const path = source.name;
-  const named = findColumn(table, options.targetColumn, "--target-column") ?? conventionalTarget(table);
-  const id = findColumn(table, options.idColumn, "--id-column");
-  const columns =
-    named !== undefined ? [named] : Array.from({ length: table.width }, (_, i) => i).filter((i) => i !== id);
+  const all = tableColumns(table);
+  const roles = assignColumns(all, { ...options, targetsElsewhere: false }, path);
+  const { target, id } = roles;
+  const columns = target !== undefined ? [target] : roles.scores;
   let kind: TargetKind;
   if (columns.length === 1 && options.targetType !== "probs")
     kind = detectKind(table, columns[0]!, options.targetType);
@@ -320,31 +411,45 @@ export async function openCsvTargets(
   else {
     throw new XentError(
       "shape",
-      `targets need 1 column (class index or name) or ${classes} columns (probabilities), found ${columns.length}`,
+      `targets need 1 column (class index or name) or ${classes} columns (probabilities), found ${columns.length} (columns: ${listColumns(all)}; a target column is named ${TARGET_NAMES.join(", ")} or given by --target-column)`,
       { file: path },
     );
   }
   const info: InputInfo = { path, format: options.format, kind };
-  if (named !== undefined && table.header) info.column = table.header[named]!;
+  if (target !== undefined && header(table)) info.column = header(table)![target]!;
   return {
     info,
     kind,
+    pendingHeader: pendingHeader(table, "--targets-", () => {}),
+    countRows: () => countRows(table),
+    headerNote: () => headerNote(table, "--targets-"),
     async *chunks(chunkRows: number): AsyncGenerator<TargetChunk> {
       const col = new TargetColumn(kind, chunkRows, columns.length);
       let start = 0;
       let n = 0;
       let lines = new Uint32Array(chunkRows);
-      for await (const row of rowsOf(table, source, options.format)) {
+      let ids: string[] = [];
+      const flush = (): TargetChunk => {
+        const chunk: TargetChunk = {
+          start,
+          rows: n,
+          targets: col.take(),
+          lines: lines.subarray(0, n),
+          ids: id === undefined ? undefined : ids,
+        };
+        start += n;
+        n = 0;
+        lines = new Uint32Array(chunkRows);
+        ids = [];
+        return chunk;
+      };
+      for await (const row of rowsOf(table)) {
         col.push(row, columns, table);
+        if (id !== undefined) ids.push(row.text(id));
         lines[n] = row.line;
-        if (++n === chunkRows) {
-          yield { start, rows: n, targets: col.take(), lines };
-          start += n;
-          n = 0;
-          lines = new Uint32Array(chunkRows);
-        }
+        if (++n === chunkRows) yield flush();
       }
-      if (n > 0) yield { start, rows: n, targets: col.take(), lines: lines.subarray(0, n) };
+      if (n > 0) yield flush();
     },
   };
 }

@@ -20,6 +20,8 @@ export const shapeText = (shape: readonly number[]) =>
 export interface NpyLayout {
   shape: number[];
   axis: number;
+  /** The predictions file, named when the targets do not fit it. */
+  path: string;
 }
 
 /** Predictions in an NPY array (a file, an NPZ member or a stream): floats, ≥ 2 dimensions. */
@@ -50,7 +52,8 @@ export async function npyPredictions(
   return {
     header: array.header,
     fractionDone: () => (total > 0 ? done / total : null),
-    layout: { shape, axis },
+    countRows: async () => total,
+    layout: { shape, axis, path: array.name },
     info: { path: array.name, format, dtype: dtype.name, shape },
     classes: shape[axis]!,
     classNames: null,
@@ -90,6 +93,18 @@ export async function npyTargets(
     kind = "probs";
   else {
     await array.close();
+    const rows = (s: readonly number[]) => s.reduce((a, b) => a * b, 1);
+    if (
+      forced !== "name" &&
+      shape.length === rowShape.length &&
+      rowShape.length === 1 &&
+      rowShape[0] !== -1
+    ) {
+      throw new XentError(
+        "shape",
+        `row counts differ: ${predictions.path} has ${rows(rowShape)} rows, ${array.name} has ${rows(shape)}`,
+      );
+    }
     const why = forced === "name" ? "an NPY array cannot hold class names; " : "";
     throw new XentError(
       "shape",
@@ -101,6 +116,8 @@ export async function npyTargets(
     header: array.header,
     info: { path: array.name, format, dtype: dtype.name, shape, kind },
     kind,
+    countRows: async () =>
+      shape.reduce((a, b) => a * b, 1) / (kind === "probs" ? shape[predictions.axis] || 1 : 1),
     async *chunks(chunkRows) {
       try {
         const blocks = kind === "index" ? array.values(chunkRows) : array.rows(predictions.axis, chunkRows);

@@ -16,6 +16,8 @@ export interface OpenOptions extends ArrowOptions {
   logitsKey?: string | undefined;
   targetsKey?: string | undefined;
   targetType?: TargetKind | undefined;
+  /** CSV/TSV: `--header` (true), `--no-header` (false), else detected. */
+  header?: boolean | undefined;
 }
 
 const ZIP_MAGIC = [0x50, 0x4b, 0x03, 0x04];
@@ -146,7 +148,7 @@ export async function openTargets(
   const format = detectFormat(source, forced);
   const C = predictions.source.classes;
   // CSV/Arrow predictions: rows are not known before reading (−1).
-  const layout = predictions.layout ?? { shape: [-1, C], axis: 1 };
+  const layout = predictions.layout ?? { shape: [-1, C], axis: 1, path: predictions.source.info.path };
   switch (format) {
     case "npy": {
       const t = await npyTargets(await npyArray(source), layout, options.targetType, "npy");
@@ -161,11 +163,19 @@ export async function openTargets(
     case "arrow":
     case "arrows": {
       const arrow = await import("./arrow.js");
-      return arrow.arrowTargets(await arrow.openArrow(source, format), options, C);
+      return arrow.arrowTargets(
+        await arrow.openArrow(source, format),
+        { ...options, scoreColumns: undefined, dropColumns: undefined },
+        C,
+      );
     }
     default: {
       const csv = await import("./csv.js");
-      return csv.openCsvTargets(source, { format, ...options, idColumn: undefined }, C);
+      return csv.openCsvTargets(
+        source,
+        { format, ...options, scoreColumns: undefined, dropColumns: undefined },
+        C,
+      );
     }
   }
 }

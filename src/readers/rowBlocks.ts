@@ -50,9 +50,10 @@ export async function* rowBlocks(
       if (targetChunks && (p !== null || t !== null)) {
         const predictionRows = pSeen + (p === null ? 0 : await countRest(scoreChunks));
         const targetRows = tSeen + (t === null ? 0 : await countRest(targetChunks));
+        const notes = [predictions.headerNote?.(), targets!.headerNote?.()].filter((n) => n !== undefined);
         throw new XentError(
           "shape",
-          `row counts differ: ${predictions.info.path} has ${predictionRows} rows, ${targets!.info.path} has ${targetRows}`,
+          `row counts differ: ${predictions.info.path} has ${predictionRows} rows, ${targets!.info.path} has ${targetRows}${notes.length > 0 ? ` (${notes.join("; ")})` : ""}`,
         );
       }
       return;
@@ -84,7 +85,7 @@ export async function* rowBlocks(
       classes: C,
       scores: p.scores.subarray(pOff * C, (pOff + n) * C),
       targets: block,
-      ids: p.ids?.slice(pOff, pOff + n),
+      ids: p.ids?.slice(pOff, pOff + n) ?? t?.ids?.slice(tOff, tOff + n),
       lines: p.lines?.subarray(pOff, pOff + n),
     };
     pOff += n;

@@ -45,6 +45,33 @@ export interface TargetChunk {
   rows: number;
   targets: RawTargets;
   lines?: Uint32Array | undefined;
+  /** Row ids from the targets table's id column (pandas' index, say). */
+  ids?: string[] | undefined;
+}
+
+/**
+ * A table whose first record may be a header or data (`0` atop a labels column): settled from
+ * the row counts of both inputs before any row is read (settleHeaders.ts).
+ */
+export interface PendingHeader {
+  file: string;
+  /** The first record, for the message. */
+  first: string;
+  /** `--` or `--targets-`: the prefix of the flags that decide it. */
+  flag: string;
+  /** Records in the file, the first one included; null when they cannot be counted (standard input). */
+  records(): Promise<number | null>;
+  settle(isHeader: boolean): void;
+}
+
+/** What every source can say about its rows before they are read. */
+export interface RowsAhead {
+  /** Set while the first record's role is open. */
+  pendingHeader?: PendingHeader | undefined;
+  /** The number of rows, when it can be known without evaluating (null: unknown). */
+  countRows?: () => Promise<number | null>;
+  /** How the header was decided, said with a row-count mismatch (undefined: nothing to say). */
+  headerNote?: () => string | undefined;
 }
 
 /** An NPY file whose data can be read at any offset, for worker threads to share out. */
@@ -54,7 +81,7 @@ export interface PositionalNpy {
   axis: number;
 }
 
-export interface PredictionSource {
+export interface PredictionSource extends RowsAhead {
   info: InputInfo;
   classes: number;
   /** Class names from the file (CSV header), or null. */
@@ -74,6 +101,8 @@ export interface PredictionSource {
   direct?: (chunkRows: number) => Promise<DirectPlan | null>;
   /** Tabular formats: every column with its type and what xent reads it as (`xent inspect`). */
   columns?: ColumnInfo[];
+  /** Tabular formats: the column names (or 0-based numbers), for messages. */
+  columnNames?: string[];
   chunks(chunkRows: number): AsyncIterable<ScoreChunk>;
 }
 
@@ -83,7 +112,7 @@ export interface ColumnInfo {
   role: "scores" | "target" | "id" | "unused";
 }
 
-export interface TargetSource {
+export interface TargetSource extends RowsAhead {
   info: InputInfo;
   kind: TargetKind;
   positional?: PositionalNpy;

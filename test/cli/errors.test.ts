@@ -71,12 +71,12 @@ const cases: [string, string[], RegExp][] = [
   [
     "fewer targets than predictions",
     [logits, npy("two.npy", [0, 1], [2], "<i8")],
-    /targets of shape \(2,\) \(int64\) fit neither the row shape \(3,\)/,
+    /row counts differ: .*logits\.npy has 3 rows, .*two\.npy has 2$/,
   ],
   [
     "fewer CSV targets than CSV predictions",
     [csv("p3.csv", "1,2\n3,4\n5,6\n"), csv("t2.csv", "0\n1\n")],
-    /row counts differ: .*p3\.csv has 3 rows, .*t2\.csv has 2$/,
+    /row counts differ: .*t2\.csv has 2 rows \(1 if its first row '0' is a header\), .*p3\.csv has 3$/,
   ],
   [
     "a ragged CSV row",
@@ -86,12 +86,12 @@ const cases: [string, string[], RegExp][] = [
   [
     "a non-numeric CSV score",
     [csv("word.csv", "a,b,label\n0,1,0\n1,abc,1\n")],
-    /expected a number, got 'abc', .*word\.csv line 3 column 2 \(b\)$/,
+    /expected a number, got 'abc' \(the column is read as scores: leave it out with --drop-columns b, or pick the scores with --score-columns\), .*word\.csv line 3 column 2 \(b\)$/,
   ],
   [
     "an empty CSV field",
     [csv("empty.csv", "a,b,label\n0,1,0\n1,,1\n")],
-    /empty field, .*empty\.csv line 3 column 2 \(b\)$/,
+    /empty field \(the column is read as scores: .*\), .*empty\.csv line 3 column 2 \(b\)$/,
   ],
   ["an unterminated quote", [csv("quote.csv", 'a,b,label\n0,"1,0\n')], /quote/i],
   [
