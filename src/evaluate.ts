@@ -1,4 +1,5 @@
 import { evaluateBlock } from "./core/evaluateBlock.js";
+import type { ProbabilityLook } from "./core/probabilityLook.js";
 import { type RowResults, rowResultsFor } from "./core/rowResults.js";
 import type { LossOptions, RowBlock } from "./core/types.js";
 import { WasmKernel, wasmHandles } from "./core/wasmKernel.js";
@@ -16,6 +17,8 @@ export interface EvaluateOptions {
   onRows?: ((results: RowResults, ids: readonly string[] | undefined) => Promise<void>) | undefined;
   /** Told the number of rows done after every block. */
   onProgress?: ((rows: number) => void) | undefined;
+  /** Watches whether logits look like probabilities (for a warning). */
+  look?: ProbabilityLook | undefined;
 }
 
 /**
@@ -32,6 +35,7 @@ export async function evaluate(blocks: AsyncIterable<RowBlock>, options: Evaluat
   let results: RowResults | undefined;
   for await (const block of blocks) {
     results = rowResultsFor(block, results);
+    options.look?.observe(block.scores, block.rows, block.classes);
     try {
       if (kernel) kernel.evaluate(block, results, scratch);
       else evaluateBlock(block, options.loss, results, scratch);

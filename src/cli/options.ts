@@ -55,6 +55,8 @@ export interface EvalArgs {
   /** What `-` reads; process.stdin unless a test feeds its own. */
   stdin?: Readable;
   progress: boolean;
+  /** `--quiet`: no progress bar and no warnings. */
+  quiet: boolean;
 }
 
 export type CommandLine =
@@ -250,7 +252,7 @@ export function buildProgram(streams: Streams, onCommand: (line: CommandLine) =>
     )
     .option("--emit-state", "with --json: add the exact partial sums (`state`) for `xent merge`")
     .option("--no-progress", "no progress bar on stderr")
-    .option("-q, --quiet", "no progress bar on stderr")
+    .option("-q, --quiet", "no progress bar and no warnings on stderr")
     .optionsGroup("Performance:")
     .option("--chunk-rows <n>", "rows per block (default: about 1M values per block); never changes a number")
     .option("--threads <n>", "worker threads (default: all cores); never changes a number")
@@ -408,6 +410,7 @@ function evalArgs(predictions: string, targets: string | undefined, o: Record<st
     chunkRows: s("chunkRows") === undefined ? undefined : integer("--chunk-rows", s("chunkRows")!, 1),
     threads: s("threads") === undefined ? 0 : integer("--threads", s("threads")!, 1),
     progress: o.progress !== false && !o.quiet,
+    quiet: Boolean(o.quiet),
   };
 }
 

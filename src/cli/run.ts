@@ -1,4 +1,5 @@
 import { statSync } from "node:fs";
+import { ProbabilityLook } from "../core/probabilityLook.js";
 import { wasmHandles } from "../core/wasmKernel.js";
 import { type EvaluateOptions, evaluate } from "../evaluate.js";
 import { shardState } from "../metrics/shardState.js";
@@ -167,6 +168,7 @@ export async function runEval(args: EvalArgs, out: Writer, io: RunIO = quietIO):
     predictionsPath: plan.predictions.info.path,
     onRows: args.perSample ? (res, ids) => printer.samples(res, ids) : undefined,
     onProgress: progress ? (rows) => progress.update(rows) : undefined,
+    look: plan.loss.inputType === "logits" ? new ProbabilityLook() : undefined,
   };
   const job = await parallelJob(plan, args);
   const pool = job ? 0 : blockWorkers(plan, args);
@@ -179,11 +181,21 @@ export async function runEval(args: EvalArgs, out: Writer, io: RunIO = quietIO):
     io.stderr.write(`xent: debug: evaluating on ${how}\n`);
   }
   const stats = job
-    ? await evaluateNpyParallel(job.job, job.workers, evaluation.onProgress)
+    ? await evaluateNpyParallel(job.job, job.workers, evaluation.onProgress, evaluation.look)
     : pool > 1
       ? await evaluateOnWorkers(blocks, evaluation, pool)
       : await evaluate(blocks, evaluation);
   progress?.done();
+  const warn = (text: string) => {
+    if (!args.quiet) io.stderr.write(`xent: warning: ${text}\n`);
+  };
+  if (evaluation.look?.suspicious) {
+    warn(
+      `every row of ${plan.predictions.info.path} lies in [0, 1] and sums to 1: are these probabilities? pass --input-type probs (they are read as logits)`,
+    );
+  }
+  if (args.format === "csv" && args.perClass)
+    warn("--format csv prints per-sample rows only: the per-class table is in --format json or table");
   const summary = summarize(stats, plan.classNames);
   const assertions = checkAssertions(args.asserts, summary);
   const report: Report = { run: plan.run, summary, assertions };

@@ -1,8 +1,17 @@
 import { XentError } from "../errors.js";
 import { badLogProbability, badProbability, logProbs } from "./logProbs.js";
+import { SUM_TOLERANCE } from "./probabilityLook.js";
 import { indexLoss, probsLoss } from "./rowLoss.js";
 import type { RowResults } from "./rowResults.js";
-import { IGNORED, type LossOptions, type RowBlock, type Scores, SKIPPED, USED } from "./types.js";
+import {
+  IGNORED,
+  type InputType,
+  type LossOptions,
+  type RowBlock,
+  type Scores,
+  SKIPPED,
+  USED,
+} from "./types.js";
 
 /**
  * Computes every per-row number of one block into `out` (see RowResults). Pure: no I/O, and the
@@ -63,6 +72,7 @@ export function evaluateBlock(
       }
       throw new XentError("value", "NaN score (use --on-nan skip to leave such rows out)", where(block, r));
     }
+    if (options.inputType !== "logits") checkSum(scores, offset, C, options.inputType, block, r);
     out.status[r] = USED;
     out.target[r] = y;
     if (targets.kind === "index") {
@@ -81,6 +91,22 @@ export function evaluateBlock(
     }
     rowMetrics(lp, scores, C, y, targets.kind === "probs" ? targets.values : null, offset, out, r);
   }
+}
+
+/**
+ * Probabilities (or their logs) must make a distribution: sigmoid outputs of a multi-label model
+ * sum to 1.4–4.3 and would give a plausible, wrong cross-entropy.
+ */
+function checkSum(scores: Scores, offset: number, C: number, type: InputType, block: RowBlock, r: number) {
+  let sum = 0;
+  for (let c = 0; c < C; c++) sum += type === "probs" ? scores[offset + c]! : Math.exp(scores[offset + c]!);
+  if (Math.abs(sum - 1) <= SUM_TOLERANCE) return;
+  const what = type === "probs" ? "probabilities" : "exp(log-probabilities)";
+  throw new XentError(
+    "value",
+    `the row's ${what} sum to ${sum}, not 1 (±${SUM_TOLERANCE}); sigmoid outputs? see --task multilabel (not available yet)`,
+    where(block, r),
+  );
 }
 
 /** The place of row r, for an error: built only when one is thrown. */

@@ -56,6 +56,25 @@ export interface ShardDocument {
 }
 
 /**
+ * What makes two states unmergeable, as the first difference in words for each side
+ * (`["--smoothing 0.1", "--smoothing 0"]`), or null when they merge.
+ */
+export function stateDifference(first: ShardState, s: ShardState): [string, string] | null {
+  const text = (v: unknown) => JSON.stringify(v ?? null);
+  if (s.classes !== first.classes) return [`${first.classes} classes`, `${s.classes} classes`];
+  const perClass = (on: boolean) => (on ? "--per-class" : "no --per-class");
+  if (s.per_class !== first.per_class) return [perClass(first.per_class), perClass(s.per_class)];
+  if (s.worst !== first.worst) return [`--worst ${first.worst}`, `--worst ${s.worst}`];
+  const a = first.options as unknown as Record<string, unknown>;
+  const b = s.options as unknown as Record<string, unknown>;
+  for (const key of new Set([...Object.keys(a), ...Object.keys(b)])) {
+    const flag = `--${key.replace(/_/g, "-")}`;
+    if (text(a[key]) !== text(b[key])) return [`${flag} ${text(a[key])}`, `${flag} ${text(b[key])}`];
+  }
+  return null;
+}
+
+/**
  * Merges shards in the order given, as if their inputs had been concatenated: row indices of the
  * worst rows are shifted by the rows of the shards before. Sums are exact, so the result is the
  * one evaluation over the concatenated inputs would give, bit for bit.
@@ -66,15 +85,11 @@ export function mergeShards(shards: readonly ShardDocument[], loss: LossOptions)
   let offset = 0;
   for (const shard of shards) {
     const s = shard.state;
-    const same =
-      s.classes === first.classes &&
-      s.per_class === first.per_class &&
-      s.worst === first.worst &&
-      JSON.stringify(s.options) === JSON.stringify(first.options);
-    if (!same) {
+    const differs = stateDifference(first, s);
+    if (differs !== null) {
       throw new XentError(
         "usage",
-        `${shard.path} was evaluated with other options, classes, --per-class or --worst than ${shards[0]!.path}; only states of one evaluation merge`,
+        `${shard.path} was evaluated with ${differs[1]}, ${shards[0]!.path} with ${differs[0]}; only states of one evaluation merge`,
       );
     }
     const encoded = s.stats as unknown as Encoded;

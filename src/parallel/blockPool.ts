@@ -115,6 +115,7 @@ export async function evaluateOnWorkers(
     for await (const block of blocks) {
       if (failure) throw failure;
       if (inFlight.length >= workers + 1) await settle();
+      options.look?.observe(block.scores, block.rows, block.classes);
       const scores = own(block.scores, buffers);
       const targets = block.targets.values.slice();
       const lines = block.lines?.slice();

@@ -29,6 +29,8 @@ export interface NpyJob {
   loss: LossOptions;
   perClass: boolean;
   worst: number;
+  /** Watch whether the logits look like probabilities (ProbabilityLook). */
+  look: boolean;
   /** Report rows done after every chunk (only when a progress bar shows them). */
   progress: boolean;
 }

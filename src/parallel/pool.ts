@@ -1,4 +1,5 @@
 import { Worker } from "node:worker_threads";
+import type { ProbabilityLook } from "../core/probabilityLook.js";
 import { type ErrorCode, XentError } from "../errors.js";
 import { mergeState, Stats, type StatsState } from "../metrics/stats.js";
 import type { NpyJob, WorkerError } from "./npyJob.js";
@@ -9,7 +10,7 @@ export { defaultThreads, workersAvailable } from "./workerUrl.js";
 
 type Message =
   | { type: "progress"; rows: number }
-  | { type: "done"; state: StatsState }
+  | { type: "done"; state: StatsState; look: { possible: boolean; rows: number } }
   | { type: "error"; error: WorkerError };
 
 /**
@@ -17,16 +18,23 @@ type Message =
  * exact partial sums. When several workers fail, the error of the earliest row is the one reported.
  */
 export async function evaluateNpyParallel(
-  job: Omit<NpyJob, "worker" | "workers" | "progress">,
+  job: Omit<NpyJob, "worker" | "workers" | "progress" | "look">,
   workers: number,
   onProgress?: (rows: number) => void,
+  look?: ProbabilityLook,
 ): Promise<Stats> {
   const stats = new Stats(job.classes, job.loss, { perClass: job.perClass, worst: job.worst });
   const errors: WorkerError[] = [];
   let done = 0;
   await Promise.all(
     Array.from({ length: workers }, (_, worker) => {
-      const workerData: NpyJob = { ...job, worker, workers, progress: onProgress !== undefined };
+      const workerData: NpyJob = {
+        ...job,
+        worker,
+        workers,
+        progress: onProgress !== undefined,
+        look: look !== undefined,
+      };
       const thread = new Worker(WORKER_URL, { workerData });
       return new Promise<void>((resolve, reject) => {
         let answered = false;
@@ -37,8 +45,10 @@ export async function evaluateNpyParallel(
             return;
           }
           answered = true;
-          if (m.type === "done") mergeState(stats, m.state);
-          else errors.push(m.error);
+          if (m.type === "done") {
+            mergeState(stats, m.state);
+            look?.merge(m.look);
+          } else errors.push(m.error);
         });
         thread.on("error", reject);
         // A worker that ends without its sums would make the total silently short.

@@ -1,6 +1,7 @@
 import { closeSync, openSync, readSync } from "node:fs";
 import { parentPort, workerData } from "node:worker_threads";
 import { evaluateBlock } from "../core/evaluateBlock.js";
+import { ProbabilityLook } from "../core/probabilityLook.js";
 import { allocRowResults } from "../core/rowResults.js";
 import type { RowBlock } from "../core/types.js";
 import { WasmKernel, wasmHandles } from "../core/wasmKernel.js";
@@ -25,6 +26,8 @@ function run(job: NpyJob): void {
   const scoresFd = openSync(job.predictions.path, "r");
   const targetsFd = openSync(job.targets.path, "r");
   let results = allocRowResults(0);
+  const look = new ProbabilityLook();
+  look.possible = job.look;
   try {
     for (let k = job.worker; k < job.segments.length; k += job.workers) {
       const { start, rows, scoresAt, targetsAt } = job.segments[k]!;
@@ -43,6 +46,7 @@ function run(job: NpyJob): void {
           });
         }
       }
+      look.observe(scores, rows, C);
       const block: RowBlock = { start, rows, classes: C, scores, targets: { kind: "index", values } };
       if (results.status.length < rows) results = allocRowResults(rows);
       results.rows = rows;
@@ -51,7 +55,11 @@ function run(job: NpyJob): void {
       stats.add(results);
       if (job.progress) parentPort!.postMessage({ type: "progress", rows });
     }
-    parentPort!.postMessage({ type: "done", state: statsToState(stats) });
+    parentPort!.postMessage({
+      type: "done",
+      state: statsToState(stats),
+      look: { possible: look.possible, rows: look.rows },
+    });
   } finally {
     closeSync(scoresFd);
     closeSync(targetsFd);

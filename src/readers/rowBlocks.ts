@@ -1,3 +1,4 @@
+import { SUM_TOLERANCE } from "../core/probabilityLook.js";
 import type { RowBlock, TargetBlock } from "../core/types.js";
 import { XentError } from "../errors.js";
 import type { PredictionSource, RawTargets, ScoreChunk, TargetChunk, TargetSource } from "./types.js";
@@ -154,13 +155,26 @@ function resolveTargets(raw: RawTargets, ctx: ResolveContext): TargetBlock {
     return { kind: "index", values };
   }
   const v = raw.values;
-  for (let i = 0; i < v.length; i++) {
-    const t = v[i]!;
-    if (!(t >= 0 && t < Number.POSITIVE_INFINITY)) {
-      const r = Math.floor(i / ctx.C);
+  const C = ctx.C;
+  for (let r = 0; r * C < v.length; r++) {
+    let sum = 0;
+    for (let c = 0; c < C; c++) {
+      const t = v[r * C + c]!;
+      if (!(t >= 0 && t < Number.POSITIVE_INFINITY)) {
+        throw new XentError(
+          "value",
+          `target probability ${t} of class ${c} is not a finite number ≥ 0`,
+          where(r),
+        );
+      }
+      sum += t;
+    }
+    // Multi-hot rows (several 1s) are multi-label targets: softmax cross-entropy over them is not
+    // what the model was trained on, and the loss would be plausible and wrong.
+    if (!(Math.abs(sum - 1) <= SUM_TOLERANCE)) {
       throw new XentError(
         "value",
-        `target probability ${t} of class ${i % ctx.C} is not a finite number ≥ 0`,
+        `target probabilities sum to ${sum}, not 1 (±${SUM_TOLERANCE}); multi-hot targets? use --task multilabel (not available yet)`,
         where(r),
       );
     }

@@ -159,7 +159,8 @@ describe("class names, ids and target kinds", () => {
 describe("a targets file next to a predictions CSV", () => {
   it("takes --target-column from the targets file, not the predictions", async () => {
     const dir = tempDir();
-    const preds = writeText(dir, "p.csv", "a,b\n0,1\n1,0\n");
+    // Not one-hot rows: those would (rightly) be warned about as probabilities read as logits.
+    const preds = writeText(dir, "p.csv", "a,b\n0,2\n1,0\n");
     const targets = writeText(dir, "t.csv", "id,truth\nx,1\ny,1\n");
     const r = await xent(["eval", preds, targets, "--target-column", "truth", "--json"]);
     expect(r.stderr).toBe("");

@@ -75,7 +75,7 @@ describe("xent merge", () => {
     const mixed = await xent(["merge", a, b]);
     expect(mixed.code).toBe(2);
     expect(mixed.stderr).toMatch(
-      /^xent: error: .*y\.json was evaluated with other options, classes, --per-class or --worst than .*x\.json/,
+      /^xent: error: .*y\.json was evaluated with no --per-class, .*x\.json with --per-class; only states of one evaluation merge$/m,
     );
     const plain = writeText(dir, "plain.json", JSON.stringify(await evalDoc(shard("g.csv", 0, 5))));
     const none = await xent(["merge", plain]);
