@@ -1,9 +1,10 @@
+import { XentError } from "../errors.js";
 import { prettyJson } from "../output/prettyJson.js";
 import { alignColumns } from "../output/table.js";
 import type { Writer } from "../output/writer.js";
 import { shapeText } from "../readers/npySource.js";
 import { npzArray, pickKey, TARGET_KEYS } from "../readers/npz.js";
-import { type OpenOptions, openPredictions } from "../readers/open.js";
+import { type OpenedPredictions, type OpenOptions, openPredictions, openTargets } from "../readers/open.js";
 import type { InputFormat } from "../readers/types.js";
 
 export interface InspectArgs {
@@ -19,7 +20,20 @@ export interface InspectArgs {
  * Tabular formats are read through once to count rows (bounded memory, and every value checked).
  */
 export async function runInspect(args: InspectArgs, out: Writer): Promise<number> {
-  const opened = await openPredictions(args.file, args.inputFormat, args.open, false);
+  let opened: OpenedPredictions;
+  try {
+    opened = await openPredictions(args.file, args.inputFormat, args.open, false);
+  } catch (e) {
+    // Not predictions (a labels column, a 1-D NPY of class indices): describe it as targets.
+    if (!(e instanceof XentError) || args.file === "-" || (e.code !== "shape" && e.code !== "format"))
+      throw e;
+    const doc = await inspectTargets(args).catch(() => {
+      throw e;
+    });
+    await out.write(args.format === "json" ? `${prettyJson(doc)}\n` : inspectTable(doc));
+    await out.end();
+    return 0;
+  }
   const p = opened.source;
   let rows: number;
   if (opened.layout) {
@@ -33,6 +47,7 @@ export async function runInspect(args: InspectArgs, out: Writer): Promise<number
     path: p.info.path,
     format: p.info.format,
     compression: p.info.compression ?? null,
+    role: "predictions",
     dtype: p.info.dtype ?? "float64",
     rows,
     classes: p.classes,
@@ -50,6 +65,10 @@ export async function runInspect(args: InspectArgs, out: Writer): Promise<number
   }
   doc.id_column = p.columns?.find((c) => c.role === "id")?.name ?? null;
   doc.class_names = p.classNames;
+  if (p.pendingHeader) {
+    doc.header =
+      "the first row may be a header or data: eval decides from the other input's row count, else pass --header or --no-header";
+  }
   if (opened.archive) {
     const members = [];
     for (const key of opened.archive.keys) {
@@ -70,6 +89,39 @@ export async function runInspect(args: InspectArgs, out: Writer): Promise<number
   return 0;
 }
 
+/** A targets file on its own: kind, rows, column, id column (classes: unknown, so any width of probabilities). */
+async function inspectTargets(args: InspectArgs): Promise<Record<string, unknown>> {
+  const none: OpenedPredictions = {
+    source: {
+      info: { path: "", format: "npy" },
+      classes: 0,
+      classNames: null,
+      targetKind: null,
+      targetColumn: null,
+      chunks: async function* () {},
+    },
+    layout: { shape: [-1, -1], axis: 1, path: "" },
+    archive: null,
+  };
+  const t = await openTargets(args.file, args.inputFormat, args.open, none);
+  let rows = 0;
+  let width = 1;
+  for await (const chunk of t.chunks(1 << 16)) {
+    rows += chunk.rows;
+    if (chunk.targets.kind === "probs" && chunk.rows > 0) width = chunk.targets.values.length / chunk.rows;
+  }
+  return {
+    schema: "xent.inspect/1",
+    path: t.info.path,
+    format: t.info.format,
+    role: "targets",
+    dtype: t.info.dtype ?? null,
+    rows,
+    classes: t.kind === "probs" ? width : null,
+    target: { column: t.info.column ?? null, kind: t.kind },
+  };
+}
+
 function inspectTable(doc: Record<string, unknown>): string {
   const lines: string[][] = [];
   const add = (key: string, value: unknown) => {
@@ -78,6 +130,16 @@ function inspectTable(doc: Record<string, unknown>): string {
   add("file", doc.path);
   add("format", doc.compression ? `${doc.format} (${doc.compression} compressed)` : doc.format);
   add("dtype", doc.dtype);
+  if (doc.role === "targets") {
+    const t = doc.target as { column: string | null; kind: string };
+    add("read as", "targets (no scores to read as predictions)");
+    add("rows", doc.rows);
+    add(
+      "target",
+      `${t.column === null ? "the only column" : `column '${t.column}'`} (${t.kind === "probs" ? `probabilities of ${doc.classes} classes` : t.kind === "index" ? "class indices" : "class names"})`,
+    );
+    return `${alignColumns(lines, [false, false])}\n`;
+  }
   add("rows × classes", `${doc.rows} × ${doc.classes}`);
   if (doc.array_shape)
     add("array", `${shapeText(doc.array_shape as number[])}, class axis ${doc.class_axis}`);
@@ -87,6 +149,7 @@ function inspectTable(doc: Record<string, unknown>): string {
   const where = target?.key !== undefined ? `array '${target.key}'` : `column '${target?.column}'`;
   add("target", target ? `${where} (${target.kind})` : "none (give a targets file)");
   add("id column", doc.id_column);
+  add("header", doc.header);
   const names = doc.class_names as string[] | null;
   if (names)
     add(

@@ -275,6 +275,10 @@ export function buildProgram(streams: Streams, onCommand: (line: CommandLine) =>
     .option("--id-column <name|index>", "id column")
     .option("--logits-column <name>", "Arrow: the list column of scores")
     .option("--logits-key <key>", "NPZ: the predictions array")
+    .option("--score-columns <spec>", "the score columns: names, globs (logit_*), index ranges (2:12)")
+    .option("--drop-columns <spec>", "columns that are not scores")
+    .option("--header", "the first row of a CSV/TSV is a header (default: detected)")
+    .option("--no-header", "the first row of a CSV/TSV is data")
     .action((file: string, o: Record<string, unknown>) => {
       const s = (k: string) => o[k] as string | undefined;
       onCommand({
@@ -289,6 +293,9 @@ export function buildProgram(streams: Streams, onCommand: (line: CommandLine) =>
             idColumn: s("idColumn"),
             logitsColumn: s("logitsColumn"),
             logitsKey: s("logitsKey"),
+            scoreColumns: s("scoreColumns"),
+            dropColumns: s("dropColumns"),
+            header: o.header as boolean | undefined,
           },
         },
       });

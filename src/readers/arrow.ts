@@ -521,6 +521,8 @@ export async function arrowTargets(
   if (named !== undefined) kind = targetKindOf(fields[named]!, options.targetType, name);
   else {
     probColumns = roles.scores;
+    // classes 0: any number (xent inspect, which has no predictions to match).
+    if (classes === 0) classes = probColumns.length;
     if (probColumns.length !== classes || options.targetType === "index" || options.targetType === "name") {
       throw new XentError(
         "shape",

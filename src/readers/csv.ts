@@ -406,7 +406,12 @@ export async function openCsvTargets(
   let kind: TargetKind;
   if (columns.length === 1 && options.targetType !== "probs")
     kind = detectKind(table, columns[0]!, options.targetType);
-  else if (columns.length === classes && options.targetType !== "index" && options.targetType !== "name")
+  // classes 0: any number (xent inspect, which has no predictions to match).
+  else if (
+    (columns.length === classes || (classes === 0 && columns.length > 1)) &&
+    options.targetType !== "index" &&
+    options.targetType !== "name"
+  )
     kind = "probs";
   else {
     throw new XentError(
