@@ -6,7 +6,9 @@ import { close, ROOT, runInProcess, xent } from "../helpers/run.js";
 
 /** Files written by pandas (fixtures/pandas/generate.py) and the losses torch computed for them. */
 const at = (name: string) => `${ROOT}fixtures/pandas/${name}`;
-const expected = JSON.parse(readFileSync(at("expected.json"), "utf8")) as Record<string, number>;
+const expected = JSON.parse(readFileSync(at("expected.json"), "utf8")) as Record<string, number> & {
+  sigmoid_row_sums: number[];
+};
 
 async function evalJson(args: string[]) {
   const r = await xent(["eval", ...args, "--json"]);
@@ -89,7 +91,7 @@ describe("files as pandas writes them give torch's number, or an error that says
     await refused(
       [at("sigmoid.csv"), at("sigmoid_labels.csv"), "--input-type", "probs"],
       new RegExp(
-        `the row's probabilities sum to ${expected.sigmoid_row_sums![0]}, not 1 \\(±0\\.001\\); sigmoid outputs\\? see --task multilabel .*sigmoid\\.csv line 2 \\(row 0\\)$`,
+        `the row's probabilities sum to ${expected.sigmoid_row_sums[0]}, not 1 \\(±0\\.001\\); sigmoid outputs\\? see --task multilabel .*sigmoid\\.csv line 2 \\(row 0\\)$`,
       ),
     );
   });
