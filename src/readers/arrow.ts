@@ -13,6 +13,7 @@ import {
 import type { Scores } from "../core/types.js";
 import { usage, XentError } from "../errors.js";
 import { arrowDirectPlan, type Block, peekFirstBatch } from "./arrowDirect.js";
+import { type BatchMeta, checkArrowFile, checkBatches } from "./arrowValidate.js";
 import type { ByteSource } from "./byteSource.js";
 import { codecUse, registerArrowCodecs } from "./codecs/register.js";
 import {
@@ -97,17 +98,22 @@ export async function openArrow(source: ByteSource, format: "arrow" | "arrows"):
   }
   let handle: FileHandle | null = null;
   let reader: Reader;
+  let metas: BatchMeta[] | null = null;
   try {
     if (source.path !== null) {
       // A FileHandle for streams too: apache-arrow then reads each message body at its exact
       // size instead of gathering it from 1 MiB read-stream chunks (half the peak memory).
       handle = await open(source.path, "r");
-      if (format === "arrow") await checkFileTrailer(handle, name);
+      // Everything apache-arrow would trust is checked first: it loops or allocates gigabytes on
+      // some corrupted files, and reads short buffers as zeros.
+      if (format === "arrow")
+        metas = await checkArrowFile(handle, await checkFileTrailer(handle, name), name);
       reader = (await RecordBatchReader.from(handle)) as Reader;
     } else {
       reader = (await RecordBatchReader.from(source.stream())) as Reader;
     }
     await reader.open();
+    if (metas) checkBatches(metas, reader.schema.fields, name);
   } catch (e) {
     await handle?.close();
     throw invalid(name, format, e);
@@ -189,7 +195,7 @@ export async function openArrow(source: ByteSource, format: "arrow" | "arrows"):
  * The file format ends with its footer's length and the ARROW1 magic; without them apache-arrow
  * fails with a bare TypeError, so a truncated file is named as such here first.
  */
-async function checkFileTrailer(handle: FileHandle, name: string): Promise<void> {
+async function checkFileTrailer(handle: FileHandle, name: string): Promise<number> {
   const size = (await handle.stat()).size;
   const tail = Buffer.alloc(10);
   if (size >= 10) await handle.read(tail, 0, 10, size - 10);
@@ -201,6 +207,7 @@ async function checkFileTrailer(handle: FileHandle, name: string): Promise<void>
       { file: name },
     );
   }
+  return size;
 }
 
 const isListType = (t: DataType) =>
@@ -268,6 +275,12 @@ function firstNull(data: Data, rows: number): number {
 function floatValues(data: Data, from: number, count: number): Scores {
   const values = data.values as Float32Array | Float64Array | Uint16Array;
   const start = data.offset + from;
+  // subarray() would silently return fewer values than asked for.
+  if (start + count > values.length)
+    throw new XentError(
+      "format",
+      `corrupt Arrow data: ${count} values asked for, ${values.length - start} present`,
+    );
   if (values instanceof Uint16Array) {
     const out = new Float32Array(count);
     for (let i = 0; i < count; i++) out[i] = float16ToNumber(values[start + i]!);

@@ -1,0 +1,305 @@
+import type { FileHandle } from "node:fs/promises";
+import { DataType, type Field, Type } from "apache-arrow";
+import { XentError } from "../errors.js";
+import { FlatTable } from "./flatbuffer.js";
+
+/** A record batch's metadata, read and bounds-checked from the file (not trusted from apache-arrow). */
+export interface BatchMeta {
+  offset: number;
+  metaDataLength: number;
+  bodyLength: number;
+  length: number;
+  nodes: { length: number; nullCount: number }[];
+  buffers: { offset: number; length: number }[];
+  variadic: number[];
+  compressed: boolean;
+}
+
+const MESSAGE_RECORD_BATCH = 3;
+const MESSAGE_DICTIONARY_BATCH = 2;
+const MESSAGE_SCHEMA = 1;
+/** Nested fields deeper than this are no model output; the limit also stops a self-referencing schema. */
+const MAX_DEPTH = 32;
+const MAX_FIELDS = 1 << 20;
+
+async function readAt(handle: FileHandle, position: number, length: number): Promise<Uint8Array> {
+  const bytes = new Uint8Array(length);
+  let done = 0;
+  while (done < length) {
+    const { bytesRead } = await handle.read(bytes, done, length - done, position + done);
+    if (bytesRead === 0) break;
+    done += bytesRead;
+  }
+  return bytes.subarray(0, done);
+}
+
+/**
+ * Checks an Arrow IPC file's structure before apache-arrow reads any of it: the footer and its
+ * schema (every vector bounded by its bytes, nesting bounded), every block inside the file and
+ * apart from the others, every message at its block with the body length the block states, every
+ * buffer inside its body, node counts and null counts sane, and the footer's record batches the
+ * very messages a front-to-back walk of the file finds (a footer that skips or repeats a batch
+ * would change the number silently). Returns the record batches' metadata for checkBatches.
+ */
+export async function checkArrowFile(handle: FileHandle, size: number, name: string): Promise<BatchMeta[]> {
+  const fail = (why: string) => new XentError("format", `corrupt Arrow file: ${why}`, { file: name });
+  const tail = await readAt(handle, size - 10, 10);
+  const footerLength = new DataView(tail.buffer, tail.byteOffset, 10).getInt32(0, true);
+  const footerStart = size - 10 - footerLength;
+  if (footerStart < 8) throw fail("the footer length points before the start");
+  const footer = FlatTable.root(await readAt(handle, footerStart, footerLength), fail);
+  const schema = footer.table(1);
+  if (!schema) throw fail("the footer has no schema");
+  let fields = 0;
+  const checkFields = (table: FlatTable, slot: number, depth: number) => {
+    const vector = table.vector(slot, 4);
+    if (!vector) return;
+    if (depth > MAX_DEPTH) throw fail("fields nested too deep");
+    for (let k = 0; k < vector.length; k++) {
+      if (++fields > MAX_FIELDS) throw fail("too many fields");
+      const field = table.tableAt(vector, k);
+      field.checkString(0);
+      field.table(3);
+      field.table(4)?.table(1);
+      checkFields(field, 5, depth + 1);
+      checkMetadata(field, 6);
+    }
+  };
+  const checkMetadata = (table: FlatTable, slot: number) => {
+    const vector = table.vector(slot, 4);
+    for (let k = 0; k < (vector?.length ?? 0); k++) {
+      const kv = table.tableAt(vector!, k);
+      kv.checkString(0);
+      kv.checkString(1);
+    }
+  };
+  checkFields(schema, 1, 0);
+  checkMetadata(schema, 2);
+  checkMetadata(footer, 4);
+
+  const blocks = (slot: number) => {
+    const vector = footer.vector(slot, 24);
+    return Array.from({ length: vector?.length ?? 0 }, (_, k) => {
+      const at = vector!.start + 24 * k;
+      const view = new DataView(footer.bytes.buffer, footer.bytes.byteOffset + at, 24);
+      return {
+        offset: footer.int64At(at),
+        metaDataLength: view.getInt32(8, true),
+        bodyLength: footer.int64At(at + 16),
+      };
+    });
+  };
+  const dictionaries = blocks(2);
+  const batches = blocks(3);
+  const all = [...dictionaries, ...batches].sort((a, b) => a.offset - b.offset);
+  let end = 8;
+  for (const b of all) {
+    if (!(b.offset >= end && b.metaDataLength > 0 && b.bodyLength >= 0))
+      throw fail(`a footer block at byte ${b.offset} overlaps another or lies before the data`);
+    end = b.offset + b.metaDataLength + b.bodyLength;
+    if (end > footerStart) throw fail(`a footer block at byte ${b.offset} reaches past the footer`);
+  }
+
+  const metas: BatchMeta[] = [];
+  for (const [list, kind] of [
+    [dictionaries, MESSAGE_DICTIONARY_BATCH],
+    [batches, MESSAGE_RECORD_BATCH],
+  ] as const) {
+    for (const b of list) {
+      const bytes = await readAt(handle, b.offset, b.metaDataLength);
+      const message = readMessage(bytes, b.metaDataLength, fail, `at byte ${b.offset}`);
+      if (message.type !== kind)
+        throw fail(
+          `the footer block at byte ${b.offset} is not a ${kind === 2 ? "dictionary" : "record"} batch`,
+        );
+      if (message.bodyLength !== b.bodyLength)
+        throw fail(
+          `the batch at byte ${b.offset} states a body of ${message.bodyLength} bytes, its footer block ${b.bodyLength}`,
+        );
+      const batch = kind === MESSAGE_RECORD_BATCH ? message.table : message.table.table(1);
+      if (!batch) throw fail(`the dictionary batch at byte ${b.offset} has no data`);
+      const meta = batchMeta(batch, b, fail);
+      if (kind === MESSAGE_RECORD_BATCH) metas.push(meta);
+    }
+  }
+
+  // Front to back: the messages between the magic and the footer, each one's length making progress.
+  const found: number[] = [];
+  let pos = 8;
+  while (pos < footerStart) {
+    const head = await readAt(handle, pos, 8);
+    if (head.length < 8) break;
+    const view = new DataView(head.buffer, head.byteOffset, 8);
+    const marker = view.getUint32(0, true) === 0xffffffff;
+    const length = marker ? view.getInt32(4, true) : view.getInt32(0, true);
+    if (length === 0) break; // end-of-stream marker
+    const prefix = marker ? 8 : 4;
+    if (length < 0 || pos + prefix + length > footerStart)
+      throw fail(`a message at byte ${pos} reaches past the footer`);
+    const message = readMessage(
+      await readAt(handle, pos, prefix + length),
+      prefix + length,
+      fail,
+      `at byte ${pos}`,
+    );
+    // apache-arrow's JS writer leaves the schema message out of files (it is in the footer).
+    if (![MESSAGE_SCHEMA, MESSAGE_DICTIONARY_BATCH, MESSAGE_RECORD_BATCH].includes(message.type))
+      throw fail(`a message at byte ${pos} is of an unknown type`);
+    if (message.type === MESSAGE_RECORD_BATCH) found.push(pos);
+    pos += prefix + length + message.bodyLength;
+    if (pos > footerStart) throw fail(`a message body at byte ${pos} reaches past the footer`);
+  }
+  const indexed = batches.map((b) => b.offset);
+  if (found.length !== indexed.length || found.some((offset, k) => offset !== indexed[k])) {
+    throw fail(
+      `the footer lists ${indexed.length} record batches but the file holds ${found.length}, or at other places`,
+    );
+  }
+  return metas;
+}
+
+function readMessage(
+  bytes: Uint8Array,
+  blockLength: number,
+  fail: (why: string) => XentError,
+  where: string,
+) {
+  if (bytes.length < 8) throw fail(`a message ${where} is cut short`);
+  const view = new DataView(bytes.buffer, bytes.byteOffset, bytes.byteLength);
+  const marker = view.getUint32(0, true) === 0xffffffff;
+  const prefix = marker ? 8 : 4;
+  const length = view.getInt32(marker ? 4 : 0, true);
+  if (!(length > 0 && prefix + length <= blockLength && prefix + length <= bytes.length))
+    throw fail(`the message ${where} has a metadata length of ${length}, outside its block`);
+  const message = FlatTable.root(bytes.subarray(prefix, prefix + length), fail);
+  const type = message.u8(1);
+  const table = message.table(2);
+  const bodyLength = message.i64(3);
+  if (!table || bodyLength < 0) throw fail(`the message ${where} has no header or a negative body length`);
+  return { type, table, bodyLength };
+}
+
+function batchMeta(
+  batch: FlatTable,
+  block: { offset: number; metaDataLength: number; bodyLength: number },
+  fail: (why: string) => XentError,
+): BatchMeta {
+  const where = `the record batch at byte ${block.offset}`;
+  const length = batch.i64(0);
+  const nodesVector = batch.vector(1, 16);
+  const buffersVector = batch.vector(2, 16);
+  const nodes = Array.from({ length: nodesVector?.length ?? 0 }, (_, k) => ({
+    length: batch.int64At(nodesVector!.start + 16 * k),
+    nullCount: batch.int64At(nodesVector!.start + 16 * k + 8),
+  }));
+  const buffers = Array.from({ length: buffersVector?.length ?? 0 }, (_, k) => ({
+    offset: batch.int64At(buffersVector!.start + 16 * k),
+    length: batch.int64At(buffersVector!.start + 16 * k + 8),
+  }));
+  if (length < 0) throw fail(`${where} has a negative length`);
+  for (const n of nodes)
+    if (!(n.length >= 0 && n.nullCount >= 0 && n.nullCount <= n.length))
+      throw fail(`${where} has a bad field node`);
+  for (const b of buffers) {
+    if (!(b.offset >= 0 && b.length >= 0 && b.offset + b.length <= block.bodyLength))
+      throw fail(`${where} has a buffer outside its body`);
+  }
+  const compression = batch.table(3);
+  if (compression && compression.u8(0) > 1) throw fail(`${where} names an unknown compression codec`);
+  const variadicVector = batch.vector(4, 8);
+  const variadic = Array.from({ length: variadicVector?.length ?? 0 }, (_, k) =>
+    batch.int64At(variadicVector!.start + 8 * k),
+  );
+  return { ...block, length, nodes, buffers, variadic, compressed: compression !== null };
+}
+
+/** Bytes per value of a fixed-width type, "bits" for a bitmap, or null for a type with other buffers. */
+function valueWidth(type: DataType): number | "bits" | null {
+  switch (type.typeId) {
+    case Type.Bool:
+      return "bits";
+    case Type.Int:
+    case Type.Time:
+    case Type.Decimal:
+      return (type as unknown as { bitWidth: number }).bitWidth / 8;
+    case Type.Float:
+      return [2, 4, 8][(type as unknown as { precision: number }).precision] ?? null;
+    case Type.Date:
+      return (type as unknown as { unit: number }).unit === 0 ? 4 : 8;
+    case Type.Timestamp:
+    case Type.Duration:
+      return 8;
+    case Type.Interval:
+      return [4, 8, 16][(type as unknown as { unit: number }).unit] ?? null;
+    case Type.FixedSizeBinary:
+      return (type as unknown as { byteWidth: number }).byteWidth;
+    case Type.Dictionary:
+      return (type as unknown as { indices: { bitWidth: number } }).indices.bitWidth / 8;
+    default:
+      return null;
+  }
+}
+
+/**
+ * Checks every record batch against the schema: one field node per field (children included)
+ * with the batch's row count at the top level and n × size under a fixed-size list, and, for
+ * uncompressed batches, every buffer as long as its rows need (values, validity when there are
+ * nulls, offsets). A values buffer of length 0 under 48 rows read as zeros before this.
+ */
+export function checkBatches(metas: readonly BatchMeta[], fields: readonly Field[], name: string): void {
+  for (const meta of metas) {
+    const fail = (why: string) =>
+      new XentError("format", `corrupt Arrow file: the record batch at byte ${meta.offset} ${why}`, {
+        file: name,
+      });
+    let node = 0;
+    let buffer = 0;
+    let variadic = 0;
+    const nextBuffer = (needed: number, what: string) => {
+      const b = meta.buffers[buffer++];
+      if (!b) throw fail("has fewer buffers than its columns need");
+      if (!meta.compressed && b.length < needed)
+        throw fail(`has a ${what} buffer of ${b.length} bytes where ${needed} are needed`);
+    };
+    const visit = (field: Field, rows: number | null, depth: number) => {
+      const n = meta.nodes[node++];
+      if (!n) throw fail("has fewer field nodes than its columns");
+      if (rows !== null && n.length !== rows)
+        throw fail(`holds ${n.length} values in column '${field.name}' where ${rows} are expected`);
+      const type = field.type;
+      if (type.typeId === Type.Null) return;
+      nextBuffer(n.nullCount > 0 ? Math.ceil(n.length / 8) : 0, "validity");
+      const width = valueWidth(type);
+      if (width !== null) {
+        nextBuffer(width === "bits" ? Math.ceil(n.length / 8) : n.length * width, "values");
+        return;
+      }
+      if (depth > MAX_DEPTH) throw fail("nests too deep");
+      if (DataType.isUtf8(type) || DataType.isBinary(type)) {
+        nextBuffer((n.length + 1) * 4, "offsets");
+        nextBuffer(0, "data");
+      } else if (DataType.isLargeUtf8(type) || DataType.isLargeBinary(type)) {
+        nextBuffer((n.length + 1) * 8, "offsets");
+        nextBuffer(0, "data");
+      } else if (DataType.isUtf8View(type) || DataType.isBinaryView(type)) {
+        nextBuffer(n.length * 16, "views");
+        const count = meta.variadic[variadic++] ?? 0;
+        for (let k = 0; k < count; k++) nextBuffer(0, "data");
+      } else if (DataType.isList(type) || DataType.isMap(type) || DataType.isLargeList(type)) {
+        nextBuffer((n.length + 1) * (DataType.isLargeList(type) ? 8 : 4), "offsets");
+        visit(type.children[0]!, null, depth + 1);
+      } else if (DataType.isFixedSizeList(type)) {
+        visit(type.children[0]!, n.length * type.listSize, depth + 1);
+      } else if (DataType.isStruct(type)) {
+        for (const child of type.children) visit(child, n.length, depth + 1);
+      } else {
+        throw new XentError("format", `column '${field.name}' has type ${type}, which xent does not read`, {
+          file: name,
+        });
+      }
+    };
+    for (const field of fields) visit(field, meta.length, 0);
+    if (node !== meta.nodes.length || buffer !== meta.buffers.length)
+      throw fail("has more field nodes or buffers than its columns");
+  }
+}
