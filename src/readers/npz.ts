@@ -1,5 +1,6 @@
 import { createReadStream } from "node:fs";
-import { createInflateRaw } from "node:zlib";
+import type { FileHandle } from "node:fs/promises";
+import { crc32, createInflateRaw } from "node:zlib";
 import { usage, XentError } from "../errors.js";
 import { describeIoError, openFile } from "./files.js";
 import { type NpyArray, openNpy } from "./npy.js";
@@ -48,6 +49,27 @@ export function pickKey(
   return defaults.find((k) => archive.members.has(k)) ?? null;
 }
 
+const crcError = (member: ZipMember, path: string) =>
+  new XentError("format", `member ${member.name} fails its CRC-32 check (corrupted archive)`, { file: path });
+
+/** A stored member's CRC-32, read through once in 4 MiB pieces before any of it is trusted. */
+async function checkCrc(handle: FileHandle, base: number, member: ZipMember, path: string): Promise<void> {
+  const piece = new Uint8Array(Math.min(member.size, 4 << 20));
+  let crc = 0;
+  for (let done = 0; done < member.size; ) {
+    const { bytesRead } = await handle.read(
+      piece,
+      0,
+      Math.min(piece.length, member.size - done),
+      base + done,
+    );
+    if (bytesRead === 0) throw new XentError("format", `member ${member.name} is cut short`, { file: path });
+    crc = crc32(piece.subarray(0, bytesRead), crc);
+    done += bytesRead;
+  }
+  if (crc !== member.crc) throw crcError(member, path);
+}
+
 /**
  * One array of the archive: a stored member is read in place (positional reads, any layout); a
  * deflated one (np.savez_compressed) is inflated as a stream.
@@ -64,6 +86,16 @@ export async function npzArray(archive: NpzArchive, key: string): Promise<NpyArr
     throw e instanceof XentError ? e.at({ file: archive.path }) : e;
   }
   if (member.method === 0) {
+    if (base + member.size > (await handle.stat()).size) {
+      await handle.close();
+      throw new XentError("format", `member ${member.name} reaches past the end of the archive`, {
+        file: archive.path,
+      });
+    }
+    await checkCrc(handle, base, member, archive.path).catch(async (e) => {
+      await handle.close();
+      throw e;
+    });
     const array = await openNpy(archive.path, { handle, base, size: member.size, name });
     return { ...array, close: () => handle.close() };
   }
@@ -80,13 +112,28 @@ export async function npzArray(archive: NpzArchive, key: string): Promise<NpyArr
   const inflate = createInflateRaw();
   raw.on("error", (e) => inflate.destroy(e));
   const bytes = (async function* () {
+    let crc = 0;
+    let size = 0;
     try {
-      for await (const chunk of raw.pipe(inflate)) yield chunk as Uint8Array;
+      for await (const chunk of raw.pipe(inflate)) {
+        size += (chunk as Uint8Array).length;
+        // More than the directory states: a lie, and a way to fill memory.
+        if (size > member.size)
+          throw new XentError(
+            "format",
+            `member ${member.name} inflates beyond its stated ${member.size} bytes`,
+            { file: archive.path },
+          );
+        crc = crc32(chunk as Uint8Array, crc);
+        yield chunk as Uint8Array;
+      }
     } catch (e) {
+      if (e instanceof XentError) throw e;
       throw new XentError("format", `cannot inflate ${member.name}: ${describeIoError(e)}`, {
         file: archive.path,
       });
     }
+    if (size !== member.size || crc !== member.crc) throw crcError(member, archive.path);
   })();
   return openNpyStream(bytes, name);
 }

@@ -11,6 +11,8 @@ export interface ZipMember {
   size: number;
   /** Offset of the member's local header. */
   headerOffset: number;
+  /** CRC-32 of the uncompressed bytes (numpy checks it; so does xent). */
+  crc: number;
 }
 
 const EOCD = 0x06054b50;
@@ -61,6 +63,7 @@ export async function zipMembers(handle: FileHandle, size: number): Promise<ZipM
   for (let k = 0; k < count; k++) {
     if (p + 46 > cd.length || cv.getUint32(p, true) !== CENTRAL) bad("broken central directory");
     const method = cv.getUint16(p + 10, true);
+    const crc = cv.getUint32(p + 16, true);
     let compressedSize = cv.getUint32(p + 20, true);
     let uncompressed = cv.getUint32(p + 24, true);
     const nameLength = cv.getUint16(p + 28, true);
@@ -87,8 +90,18 @@ export async function zipMembers(handle: FileHandle, size: number): Promise<ZipM
       }
       e += 4 + length;
     }
-    members.push({ name, method, compressedSize, size: uncompressed, headerOffset });
+    if (method === 0 && compressedSize !== uncompressed) bad(`stored member ${name} states two sizes`);
+    members.push({ name, method, compressedSize, size: uncompressed, headerOffset, crc });
     p = extraEnd + commentLength;
+  }
+  // Members lie before the central directory, one after the other: overlapping ones would let one
+  // array's bytes be read as another's.
+  const sorted = [...members].sort((a, b) => a.headerOffset - b.headerOffset);
+  for (let k = 0; k < sorted.length; k++) {
+    const m = sorted[k]!;
+    const next = sorted[k + 1]?.headerOffset ?? cdOffset;
+    if (m.headerOffset + 30 + m.compressedSize > next)
+      bad(`member ${m.name} overlaps the next one or the directory`);
   }
   return members;
 }
