@@ -1,5 +1,6 @@
 import { readFileSync } from "node:fs";
 import { usage, XentError } from "../errors.js";
+import { checkState } from "../metrics/checkState.js";
 import { mergeShards, type ShardDocument, shardState } from "../metrics/shardState.js";
 import { summarize } from "../metrics/stats.js";
 import { type OptionsJson, optionsFromJson, type Report, type RunInfo } from "../output/report.js";
@@ -33,12 +34,31 @@ function readShard(path: string): ShardDocument & { options: OptionsJson } {
   }
   if (doc?.schema !== "xent.eval/1")
     throw new XentError("format", "not an xent.eval/1 document", { file: path });
-  if (doc.state?.version !== 1 || !doc.inputs || !doc.options) {
+  if (doc.state === undefined || !doc.inputs || !doc.options) {
     throw new XentError("format", "no state in this document: evaluate with --emit-state --json", {
       file: path,
     });
   }
+  checkState(doc.state, path);
+  checkInputs(doc.inputs, path);
   return { path, inputs: doc.inputs, state: doc.state, options: doc.options };
+}
+
+/** The document's `inputs`, which merge copies into its output: names and shapes of the right types. */
+function checkInputs(inputs: unknown, path: string): void {
+  const fail = (what: string) => new XentError("format", `invalid xent document: ${what}`, { file: path });
+  for (const side of ["predictions", "targets"]) {
+    const v = (inputs as Record<string, unknown>)[side] as Record<string, unknown> | undefined;
+    if (typeof v !== "object" || v === null) throw fail(`inputs.${side} is not an object`);
+    if (typeof v.path !== "string" || typeof v.format !== "string")
+      throw fail(`inputs.${side} has no path or format`);
+    if (
+      v.shape !== undefined &&
+      (!Array.isArray(v.shape) ||
+        v.shape.some((d) => typeof d !== "number" || !Number.isSafeInteger(d) || d < 0))
+    )
+      throw fail(`inputs.${side}.shape is not a list of whole numbers`);
+  }
 }
 
 /**

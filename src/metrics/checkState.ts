@@ -1,0 +1,120 @@
+import { XentError } from "../errors.js";
+import { ECE_BINS } from "./calibration.js";
+
+/**
+ * Checks an `--emit-state` document's `state` field by field before `xent merge` adds it up: a
+ * state is input like any file, and an edited or corrupted one printed accuracy 100 (correct =
+ * 100 × used) or `"rows": "064"`. Every count is a whole number ≥ 0 and consistent with the
+ * others, every exact sum is well-formed partials, options have their types and ranges.
+ */
+export function checkState(state: unknown, file: string): void {
+  const fail = (what: string) => new XentError("format", `invalid xent state: ${what}`, { file });
+  const obj = (v: unknown, what: string): Record<string, unknown> => {
+    if (typeof v !== "object" || v === null || Array.isArray(v)) throw fail(`${what} is not an object`);
+    return v as Record<string, unknown>;
+  };
+  const count = (v: unknown, what: string, max = Number.MAX_SAFE_INTEGER): number => {
+    if (typeof v !== "number" || !Number.isSafeInteger(v) || v < 0 || v > max)
+      throw fail(`${what} is not a whole number from 0 to ${max}`);
+    return v;
+  };
+  const array = (v: unknown, what: string, length?: number): unknown[] => {
+    if (!Array.isArray(v)) throw fail(`${what} is not an array`);
+    if (length !== undefined && v.length !== length)
+      throw fail(`${what} has ${v.length} entries, not ${length}`);
+    return v;
+  };
+  const counts = (v: unknown, what: string, length: number, max: number) =>
+    array(v, what, length).map((x, i) => count(x, `${what}[${i}]`, max));
+  // An exact sum: three special-value counts, then finite partials (a double has at most ~40).
+  const exactSum = (v: unknown, what: string) => {
+    const a = array(v, what);
+    if (a.length < 3 || a.length > 3 + 2100) throw fail(`${what} is not an exact sum`);
+    a.slice(0, 3).forEach((x, i) => count(x, `${what}[${i}]`));
+    for (const x of a.slice(3))
+      if (typeof x !== "number" || !Number.isFinite(x))
+        throw fail(`${what} holds a partial that is not a finite number`);
+  };
+  const number = (v: unknown, what: string) => {
+    const x = typeof v === "string" && ["Infinity", "-Infinity", "NaN"].includes(v) ? Number(v) : v;
+    if (typeof x !== "number") throw fail(`${what} is not a number`);
+  };
+
+  const s = obj(state, "state");
+  if (s.version !== 1) throw fail(`version ${JSON.stringify(s.version)} (this xent reads version 1)`);
+  const classes = count(s.classes, "classes", 1 << 24);
+  if (classes < 1) throw fail("classes is 0");
+  if (typeof s.per_class !== "boolean") throw fail("per_class is not true or false");
+  const worstK = count(s.worst, "worst", 1 << 24);
+  if (s.class_names !== null) {
+    const names = array(s.class_names, "class_names", classes);
+    if (names.some((n) => typeof n !== "string")) throw fail("class_names holds a non-string");
+  }
+  const options = obj(s.options, "options");
+  const oneOf = (key: string, values: readonly unknown[]) => {
+    if (!values.includes(options[key])) throw fail(`options.${key} is not one of ${values.join(", ")}`);
+  };
+  oneOf("input_type", ["logits", "probs", "log-probs"]);
+  oneOf("smoothing_style", ["uniform", "others"]);
+  oneOf("reduction", ["mean", "sum", "none"]);
+  oneOf("on_nan", ["error", "skip"]);
+  const { smoothing, temperature, ignore_index: ignoreIndex, class_weights: weights } = options;
+  if (typeof smoothing !== "number" || !(smoothing >= 0 && smoothing <= 1))
+    throw fail("options.smoothing is not in [0, 1]");
+  if (typeof temperature !== "number" || !(temperature > 0 && Number.isFinite(temperature)))
+    throw fail("options.temperature is not a number > 0");
+  if (typeof ignoreIndex !== "number" || !Number.isSafeInteger(ignoreIndex))
+    throw fail("options.ignore_index is not a whole number");
+  if (weights !== null) {
+    const w = array(weights, "options.class_weights", classes);
+    if (w.some((x) => typeof x !== "number" || !(x >= 0 && Number.isFinite(x))))
+      throw fail("options.class_weights holds a weight that is not a finite number ≥ 0");
+  }
+  const topK = array(options.top_k, "options.top_k").map((k, i) => count(k, `options.top_k[${i}]`, classes));
+  const st = obj(s.stats, "stats");
+  const rows = count(st.rows, "stats.rows");
+  const used = count(st.used, "stats.used", rows);
+  const ignored = count(st.ignored, "stats.ignored", rows);
+  const skipped = count(st.skipped, "stats.skipped", rows);
+  if (used + ignored + skipped !== rows) throw fail("stats.used + ignored + skipped is not stats.rows");
+  count(st.correct, "stats.correct", used);
+  counts(st.topK, "stats.topK", topK.length, used);
+  const sums = obj(st.sums, "stats.sums");
+  for (const key of ["loss", "weight", "nll", "entropy", "brier"]) exactSum(sums[key], `stats.sums.${key}`);
+  const ece = obj(st.ece, "stats.ece");
+  const binCounts = counts(ece.count, "stats.ece.count", ECE_BINS, used);
+  const binCorrect = counts(ece.correct, "stats.ece.correct", ECE_BINS, used);
+  if (binCounts.reduce((a, b) => a + b, 0) > used)
+    throw fail("stats.ece.count adds up to more than stats.used");
+  if (binCorrect.some((c, b) => c > binCounts[b]!)) throw fail("stats.ece.correct exceeds its bin's count");
+  array(ece.confidence, "stats.ece.confidence", ECE_BINS).forEach((x, b) =>
+    exactSum(x, `stats.ece.confidence[${b}]`),
+  );
+  if (s.per_class !== (st.perClass !== null)) throw fail("stats.perClass does not match per_class");
+  if (st.perClass !== null) {
+    const pc = obj(st.perClass, "stats.perClass");
+    const n = counts(pc.count, "stats.perClass.count", classes, used);
+    const correct = counts(pc.correct, "stats.perClass.correct", classes, used);
+    const predicted = counts(pc.predicted, "stats.perClass.predicted", classes, used);
+    if (correct.some((c, k) => c > n[k]!)) throw fail("stats.perClass.correct exceeds its class's count");
+    if (n.reduce((a, b) => a + b, 0) > used || predicted.reduce((a, b) => a + b, 0) > used)
+      throw fail("stats.perClass counts add up to more than stats.used");
+    for (const key of ["loss", "weight", "nll"])
+      array(pc[key], `stats.perClass.${key}`, classes).forEach((x, c) =>
+        exactSum(x, `stats.perClass.${key}[${c}]`),
+      );
+  }
+  const worst = array(st.worst, "stats.worst");
+  if (worst.length > worstK) throw fail(`stats.worst lists ${worst.length} rows for --worst ${worstK}`);
+  worst.forEach((w, i) => {
+    const row = obj(w, `stats.worst[${i}]`);
+    count(row.index, `stats.worst[${i}].index`, Math.max(0, rows - 1));
+    if (typeof row.target !== "number" || !Number.isSafeInteger(row.target))
+      throw fail(`stats.worst[${i}].target is not a whole number`);
+    if (typeof row.pred !== "number" || !Number.isSafeInteger(row.pred))
+      throw fail(`stats.worst[${i}].pred is not a whole number`);
+    for (const key of ["loss", "nll", "pTarget"]) number(row[key], `stats.worst[${i}].${key}`);
+    if (row.id !== undefined && typeof row.id !== "string")
+      throw fail(`stats.worst[${i}].id is not a string`);
+  });
+}
