@@ -30,7 +30,9 @@ export function checkState(state: unknown, file: string): void {
   const exactSum = (v: unknown, what: string) => {
     const a = array(v, what);
     if (a.length < 3 || a.length > 3 + 2100) throw fail(`${what} is not an exact sum`);
-    a.slice(0, 3).forEach((x, i) => count(x, `${what}[${i}]`));
+    a.slice(0, 3).forEach((x, i) => {
+      count(x, `${what}[${i}]`);
+    });
     for (const x of a.slice(3))
       if (typeof x !== "number" || !Number.isFinite(x))
         throw fail(`${what} holds a partial that is not a finite number`);
@@ -87,9 +89,9 @@ export function checkState(state: unknown, file: string): void {
   if (binCounts.reduce((a, b) => a + b, 0) > used)
     throw fail("stats.ece.count adds up to more than stats.used");
   if (binCorrect.some((c, b) => c > binCounts[b]!)) throw fail("stats.ece.correct exceeds its bin's count");
-  array(ece.confidence, "stats.ece.confidence", ECE_BINS).forEach((x, b) =>
-    exactSum(x, `stats.ece.confidence[${b}]`),
-  );
+  array(ece.confidence, "stats.ece.confidence", ECE_BINS).forEach((x, b) => {
+    exactSum(x, `stats.ece.confidence[${b}]`);
+  });
   if (s.per_class !== (st.perClass !== null)) throw fail("stats.perClass does not match per_class");
   if (st.perClass !== null) {
     const pc = obj(st.perClass, "stats.perClass");
@@ -100,9 +102,9 @@ export function checkState(state: unknown, file: string): void {
     if (n.reduce((a, b) => a + b, 0) > used || predicted.reduce((a, b) => a + b, 0) > used)
       throw fail("stats.perClass counts add up to more than stats.used");
     for (const key of ["loss", "weight", "nll"])
-      array(pc[key], `stats.perClass.${key}`, classes).forEach((x, c) =>
-        exactSum(x, `stats.perClass.${key}[${c}]`),
-      );
+      array(pc[key], `stats.perClass.${key}`, classes).forEach((x, c) => {
+        exactSum(x, `stats.perClass.${key}[${c}]`);
+      });
   }
   const worst = array(st.worst, "stats.worst");
   if (worst.length > worstK) throw fail(`stats.worst lists ${worst.length} rows for --worst ${worstK}`);

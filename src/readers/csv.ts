@@ -130,6 +130,10 @@ function headRecords(path: string, delimiter: string): CsvRecord[] | null {
   }
   const complete = bytes.length < HEAD_BYTES ? bytes : bytes.subarray(0, bytes.lastIndexOf(10) + 1);
   if (complete.length === 0) return null;
+  // Lone CR line endings (old Mac files): the byte splitter knows only \n, csv-parse finds the
+  // record delimiter itself; null sends the file down csv-parse's path, as standard input goes.
+  for (let i = bytes.indexOf(13); i >= 0 && i < bytes.length - 1; i = bytes.indexOf(13, i + 1))
+    if (bytes[i + 1] !== 10) return null;
   try {
     const parsed = parseSync(complete, {
       delimiter,

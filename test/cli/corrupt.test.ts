@@ -1,0 +1,52 @@
+import { readdirSync, readFileSync } from "node:fs";
+import { describe, expect, it } from "vitest";
+import { ROOT, xent } from "../helpers/run.js";
+
+const dir = `${ROOT}fixtures/corrupt/`;
+const files = readdirSync(dir).filter((f) => /\.(arrow|npz)$/.test(f));
+
+/** One line on stderr, exit 2, no stack trace, no internal error, nothing on stdout. */
+function refusedCleanly(r: { code: number | null; stdout: string; stderr: string }) {
+  expect(r.code).toBe(2);
+  expect(r.stdout).toBe("");
+  expect(r.stderr).toMatch(/^xent: error: /);
+  expect(r.stderr).not.toMatch(/internal error|\n\s+at /);
+  expect(r.stderr.trimEnd().split("\n")).toHaveLength(1);
+  expect(r.stderr.length).toBeLessThan(400);
+}
+
+describe("corrupted inputs of the fuzzing campaign are refused, never a number or a hang", () => {
+  for (const file of files) {
+    it(`${file}: exit 2 with what is wrong, on one thread and on worker threads`, async () => {
+      for (const env of [{ XENT_PARALLEL_MIN_BYTES: "1" }, {}]) {
+        refusedCleanly(
+          await xent(["eval", dir + file, "--json", "--threads", env.XENT_PARALLEL_MIN_BYTES ? "2" : "1"], {
+            env,
+          }),
+        );
+      }
+    });
+  }
+
+  it("reads a CSV with lone CR line endings from a path as from standard input", async () => {
+    const file = `${dir}csv_lone_cr.csv`;
+    const fromPath = await xent(["eval", file, "--json"]);
+    const fromStdin = await xent(["eval", "-", "--json"], {
+      input: readFileSync(file, "latin1"),
+      latin1: true,
+    });
+    expect(fromPath.stderr).toBe("");
+    const a = JSON.parse(fromPath.stdout);
+    const b = JSON.parse(fromStdin.stdout);
+    expect(a.counts.rows).toBe(2);
+    expect(a.loss).toBe(b.loss);
+  });
+
+  it("merge refuses states whose counts are inconsistent or of the wrong type, and takes the valid one", async () => {
+    refusedCleanly(await xent(["merge", `${dir}merge_correct_100x.json`]));
+    refusedCleanly(await xent(["merge", `${dir}merge_rows_array.json`]));
+    const ok = await xent(["merge", `${dir}merge_base_plain.json`, "--json"]);
+    expect(ok.code).toBe(0);
+    expect(JSON.parse(ok.stdout).counts.rows).toBe(64);
+  });
+});
