@@ -18,7 +18,7 @@ function refusedCleanly(r: { code: number | null; stdout: string; stderr: string
 describe("corrupted inputs of the fuzzing campaign are refused, never a number or a hang", () => {
   for (const file of files) {
     it(`${file}: exit 2 with what is wrong, on one thread and on worker threads`, async () => {
-      for (const env of [{ XENT_PARALLEL_MIN_BYTES: "1" }, {}]) {
+      for (const env of [{ XENT_PARALLEL_MIN_BYTES: "1" }, {}] as Record<string, string>[]) {
         refusedCleanly(
           await xent(["eval", dir + file, "--json", "--threads", env.XENT_PARALLEL_MIN_BYTES ? "2" : "1"], {
             env,
