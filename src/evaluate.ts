@@ -47,6 +47,9 @@ export async function evaluate(blocks: AsyncIterable<RowBlock>, options: Evaluat
     stats.add(results, block.ids);
     if (options.onRows) await options.onRows(results, block.ids);
     options.onProgress?.(block.start + block.rows);
+    // Readers that read synchronously (CSV, NPY) never hand the event loop a turn of its own:
+    // without this, Ctrl-C waited for the end of the input (and the run exited 0).
+    await new Promise<void>((resolve) => setImmediate(resolve));
   }
   return stats;
 }

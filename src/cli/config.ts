@@ -1,4 +1,4 @@
-import { existsSync, readFileSync } from "node:fs";
+import { existsSync } from "node:fs";
 import type { LossOptions } from "../core/types.js";
 import { usage, XentError } from "../errors.js";
 import { CsvPrinter } from "../output/csv.js";
@@ -13,6 +13,7 @@ import { openNpy } from "../readers/npy.js";
 import { NPY_MAGIC } from "../readers/npyHeader.js";
 import { archiveTargets, type OpenOptions, openPredictions, openTargets } from "../readers/open.js";
 import { parseNumber } from "../readers/parseNumber.js";
+import { readSmallFile } from "../readers/readSmallFile.js";
 import { settleHeaders } from "../readers/settleHeaders.js";
 import type { PredictionSource, TargetSource } from "../readers/types.js";
 import type { EvalArgs, OutputFormat } from "./options.js";
@@ -58,6 +59,9 @@ export async function planEval(args: EvalArgs): Promise<EvalPlan> {
     throw usage("--score-columns and --drop-columns apply to CSV, TSV and Arrow predictions");
   }
   const C = predictions.classes;
+  if (args.perClass && C > MAX_PER_CLASS) {
+    throw usage(`--per-class takes at most ${MAX_PER_CLASS} classes; the predictions have ${C}`);
+  }
   const tooLarge = args.loss.topK.find((k) => k >= C);
   if (tooLarge !== undefined) {
     throw usage(
@@ -130,10 +134,20 @@ export async function planEval(args: EvalArgs): Promise<EvalPlan> {
   };
 }
 
+/** Class names and weight files are small: 64 MiB holds 4 million names of 16 bytes. */
+const SIDE_FILE_LIMIT = 64 << 20;
+
+/**
+ * Per-class sums take ~3 exact sums and 3 counts per class in every thread: 262,144 classes (the
+ * largest LLM vocabularies, 256k) take ~60 MiB; 10^7 took 8 GB and a minute before failing.
+ */
+export const MAX_PER_CLASS = 1 << 18;
+
 /** `a,b,c`, or a file with one name per line. */
 function readClassNames(spec: string, C: number): string[] {
   const names = existsSync(spec)
-    ? readFileSync(spec, "utf8")
+    ? readSmallFile(spec, SIDE_FILE_LIMIT, "--class-names")
+        .toString("utf8")
         .split(/\r?\n/)
         .map((s) => s.trim())
         .filter((s) => s !== "")
@@ -147,8 +161,8 @@ function readClassNames(spec: string, C: number): string[] {
 async function readClassWeights(spec: string, C: number): Promise<Float64Array> {
   let values: number[];
   if (existsSync(spec)) {
-    const head = readFileSync(spec).subarray(0, 6);
-    if (NPY_MAGIC.equals(head)) {
+    const bytes = readSmallFile(spec, SIDE_FILE_LIMIT, "--class-weights");
+    if (NPY_MAGIC.equals(bytes.subarray(0, 6))) {
       const array = await openNpy(spec);
       values = [];
       try {
@@ -159,7 +173,8 @@ async function readClassWeights(spec: string, C: number): Promise<Float64Array> 
         await array.close();
       }
     } else {
-      values = readFileSync(spec, "utf8")
+      values = bytes
+        .toString("utf8")
         .split(/[\s,]+/)
         .filter((s) => s !== "")
         .map((s) => parseNumber(s) ?? Number.NaN);

@@ -14,8 +14,8 @@ import { EXIT_ERROR, EXIT_OK, runEval } from "./run.js";
 // (0 in 150). V8 reads the flag when each worker's isolate starts.
 setFlagsFromString("--no-concurrent-recompilation");
 
-/** 128 + SIGINT, what shells report for a program stopped by Ctrl-C. */
-export const EXIT_INTERRUPTED = 130;
+/** 128 + the signal's number, what shells report for a program a signal stopped. */
+const SIGNAL_EXITS = { SIGINT: 130, SIGTERM: 143, SIGHUP: 129 } as const;
 
 const cleanups: (() => void)[] = [];
 
@@ -29,7 +29,7 @@ function abort(): void {
  * anything else is a bug, reported without a stack trace unless XENT_DEBUG is set.
  */
 export async function main(argv: readonly string[]): Promise<number> {
-  const out = new Writer(process.stdout);
+  const out = new Writer(process.stdout, 1);
   try {
     const line = parseCommandLine(argv, {
       out: (text) => process.stdout.write(text),
@@ -62,13 +62,17 @@ export async function main(argv: readonly string[]): Promise<number> {
   }
 }
 
-// Ctrl-C: stop at once, without a partial document (the JSON printer writes only when done and its
-// spool is removed here), with one line on stderr.
-process.once("SIGINT", () => {
-  abort();
-  // On a terminal, end the line the echoed ^C is on.
-  process.stderr.write(`${process.stderr.isTTY ? "\n" : ""}xent: interrupted\n`);
-  process.exit(EXIT_INTERRUPTED);
-});
+// Ctrl-C, kill, a closed terminal: stop at once, without a partial document (the JSON printer
+// writes only when done, takes back a half-copied one from a file, and its spool is removed
+// here), with one line on stderr.
+for (const [signal, code] of Object.entries(SIGNAL_EXITS)) {
+  process.once(signal, () => {
+    abort();
+    // On a terminal, end the line the echoed ^C is on.
+    const what = signal === "SIGINT" ? "interrupted" : `stopped by ${signal}`;
+    process.stderr.write(`${process.stderr.isTTY && signal === "SIGINT" ? "\n" : ""}xent: ${what}\n`);
+    process.exit(code);
+  });
+}
 
 main(process.argv.slice(2)).then((code) => process.exit(code));

@@ -5,7 +5,7 @@ import { type EvaluateOptions, evaluate } from "../evaluate.js";
 import { shardState } from "../metrics/shardState.js";
 import { type Summary, summarize } from "../metrics/stats.js";
 import { Progress, type ProgressStream } from "../output/progress.js";
-import { type Assertion, optionsJson, type Report } from "../output/report.js";
+import { type Assertion, optionsJson, type Printer, type Report } from "../output/report.js";
 import type { Writer } from "../output/writer.js";
 import { evaluateOnWorkers } from "../parallel/blockPool.js";
 import type { NpyJob, Segment } from "../parallel/npyJob.js";
@@ -26,6 +26,12 @@ function check(spec: AssertSpec, value: number): Assertion {
   return { expr: spec.expr, value, passed };
 }
 
+/**
+ * `--threads N`, at most 4 per core: each worker is a V8 isolate (~10 MiB and ~30 ms to start),
+ * so --threads 10000 would exhaust memory before evaluating a row.
+ */
+const threadCount = (args: EvalArgs) => Math.min(args.threads || defaultThreads(), 4 * defaultThreads());
+
 /** Below this many values (float32), starting threads costs more than it saves. */
 const PARALLEL_MIN_VALUES = 1 << 22;
 /** The same threshold in bytes; XENT_PARALLEL_MIN_BYTES lowers it so that tests run threads on small files. */
@@ -38,7 +44,7 @@ const PARALLEL_MIN_BYTES = Number(process.env.XENT_PARALLEL_MIN_BYTES ?? PARALLE
  * single-threaded loop runs, with the same kernel and the same numbers.
  */
 async function parallelJob(plan: EvalPlan, args: EvalArgs) {
-  const threads = args.threads || defaultThreads();
+  const threads = threadCount(args);
   if (threads < 2 || args.perSample || !wasmHandles(plan.loss) || !workersAvailable()) return null;
   if (plan.predictions.direct && plan.targets === null && args.idColumn === undefined)
     return arrowJob(plan, args, threads);
@@ -113,7 +119,7 @@ function directJob(
  * is the bottleneck of CSV runs, so they stay on one thread.
  */
 function blockWorkers(plan: EvalPlan, args: EvalArgs): number {
-  const threads = args.threads || defaultThreads();
+  const threads = threadCount(args);
   const format = plan.predictions.info.format;
   if (threads < 2 || format === "csv" || format === "tsv" || !workersAvailable()) return 0;
   // An NPZ member is named archive.npz:member.npy; the archive's size is what counts.
@@ -154,6 +160,24 @@ export async function runEval(args: EvalArgs, out: Writer, io: RunIO = quietIO):
       ? new Progress(io.stderr, () => plan.predictions.fractionDone?.() ?? null)
       : null;
   if (progress) io.onAbort(() => progress.done());
+  try {
+    return await evaluateAndPrint(plan, args, out, io, printer, progress);
+  } catch (e) {
+    // Whatever the caller does with the error, the spool goes (main's abort also runs it on signals).
+    printer.abort?.();
+    progress?.done();
+    throw e;
+  }
+}
+
+async function evaluateAndPrint(
+  plan: EvalPlan,
+  args: EvalArgs,
+  out: Writer,
+  io: RunIO,
+  printer: Printer,
+  progress: Progress | null,
+): Promise<number> {
   await printer.begin(plan.run);
   const blocks = rowBlocks(plan.predictions, plan.targets, {
     chunkRows: plan.chunkRows,

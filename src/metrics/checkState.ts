@@ -47,6 +47,7 @@ export function checkState(state: unknown, file: string): void {
   const classes = count(s.classes, "classes", 1 << 24);
   if (classes < 1) throw fail("classes is 0");
   if (typeof s.per_class !== "boolean") throw fail("per_class is not true or false");
+  if (s.per_class && classes > 1 << 18) throw fail(`per-class sums of ${classes} classes (at most 262144)`);
   const worstK = count(s.worst, "worst", 1 << 24);
   if (s.class_names !== null) {
     const names = array(s.class_names, "class_names", classes);

@@ -2,6 +2,8 @@ import { createReadStream, createWriteStream, mkdtempSync, rmSync } from "node:f
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import type { RowResults } from "../core/rowResults.js";
+import { XentError } from "../errors.js";
+import { describeIoError } from "../readers/files.js";
 import { prettyJson } from "./prettyJson.js";
 import { documentJson, type Printer, type Report, type RunInfo, sampleJson } from "./report.js";
 import { Writer, writeRows } from "./writer.js";
@@ -17,12 +19,22 @@ const json = (value: unknown) => JSON.stringify(value);
  */
 export class JsonPrinter implements Printer {
   private spool: { dir: string; path: string; writer: Writer; rows: number } | null = null;
+  /** Where the document began in a regular-file stdout, while it is being copied out. */
+  private copying: number | null = null;
 
   constructor(private readonly out: Writer) {}
 
   async begin(run: RunInfo): Promise<void> {
     if (!run.perSample) return;
-    const dir = mkdtempSync(join(tmpdir(), "xent-"));
+    let dir: string;
+    try {
+      dir = mkdtempSync(join(tmpdir(), "xent-"));
+    } catch (e) {
+      throw new XentError(
+        "io",
+        `cannot make the temporary spool for --per-sample (TMPDIR ${tmpdir()}): ${describeIoError(e)}`,
+      );
+    }
     const path = join(dir, "per_sample.jsonl");
     this.spool = { dir, path, writer: new Writer(createWriteStream(path)), rows: 0 };
   }
@@ -44,6 +56,7 @@ export class JsonPrinter implements Printer {
     }
     const { assertions, ...before } = doc;
     await this.spool.writer.close();
+    this.copying = this.out.mark();
     // The document up to per_sample, without its closing brace; the spooled rows; the rest.
     await this.out.write(`${prettyJson(before).slice(0, -2)},\n  "per_sample": [`);
     for await (const chunk of createReadStream(this.spool.path, {
@@ -54,10 +67,18 @@ export class JsonPrinter implements Printer {
     }
     const tail = assertions === undefined ? "" : `,\n  "assertions": ${prettyJson(assertions, "  ")}`;
     await this.out.write(`\n  ]${tail}\n}\n`);
+    this.copying = null;
     this.abort();
   }
 
+  /**
+   * Removes the spool; during the final copy into a regular file, also takes back what was
+   * written of the document, so that a signal leaves no partial JSON. Into a pipe, what was
+   * written is gone: the reader sees a document cut short and xent's exit code (130, 143, 129).
+   */
   abort(): void {
+    if (this.copying !== null) this.out.truncate(this.copying);
+    this.copying = null;
     if (this.spool) rmSync(this.spool.dir, { recursive: true, force: true });
     this.spool = null;
   }

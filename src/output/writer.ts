@@ -1,4 +1,6 @@
+import { fstatSync, ftruncateSync } from "node:fs";
 import type { Writable } from "node:stream";
+import { XentError } from "../errors.js";
 
 /** Thrown once the reader of stdout has gone away (`| head`): main ends quietly with exit 0. */
 export class BrokenPipe extends Error {
@@ -10,20 +12,58 @@ export class BrokenPipe extends Error {
 
 /**
  * All output goes through one Writer, which waits for 'drain' when the stream's buffer is full
- * (memory stays bounded when stdout is slow) and turns EPIPE into BrokenPipe.
+ * (memory stays bounded when stdout is slow), turns EPIPE into BrokenPipe and any other write
+ * error (ENOSPC on a full disk or /dev/full, EBADF) into an input/output error: exit 2 with one
+ * line, never an uncaught exception.
  */
 export class Writer {
   private closed = false;
+  private failure: NodeJS.ErrnoException | null = null;
 
-  constructor(private readonly stream: Writable) {
+  /** `fd`: the stream's file descriptor, when output that was started may have to be taken back. */
+  constructor(
+    private readonly stream: Writable,
+    private readonly fd?: number,
+  ) {
     stream.on("error", (e: NodeJS.ErrnoException) => {
       if (e.code === "EPIPE" || e.code === "ERR_STREAM_DESTROYED") this.closed = true;
-      else throw e;
+      else this.failure ??= e;
     });
   }
 
-  async write(text: string): Promise<void> {
+  private check(): void {
+    if (this.failure) {
+      throw new XentError("io", `cannot write the output: ${this.failure.code ?? this.failure.message}`);
+    }
     if (this.closed) throw new BrokenPipe();
+  }
+
+  /**
+   * Where output written from now on starts, when it goes to a regular file (null otherwise):
+   * a document cut short by a signal can then be taken back with truncate().
+   */
+  mark(): number | null {
+    if (this.fd === undefined) return null;
+    try {
+      const s = fstatSync(this.fd);
+      return s.isFile() ? s.size : null;
+    } catch {
+      return null;
+    }
+  }
+
+  /** Takes a regular file back to `mark` bytes (see mark()). */
+  truncate(mark: number): void {
+    if (this.fd === undefined) return;
+    try {
+      ftruncateSync(this.fd, mark);
+    } catch {
+      // Nothing more can be done for an output that cannot be truncated.
+    }
+  }
+
+  async write(text: string): Promise<void> {
+    this.check();
     if (this.stream.write(text)) return;
     await new Promise<void>((resolve) => {
       const done = () => {
@@ -36,7 +76,7 @@ export class Writer {
       this.stream.on("error", done);
       this.stream.on("close", done);
     });
-    if (this.closed) throw new BrokenPipe();
+    this.check();
   }
 
   /** Ends the stream (a file) and resolves once it is flushed and closed. */
@@ -51,6 +91,7 @@ export class Writer {
   async end(): Promise<void> {
     if (this.closed) return;
     await new Promise<void>((resolve) => this.stream.write("", () => resolve()));
+    if (this.failure) this.check();
   }
 }
 

@@ -93,7 +93,7 @@ export async function openArrow(source: ByteSource, format: "arrow" | "arrows"):
   if (format === "arrow" && source.path === null) {
     throw new XentError(
       "usage",
-      "the Arrow file format cannot be read from standard input (its index is at the end); pipe the stream format (.arrows) or pass a path",
+      `the Arrow file format cannot be read from ${name === "<stdin>" ? "standard input" : "a pipe"} (its index is at the end); pipe the stream format (.arrows) or pass a regular file`,
     );
   }
   let handle: FileHandle | null = null;

@@ -43,8 +43,12 @@ export async function openByteSource(path: string, stdin?: Readable): Promise<By
   try {
     const s = await stat(path);
     if (s.isDirectory()) throw Object.assign(new Error("is a directory"), { code: "EISDIR" });
+    // A FIFO or process substitution (<(zcat x.csv.gz)), a character device: read once, front to
+    // back, as standard input is (positional reads fail with ESPIPE there).
+    if (!s.isFile()) return streamSource(createReadStream(path, { highWaterMark: 1 << 20 }), path);
     size = s.size;
   } catch (e) {
+    if (e instanceof XentError) throw e;
     throw new XentError("io", `cannot open: ${describeIoError(e)}`, { file: path });
   }
   const head = await readHead(
@@ -79,8 +83,11 @@ async function* guard(stream: Readable, name: string): AsyncGenerator<Uint8Array
   }
 }
 
-async function stdinSource(stdin: Readable): Promise<ByteSource> {
-  const it = guard(stdin, STDIN_NAME)[Symbol.asyncIterator]();
+const stdinSource = (stdin: Readable) => streamSource(stdin, STDIN_NAME);
+
+/** An input read once from the front: standard input, a pipe. `path` is null: no positional reads. */
+async function streamSource(input: Readable, name: string): Promise<ByteSource> {
+  const it = guard(input, name)[Symbol.asyncIterator]();
   const first: Uint8Array[] = [];
   let have = 0;
   let done = false;
@@ -96,13 +103,13 @@ async function stdinSource(stdin: Readable): Promise<ByteSource> {
   const buffered = new Uint8Array(Buffer.concat(first));
   let used = false;
   const source: ByteSource = {
-    name: STDIN_NAME,
+    name,
     path: null,
     head: buffered.subarray(0, HEAD_BYTES),
     size: null,
     bytesRead: 0,
     stream: () => {
-      if (used) throw new Error("standard input can be read only once");
+      if (used) throw new Error(`${name} can be read only once`);
       used = true;
       return counted(
         source,

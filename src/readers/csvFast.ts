@@ -175,6 +175,8 @@ export async function* fastRows(
   try {
     for (;;) {
       if (!eof && filled < buffer.length) {
+        // A turn for the event loop every few MiB (signals; see evaluate.ts).
+        await new Promise<void>((resolve) => setImmediate(resolve));
         const n = readSync(fd, buffer, filled, buffer.length - filled, null);
         if (n === 0) eof = true;
         filled += n;

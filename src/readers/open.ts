@@ -84,7 +84,9 @@ async function npyArray(source: ByteSource): Promise<NpyArray> {
 
 function archivePath(source: ByteSource): string {
   if (source.path === null)
-    throw usage("an NPZ archive cannot be read from standard input (its index is at the end); pass a path");
+    throw usage(
+      `an NPZ archive cannot be read from ${source.name === "<stdin>" ? "standard input" : "a pipe"} (its index is at the end); pass a regular file`,
+    );
   return source.path;
 }
 

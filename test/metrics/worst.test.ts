@@ -2,7 +2,14 @@ import fc from "fast-check";
 import { describe, expect, it } from "vitest";
 import { type WorstRow, WorstRows } from "../../src/metrics/worst.js";
 
-const row = (index: number, loss: number): WorstRow => ({ index, loss, target: 0, nll: loss, pred: 0, pTarget: 0 });
+const row = (index: number, loss: number): WorstRow => ({
+  index,
+  loss,
+  target: 0,
+  nll: loss,
+  pred: 0,
+  pTarget: 0,
+});
 const rank = (l: number) => (Number.isNaN(l) ? Number.NEGATIVE_INFINITY : l);
 
 describe("WorstRows", () => {
@@ -22,7 +29,9 @@ describe("WorstRows", () => {
             .map((r) => r.index);
           // Split into `parts` accumulators, fed in reverse, then merged.
           const pieces = Array.from({ length: parts }, () => new WorstRows(k));
-          [...rows].reverse().forEach((r, i) => pieces[i % parts]!.add(r));
+          [...rows].reverse().forEach((r, i) => {
+            pieces[i % parts]!.add(r);
+          });
           const all = new WorstRows(k);
           for (const p of pieces) all.merge(p);
           expect(all.rows.map((r) => r.index)).toEqual(expected);
