@@ -1,3 +1,5 @@
+import { escapeText } from "./quote.js";
+
 /**
  * The one error type of xent. Anything thrown as an XentError is reported as
  * `xent: error: <message>, <where>` with exit code 2; anything else is a bug.
@@ -49,7 +51,10 @@ export class XentError extends Error {
     if (row !== undefined) where.push(line === undefined ? `row ${row}` : `(row ${row})`);
     if (column !== undefined) where.push(`column ${column}${columnName ? ` (${columnName})` : ""}`);
     else if (columnName !== undefined) where.push(`column '${columnName}'`);
-    return where.length === 0 ? this.message : `${this.message}, ${where.join(" ")}`;
+    // Messages quote input (names, fields, library messages): escaped and cut, so that an error
+    // is always one line of bounded length whatever the input holds.
+    const message = escapeText(this.message, 300);
+    return where.length === 0 ? message : `${message}, ${escapeText(where.join(" "), 300)}`;
   }
 }
 

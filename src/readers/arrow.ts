@@ -13,7 +13,7 @@ import {
 import type { Scores } from "../core/types.js";
 import { usage, XentError } from "../errors.js";
 import { arrowDirectPlan, type Block, peekFirstBatch } from "./arrowDirect.js";
-import { type BatchMeta, checkArrowFile, checkBatches } from "./arrowValidate.js";
+import { type BatchMeta, checkArrowFile, checkArrowStreamFile, checkBatches } from "./arrowValidate.js";
 import type { ByteSource } from "./byteSource.js";
 import { codecUse, registerArrowCodecs } from "./codecs/register.js";
 import {
@@ -108,6 +108,7 @@ export async function openArrow(source: ByteSource, format: "arrow" | "arrows"):
       // some corrupted files, and reads short buffers as zeros.
       if (format === "arrow")
         metas = await checkArrowFile(handle, await checkFileTrailer(handle, name), name);
+      else metas = await checkArrowStreamFile(handle, (await handle.stat()).size, name);
       reader = (await RecordBatchReader.from(handle)) as Reader;
     } else {
       reader = (await RecordBatchReader.from(source.stream())) as Reader;

@@ -50,31 +50,7 @@ export async function checkArrowFile(handle: FileHandle, size: number, name: str
   const footer = FlatTable.root(await readAt(handle, footerStart, footerLength), fail);
   const schema = footer.table(1);
   if (!schema) throw fail("the footer has no schema");
-  let fields = 0;
-  const checkFields = (table: FlatTable, slot: number, depth: number) => {
-    const vector = table.vector(slot, 4);
-    if (!vector) return;
-    if (depth > MAX_DEPTH) throw fail("fields nested too deep");
-    for (let k = 0; k < vector.length; k++) {
-      if (++fields > MAX_FIELDS) throw fail("too many fields");
-      const field = table.tableAt(vector, k);
-      field.checkString(0);
-      field.table(3);
-      field.table(4)?.table(1);
-      checkFields(field, 5, depth + 1);
-      checkMetadata(field, 6);
-    }
-  };
-  const checkMetadata = (table: FlatTable, slot: number) => {
-    const vector = table.vector(slot, 4);
-    for (let k = 0; k < (vector?.length ?? 0); k++) {
-      const kv = table.tableAt(vector!, k);
-      kv.checkString(0);
-      kv.checkString(1);
-    }
-  };
-  checkFields(schema, 1, 0);
-  checkMetadata(schema, 2);
+  checkSchema(schema, fail);
   checkMetadata(footer, 4);
 
   const blocks = (slot: number) => {
@@ -125,36 +101,110 @@ export async function checkArrowFile(handle: FileHandle, size: number, name: str
 
   // Front to back: the messages between the magic and the footer, each one's length making progress.
   const found: number[] = [];
-  let pos = 8;
-  while (pos < footerStart) {
-    const head = await readAt(handle, pos, 8);
-    if (head.length < 8) break;
-    const view = new DataView(head.buffer, head.byteOffset, 8);
-    const marker = view.getUint32(0, true) === 0xffffffff;
-    const length = marker ? view.getInt32(4, true) : view.getInt32(0, true);
-    if (length === 0) break; // end-of-stream marker
-    const prefix = marker ? 8 : 4;
-    if (length < 0 || pos + prefix + length > footerStart)
-      throw fail(`a message at byte ${pos} reaches past the footer`);
-    const message = readMessage(
-      await readAt(handle, pos, prefix + length),
-      prefix + length,
-      fail,
-      `at byte ${pos}`,
-    );
-    // apache-arrow's JS writer leaves the schema message out of files (it is in the footer).
-    if (![MESSAGE_SCHEMA, MESSAGE_DICTIONARY_BATCH, MESSAGE_RECORD_BATCH].includes(message.type))
-      throw fail(`a message at byte ${pos} is of an unknown type`);
+  await walkMessages(handle, 8, footerStart, fail, (pos, message) => {
     if (message.type === MESSAGE_RECORD_BATCH) found.push(pos);
-    pos += prefix + length + message.bodyLength;
-    if (pos > footerStart) throw fail(`a message body at byte ${pos} reaches past the footer`);
-  }
+  });
   const indexed = batches.map((b) => b.offset);
   if (found.length !== indexed.length || found.some((offset, k) => offset !== indexed[k])) {
     throw fail(
       `the footer lists ${indexed.length} record batches but the file holds ${found.length}, or at other places`,
     );
   }
+  return metas;
+}
+
+function checkMetadata(table: FlatTable, slot: number): void {
+  const vector = table.vector(slot, 4);
+  for (let k = 0; k < (vector?.length ?? 0); k++) {
+    const kv = table.tableAt(vector!, k);
+    kv.checkString(0);
+    kv.checkString(1);
+  }
+}
+
+/** A schema table: every field, child and metadata entry within its bytes; nesting and count bounded. */
+function checkSchema(schema: FlatTable, fail: (why: string) => XentError): void {
+  let fields = 0;
+  const checkFields = (table: FlatTable, slot: number, depth: number) => {
+    const vector = table.vector(slot, 4);
+    if (!vector) return;
+    if (depth > MAX_DEPTH) throw fail("fields nested too deep");
+    for (let k = 0; k < vector.length; k++) {
+      if (++fields > MAX_FIELDS) throw fail("too many fields");
+      const field = table.tableAt(vector, k);
+      field.checkString(0);
+      field.table(3);
+      field.table(4)?.table(1);
+      checkFields(field, 5, depth + 1);
+      checkMetadata(field, 6);
+    }
+  };
+  checkFields(schema, 1, 0);
+  checkMetadata(schema, 2);
+}
+
+/** A message body larger than this cannot be one apache-arrow reads (its buffers are below 2 GiB). */
+const MAX_BODY = 2 ** 31 - 1;
+
+/**
+ * Walks the messages in [start, end) front to back, each checked (metadata within its length,
+ * body within the range) and handed to `visit`; every step moves forward or fails.
+ */
+async function walkMessages(
+  handle: FileHandle,
+  start: number,
+  end: number,
+  fail: (why: string) => XentError,
+  visit: (pos: number, message: ReturnType<typeof readMessage>, metaLength: number) => void,
+): Promise<void> {
+  let pos = start;
+  while (pos < end) {
+    const head = await readAt(handle, pos, 8);
+    if (head.length < 4) throw fail(`the data ends inside a message at byte ${pos}`);
+    const view = new DataView(head.buffer, head.byteOffset, head.length);
+    const marker = head.length >= 8 && view.getUint32(0, true) === 0xffffffff;
+    const length = marker ? view.getInt32(4, true) : view.getInt32(0, true);
+    if (length === 0) return; // end-of-stream marker
+    const prefix = marker ? 8 : 4;
+    if (length < 0 || pos + prefix + length > end)
+      throw fail(`a message at byte ${pos} reaches past the end`);
+    const message = readMessage(
+      await readAt(handle, pos, prefix + length),
+      prefix + length,
+      fail,
+      `at byte ${pos}`,
+    );
+    if (![MESSAGE_SCHEMA, MESSAGE_DICTIONARY_BATCH, MESSAGE_RECORD_BATCH].includes(message.type))
+      throw fail(`a message at byte ${pos} is of an unknown type`);
+    if (message.type === MESSAGE_SCHEMA) checkSchema(message.table, fail);
+    if (message.bodyLength > MAX_BODY)
+      throw fail(`a message at byte ${pos} claims a body of ${message.bodyLength} bytes`);
+    visit(pos, message, prefix + length);
+    pos += prefix + length + message.bodyLength;
+    if (pos > end) throw fail(`a message body before byte ${pos} reaches past the end`);
+  }
+}
+
+/**
+ * An Arrow stream file (read from a path): every message checked front to back before apache-arrow
+ * reads any, as checkArrowFile does for the file format. Returns the record batches' metadata.
+ */
+export async function checkArrowStreamFile(
+  handle: FileHandle,
+  size: number,
+  name: string,
+): Promise<BatchMeta[]> {
+  const fail = (why: string) => new XentError("format", `corrupt Arrow stream: ${why}`, { file: name });
+  const metas: BatchMeta[] = [];
+  await walkMessages(handle, 0, size, fail, (pos, message, metaDataLength) => {
+    const block = { offset: pos, metaDataLength, bodyLength: message.bodyLength };
+    if (message.type === MESSAGE_RECORD_BATCH) metas.push(batchMeta(message.table, block, fail));
+    if (message.type === MESSAGE_DICTIONARY_BATCH) {
+      const data = message.table.table(1);
+      if (!data) throw fail(`the dictionary batch at byte ${pos} has no data`);
+      batchMeta(data, block, fail);
+    }
+  });
   return metas;
 }
 
