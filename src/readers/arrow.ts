@@ -13,7 +13,13 @@ import {
 import type { Scores } from "../core/types.js";
 import { usage, XentError } from "../errors.js";
 import { arrowDirectPlan, type Block, peekFirstBatch } from "./arrowDirect.js";
-import { type BatchMeta, checkArrowFile, checkArrowStreamFile, checkBatches } from "./arrowValidate.js";
+import {
+  type BatchMeta,
+  checkArrowFile,
+  checkArrowStreamFile,
+  checkBatches,
+  checkedArrowStream,
+} from "./arrowValidate.js";
 import type { ByteSource } from "./byteSource.js";
 import { codecUse, registerArrowCodecs } from "./codecs/register.js";
 import {
@@ -99,6 +105,8 @@ export async function openArrow(source: ByteSource, format: "arrow" | "arrows"):
   let handle: FileHandle | null = null;
   let reader: Reader;
   let metas: BatchMeta[] | null = null;
+  /** Standard input: batch metadata checked as it streams, waiting for its batch. */
+  const streamed: BatchMeta[] = [];
   try {
     if (source.path !== null) {
       // A FileHandle for streams too: apache-arrow then reads each message body at its exact
@@ -111,7 +119,8 @@ export async function openArrow(source: ByteSource, format: "arrow" | "arrows"):
       else metas = await checkArrowStreamFile(handle, (await handle.stat()).size, name);
       reader = (await RecordBatchReader.from(handle)) as Reader;
     } else {
-      reader = (await RecordBatchReader.from(source.stream())) as Reader;
+      const checked = checkedArrowStream(source.stream(), name, (meta) => streamed.push(meta));
+      reader = (await RecordBatchReader.from(checked)) as Reader;
     }
     await reader.open();
     if (metas) checkBatches(metas, reader.schema.fields, name);
@@ -129,6 +138,11 @@ export async function openArrow(source: ByteSource, format: "arrow" | "arrows"):
   const next = async (): Promise<RecordBatch | null> => {
     try {
       const r = await it.next();
+      if (!r.done && source.path === null) {
+        const meta = streamed.shift();
+        if (!meta) throw new XentError("format", "corrupt Arrow stream: a record batch without its metadata");
+        checkBatches([meta], reader.schema.fields, name);
+      }
       return r.done ? null : r.value;
     } catch (e) {
       throw invalid(name, format, e);

@@ -353,3 +353,71 @@ export function checkBatches(metas: readonly BatchMeta[], fields: readonly Field
       throw fail("has more field nodes or buffers than its columns");
   }
 }
+
+/**
+ * An Arrow stream read once (standard input, a pipe), checked as it passes: each message's
+ * metadata is read and checked (as walkMessages does) before any of its bytes go on to
+ * apache-arrow, bodies pass through counted, and every record batch's metadata goes to `onBatch`
+ * for checkBatches once the schema is known.
+ */
+export async function* checkedArrowStream(
+  chunks: AsyncIterable<Uint8Array>,
+  name: string,
+  onBatch: (meta: BatchMeta) => void,
+): AsyncGenerator<Uint8Array> {
+  const fail = (why: string) => new XentError("format", `corrupt Arrow stream: ${why}`, { file: name });
+  let pending: Uint8Array = new Uint8Array(0);
+  let pos = 0;
+  let body = 0;
+  let ended = false;
+  for await (const chunk of chunks) {
+    pending = pending.length === 0 ? chunk : Buffer.concat([pending, chunk]);
+    for (;;) {
+      if (ended || body > 0) {
+        const n = ended ? pending.length : Math.min(body, pending.length);
+        if (n === 0) break;
+        yield pending.subarray(0, n);
+        pending = pending.subarray(n);
+        pos += n;
+        if (!ended) body -= n;
+        continue;
+      }
+      if (pending.length < 8) break;
+      const view = new DataView(pending.buffer, pending.byteOffset, pending.length);
+      const marker = view.getUint32(0, true) === 0xffffffff;
+      const length = view.getInt32(marker ? 4 : 0, true);
+      const prefix = marker ? 8 : 4;
+      if (length === 0) {
+        ended = true;
+        continue;
+      }
+      if (length < 0 || length > MAX_BODY)
+        throw fail(`the message at byte ${pos} has a metadata length of ${length}`);
+      if (pending.length < prefix + length) break;
+      const message = readMessage(
+        pending.subarray(0, prefix + length),
+        prefix + length,
+        fail,
+        `at byte ${pos}`,
+      );
+      if (![MESSAGE_SCHEMA, MESSAGE_DICTIONARY_BATCH, MESSAGE_RECORD_BATCH].includes(message.type))
+        throw fail(`the message at byte ${pos} is of an unknown type`);
+      if (message.type === MESSAGE_SCHEMA) checkSchema(message.table, fail);
+      if (message.bodyLength > MAX_BODY)
+        throw fail(`the message at byte ${pos} claims a body of ${message.bodyLength} bytes`);
+      const block = { offset: pos, metaDataLength: prefix + length, bodyLength: message.bodyLength };
+      if (message.type === MESSAGE_RECORD_BATCH) onBatch(batchMeta(message.table, block, fail));
+      if (message.type === MESSAGE_DICTIONARY_BATCH) {
+        const data = message.table.table(1);
+        if (!data) throw fail(`the dictionary batch at byte ${pos} has no data`);
+        batchMeta(data, block, fail);
+      }
+      yield pending.subarray(0, prefix + length);
+      pending = pending.subarray(prefix + length);
+      pos += prefix + length;
+      body = message.bodyLength;
+    }
+  }
+  if (body > 0 || (pending.length > 0 && !ended))
+    throw fail(`the stream ends inside a message at byte ${pos}`);
+}

@@ -70,6 +70,7 @@ export async function zipMembers(handle: FileHandle, size: number): Promise<ZipM
     const extraLength = cv.getUint16(p + 30, true);
     const commentLength = cv.getUint16(p + 32, true);
     let headerOffset = cv.getUint32(p + 42, true);
+    if (p + 46 + nameLength + extraLength + commentLength > cd.length) bad("broken central directory");
     const name = Buffer.from(cd.subarray(p + 46, p + 46 + nameLength)).toString("utf8");
     // Zip64 extra field: the 64-bit values, in this order, of whichever fields are 0xFFFFFFFF.
     let e = p + 46 + nameLength;
@@ -80,6 +81,7 @@ export async function zipMembers(handle: FileHandle, size: number): Promise<ZipM
       if (id === 0x0001) {
         let q = e + 4;
         const next = () => {
+          if (q + 8 > Math.min(extraEnd, e + 4 + length)) bad(`a short zip64 field for ${name}`);
           const v = Number(cv.getBigUint64(q, true));
           q += 8;
           return v;
