@@ -356,7 +356,7 @@ function referenceLoss(format, bytes) {
   if (format === "npy") {
     const p = readNpy(bytes);
     const y = readNpy(labelsNpy).values;
-    if (!p || p.shape.length !== 2 || p.shape[0] !== y.length || p.shape[1] < 1) return null;
+    if (p?.shape.length !== 2 || p.shape[0] !== y.length || p.shape[1] < 1) return null;
     if (p.values.some((x) => Number.isNaN(x)) || [...y].some((t) => t < 0 || t >= p.shape[1])) return null;
     return logSoftmaxLoss(Float64Array.from(p.values), y, p.shape[1]);
   }
@@ -429,7 +429,7 @@ function classify(r) {
 const work = mkdtempSync(join(tmpdir(), "xent-fuzz-"));
 writeFileSync(join(work, "labels.npy"), labelsNpy);
 
-async function baseline(format, seed) {
+async function baseline(seed) {
   const file = join(work, `base-${seed.name}`);
   writeFileSync(file, seed.bytes);
   const argv = ["eval", file, ...(seed.targets ? [join(work, seed.targets)] : []), "--json", "--no-progress"];
@@ -456,7 +456,7 @@ async function main() {
   const formats = ONLY.filter((f) => seeds[f]?.length);
   const base = new Map();
   for (const f of formats)
-    for (const s of seeds[f]) if (f !== "merge") base.set(s.name, await baseline(f, s));
+    for (const s of seeds[f]) if (f !== "merge") base.set(s.name, await baseline(s));
   const tally = {};
   const failures = [];
   const notes = [];
