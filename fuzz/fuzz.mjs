@@ -455,8 +455,14 @@ async function main() {
   }
   const formats = ONLY.filter((f) => seeds[f]?.length);
   const base = new Map();
-  for (const f of formats)
-    for (const s of seeds[f]) if (f !== "merge") base.set(s.name, await baseline(s));
+  const readable = new Map();
+  for (const f of formats) {
+    for (const s of seeds[f]) {
+      if (f === "merge") continue;
+      base.set(s.name, await baseline(s));
+      if (f.startsWith("arrow")) readable.set(s.name, arrowReference(join(work, `base-${s.name}`)) !== null);
+    }
+  }
   const tally = {};
   const failures = [];
   const notes = [];
@@ -507,9 +513,9 @@ async function main() {
             doc.metrics.accuracy <= 1;
           outcome = sane ? "ok" : "WRONG";
         } else {
-          const compressed = /lz4|zstd/.test(seed.name);
-          const ref =
-            format.startsWith("arrow") && !compressed ? arrowReference(file) : referenceLoss(format, m.bytes);
+          // apache-arrow reads the seed itself (no codec registered: compressed seeds have no independent reading).
+          const independent = format.startsWith("arrow") && readable.get(seed.name);
+          const ref = independent ? arrowReference(file) : referenceLoss(format, m.bytes);
           const expected = ref === undefined ? base.get(seed.name) : ref;
           if (ref === null) outcome = "lenient";
           else
