@@ -4,7 +4,7 @@ import { usage, XentError } from "../errors.js";
 import { CsvPrinter } from "../output/csv.js";
 import { JsonPrinter } from "../output/json.js";
 import { NdjsonPrinter } from "../output/ndjson.js";
-import type { Printer, RunInfo } from "../output/report.js";
+import type { Printer } from "../output/printer.js";
 import { colourLevel, makeStyle } from "../output/style.js";
 import { TablePrinter } from "../output/table.js";
 import type { Writer } from "../output/writer.js";
@@ -16,6 +16,7 @@ import { parseNumber } from "../readers/parseNumber.js";
 import { readSmallFile } from "../readers/readSmallFile.js";
 import { settleHeaders } from "../readers/settleHeaders.js";
 import type { PredictionSource, TargetSource } from "../readers/types.js";
+import type { RunInfo } from "../wire/eval.js";
 import type { EvalArgs, OutputFormat } from "./options.js";
 
 /** Everything `xent eval` needs to run: open sources, resolved options, the run's description. */

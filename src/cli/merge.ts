@@ -1,11 +1,12 @@
 import { readFileSync } from "node:fs";
 import { usage, XentError } from "../errors.js";
-import { checkState } from "../metrics/checkState.js";
-import { mergeShards, type ShardDocument, shardState } from "../metrics/shardState.js";
 import { summarize } from "../metrics/stats.js";
-import { type OptionsJson, optionsFromJson, type Report, type RunInfo } from "../output/report.js";
 import type { Writer } from "../output/writer.js";
 import { describeIoError } from "../readers/files.js";
+import { checkState } from "../wire/checkState.js";
+import type { Report, RunInfo } from "../wire/eval.js";
+import { type OptionsJson, optionsFromJson } from "../wire/options.js";
+import { mergeShards, type ShardDocument, shardState } from "../wire/state.js";
 import { makePrinter } from "./config.js";
 import { parseAssert } from "./options.js";
 import { checkAssertions, EXIT_ASSERT, EXIT_OK } from "./run.js";

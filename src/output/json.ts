@@ -4,8 +4,9 @@ import { join } from "node:path";
 import type { RowResults } from "../core/rowResults.js";
 import { XentError } from "../errors.js";
 import { describeIoError } from "../readers/files.js";
+import { documentJson, type Report, type RunInfo, sampleJson } from "../wire/eval.js";
 import { prettyJson } from "./prettyJson.js";
-import { documentJson, type Printer, type Report, type RunInfo, sampleJson } from "./report.js";
+import type { Printer } from "./printer.js";
 import { Writer, writeRows } from "./writer.js";
 
 /** JSON.stringify writes NaN and ±Infinity as null, which is what the contract asks for. */

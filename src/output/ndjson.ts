@@ -1,5 +1,6 @@
 import type { RowResults } from "../core/rowResults.js";
-import { documentJson, type Printer, type Report, type RunInfo, sampleJson } from "./report.js";
+import { documentJson, type Report, type RunInfo, sampleJson } from "../wire/eval.js";
+import type { Printer } from "./printer.js";
 import { type Writer, writeRows } from "./writer.js";
 
 /**

@@ -1,8 +1,9 @@
 import type { RowResults } from "../core/rowResults.js";
 import type { PerClassRow } from "../metrics/stats.js";
 import type { InputInfo } from "../readers/types.js";
+import { type Report, type RunInfo, type SampleJson, sampleJson, worstJson } from "../wire/eval.js";
 import { alignDecimals, formatNumber } from "./formatNumber.js";
-import { type Printer, type Report, type RunInfo, type SampleJson, sampleJson, worstJson } from "./report.js";
+import type { Printer } from "./printer.js";
 import { type Style, visibleLength } from "./style.js";
 import { type Writer, writeRows } from "./writer.js";
 

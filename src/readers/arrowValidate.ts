@@ -1,5 +1,5 @@
 import type { FileHandle } from "node:fs/promises";
-import { DataType, type Field, Type } from "apache-arrow";
+import { DataType, DateUnit, type Field, Type } from "apache-arrow";
 import { XentError } from "../errors.js";
 import { FlatTable } from "./flatbuffer.js";
 
@@ -265,29 +265,15 @@ function batchMeta(
 
 /** Bytes per value of a fixed-width type, "bits" for a bitmap, or null for a type with other buffers. */
 function valueWidth(type: DataType): number | "bits" | null {
-  switch (type.typeId) {
-    case Type.Bool:
-      return "bits";
-    case Type.Int:
-    case Type.Time:
-    case Type.Decimal:
-      return (type as unknown as { bitWidth: number }).bitWidth / 8;
-    case Type.Float:
-      return [2, 4, 8][(type as unknown as { precision: number }).precision] ?? null;
-    case Type.Date:
-      return (type as unknown as { unit: number }).unit === 0 ? 4 : 8;
-    case Type.Timestamp:
-    case Type.Duration:
-      return 8;
-    case Type.Interval:
-      return [4, 8, 16][(type as unknown as { unit: number }).unit] ?? null;
-    case Type.FixedSizeBinary:
-      return (type as unknown as { byteWidth: number }).byteWidth;
-    case Type.Dictionary:
-      return (type as unknown as { indices: { bitWidth: number } }).indices.bitWidth / 8;
-    default:
-      return null;
-  }
+  if (DataType.isBool(type)) return "bits";
+  if (DataType.isInt(type) || DataType.isTime(type) || DataType.isDecimal(type)) return type.bitWidth / 8;
+  if (DataType.isFloat(type)) return [2, 4, 8][type.precision] ?? null;
+  if (DataType.isDate(type)) return type.unit === DateUnit.DAY ? 4 : 8;
+  if (DataType.isTimestamp(type) || DataType.isDuration(type)) return 8;
+  if (DataType.isInterval(type)) return [4, 8, 16][type.unit] ?? null;
+  if (DataType.isFixedSizeBinary(type)) return type.byteWidth;
+  if (DataType.isDictionary(type)) return type.indices.bitWidth / 8;
+  return null;
 }
 
 /**

@@ -1,9 +1,11 @@
+/** The `xent.eval/1` document: what a run reports, and how each part is written as JSON. */
 import type { RowResults } from "../core/rowResults.js";
 import { IGNORED, type LossOptions, SKIPPED } from "../core/types.js";
-import type { ShardState } from "../metrics/shardState.js";
 import type { Summary } from "../metrics/stats.js";
 import type { WorstRow } from "../metrics/worst.js";
 import type { InputInfo } from "../readers/types.js";
+import { optionsJson } from "./options.js";
+import type { ShardState } from "./state.js";
 
 /** What is known of a run before its first row: everything a printer needs to begin. */
 export interface RunInfo {
@@ -33,62 +35,7 @@ export interface Report {
   state?: ShardState | undefined;
 }
 
-/**
- * The one interface every output format implements, as ripgrep's printers share one sink: the
- * evaluation loop knows nothing of formats, and a printer knows nothing of how rows were read.
- */
-export interface Printer {
-  begin(run: RunInfo): Promise<void>;
-  /** Called once per block when per-sample output is on. */
-  samples(results: RowResults, ids: readonly string[] | undefined): Promise<void>;
-  end(report: Report): Promise<void>;
-  /** The run stops early (an error, Ctrl-C): drop anything half-written. */
-  abort?(): void;
-}
-
 export const SCHEMA = "xent.eval/1";
-
-/** The `options` object of the JSON document: every setting that changes a number. */
-export function optionsJson(o: LossOptions): OptionsJson {
-  return {
-    input_type: o.inputType,
-    smoothing: o.smoothing,
-    smoothing_style: o.smoothingStyle,
-    reduction: o.reduction,
-    ignore_index: o.ignoreIndex,
-    class_weights: o.classWeights ? Array.from(o.classWeights) : null,
-    temperature: o.temperature,
-    top_k: o.topK,
-    on_nan: o.onNan,
-  };
-}
-
-export interface OptionsJson {
-  input_type: LossOptions["inputType"];
-  smoothing: number;
-  smoothing_style: LossOptions["smoothingStyle"];
-  reduction: LossOptions["reduction"];
-  ignore_index: number;
-  class_weights: number[] | null;
-  temperature: number;
-  top_k: number[];
-  on_nan: LossOptions["onNan"];
-}
-
-/** The inverse of optionsJson, for `xent merge`. */
-export function optionsFromJson(o: OptionsJson): LossOptions {
-  return {
-    inputType: o.input_type,
-    smoothing: o.smoothing,
-    smoothingStyle: o.smoothing_style,
-    reduction: o.reduction,
-    ignoreIndex: o.ignore_index,
-    classWeights: o.class_weights ? Float64Array.from(o.class_weights) : null,
-    temperature: o.temperature,
-    topK: o.top_k,
-    onNan: o.on_nan,
-  };
-}
 
 export interface SampleJson {
   index: number;

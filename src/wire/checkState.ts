@@ -1,5 +1,5 @@
 import { XentError } from "../errors.js";
-import { ECE_BINS } from "./calibration.js";
+import { ECE_BINS } from "../metrics/calibration.js";
 
 /**
  * Checks an `--emit-state` document's `state` field by field before `xent merge` adds it up: a

@@ -1,8 +1,9 @@
 import type { LossOptions } from "../core/types.js";
 import { XentError } from "../errors.js";
-import type { OptionsJson } from "../output/report.js";
+import { mergeState, Stats, type StatsState, statsToState } from "../metrics/stats.js";
+import type { WorstRow } from "../metrics/worst.js";
 import type { InputInfo } from "../readers/types.js";
-import { mergeState, Stats, type StatsState, statsToState } from "./stats.js";
+import type { OptionsJson } from "./options.js";
 
 /**
  * The `state` of `xent eval --emit-state --json`: the exact partial sums behind every reduced
@@ -16,14 +17,21 @@ export interface ShardState {
   class_names: readonly string[] | null;
   per_class: boolean;
   worst: number;
-  stats: StatsState;
+  stats: EncodedStats;
 }
 
-/** Worst rows can hold infinite losses, which JSON cannot: they travel as strings. */
-type Encoded = Omit<StatsState, "worst"> & { worst: Record<string, unknown>[] };
+/** A number JSON can hold: non-finite ones (a worst row's infinite loss) travel as strings. */
+type JsonNumber = number | string;
+type EncodedWorst = Omit<WorstRow, "loss" | "nll" | "pTarget"> & {
+  loss: JsonNumber;
+  nll: JsonNumber;
+  pTarget: JsonNumber;
+};
+/** StatsState as JSON carries it. */
+export type EncodedStats = Omit<StatsState, "worst"> & { worst: EncodedWorst[] };
 
-const encodeNumber = (x: number) => (Number.isFinite(x) ? x : String(x));
-const decodeNumber = (x: unknown) => (typeof x === "string" ? Number(x) : (x as number));
+const encodeNumber = (x: number): JsonNumber => (Number.isFinite(x) ? x : String(x));
+const decodeNumber = (x: JsonNumber): number => (typeof x === "string" ? Number(x) : x);
 
 export function shardState(
   stats: Stats,
@@ -44,7 +52,7 @@ export function shardState(
     class_names: classNames,
     per_class: stats.perClass !== null,
     worst: stats.worst.k,
-    stats: { ...s, worst } as unknown as StatsState,
+    stats: { ...s, worst },
   };
 }
 
@@ -65,11 +73,12 @@ export function stateDifference(first: ShardState, s: ShardState): [string, stri
   const perClass = (on: boolean) => (on ? "--per-class" : "no --per-class");
   if (s.per_class !== first.per_class) return [perClass(first.per_class), perClass(s.per_class)];
   if (s.worst !== first.worst) return [`--worst ${first.worst}`, `--worst ${s.worst}`];
-  const a = first.options as unknown as Record<string, unknown>;
-  const b = s.options as unknown as Record<string, unknown>;
-  for (const key of new Set([...Object.keys(a), ...Object.keys(b)])) {
+  const a = new Map<string, unknown>(Object.entries(first.options));
+  const b = new Map<string, unknown>(Object.entries(s.options));
+  for (const key of new Set([...a.keys(), ...b.keys()])) {
     const flag = `--${key.replace(/_/g, "-")}`;
-    if (text(a[key]) !== text(b[key])) return [`${flag} ${text(a[key])}`, `${flag} ${text(b[key])}`];
+    if (text(a.get(key)) !== text(b.get(key)))
+      return [`${flag} ${text(a.get(key))}`, `${flag} ${text(b.get(key))}`];
   }
   return null;
 }
@@ -92,15 +101,15 @@ export function mergeShards(shards: readonly ShardDocument[], loss: LossOptions)
         `${shard.path} was evaluated with ${differs[1]}, ${shards[0]!.path} with ${differs[0]}; only states of one evaluation merge`,
       );
     }
-    const encoded = s.stats as unknown as Encoded;
+    const encoded = s.stats;
     const worst = encoded.worst.map((w) => ({
-      ...(w as object),
-      index: (w.index as number) + offset,
+      ...w,
+      index: w.index + offset,
       loss: decodeNumber(w.loss),
       nll: decodeNumber(w.nll),
       pTarget: decodeNumber(w.pTarget),
     }));
-    mergeState(stats, { ...encoded, worst } as StatsState);
+    mergeState(stats, { ...encoded, worst });
     offset += encoded.rows;
   }
   return stats;
