@@ -1,11 +1,13 @@
 import { setFlagsFromString } from "node:v8";
 import { XentError } from "../errors.js";
 import { BrokenPipe, Writer } from "../output/writer.js";
-import { completionScript } from "./completion.js";
-import { runInspect } from "./inspect.js";
-import { runMerge } from "./merge.js";
-import { parseCommandLine } from "./options.js";
-import { EXIT_ERROR, EXIT_OK, runEval } from "./run.js";
+import { completionScript } from "./commands/completion.js";
+import { runEval } from "./commands/eval.js";
+import { runInspect } from "./commands/inspect.js";
+import { runMerge } from "./commands/merge.js";
+import type { Outcome } from "./finish.js";
+import { buildProgram, parseCommandLine } from "./program.js";
+import { readSettings } from "./settings.js";
 
 // Node 20's V8 can deadlock when a worker thread ends while a background (concurrent) TurboFan job
 // of its isolate waits for a garbage collection: the worker waits for the job, the job for the
@@ -13,6 +15,12 @@ import { EXIT_ERROR, EXIT_OK, runEval } from "./run.js";
 // runs with worker threads here; with compilation on the worker's own thread it never did
 // (0 in 150). V8 reads the flag when each worker's isolate starts.
 setFlagsFromString("--no-concurrent-recompilation");
+
+/** The contract's exit codes: 0 success, 1 an --assert failed, 2 usage or input error. */
+const EXIT_OK = 0;
+const EXIT_ASSERT = 1;
+const EXIT_ERROR = 2;
+const exitCode = (outcome: Outcome) => (outcome === "assertion-failed" ? EXIT_ASSERT : EXIT_OK);
 
 /** 128 + the signal's number, what shells report for a program a signal stopped. */
 const SIGNAL_EXITS = { SIGINT: 130, SIGTERM: 143, SIGHUP: 129 } as const;
@@ -30,6 +38,7 @@ function abort(): void {
  */
 export async function main(argv: readonly string[]): Promise<number> {
   const out = new Writer(process.stdout, 1);
+  const settings = readSettings(process.env, process.stdout.isTTY === true);
   try {
     const line = parseCommandLine(argv, {
       out: (text) => process.stdout.write(text),
@@ -39,14 +48,25 @@ export async function main(argv: readonly string[]): Promise<number> {
       case "none":
         return EXIT_OK;
       case "completion":
-        await out.write(completionScript(line.shell));
+        await out.write(
+          completionScript(
+            buildProgram({ out: () => {}, err: () => {} }, () => {}),
+            line.shell,
+          ),
+        );
         return EXIT_OK;
       case "inspect":
-        return await runInspect(line.args, out);
+        return exitCode(await runInspect(line.args, out));
       case "merge":
-        return await runMerge(line.args, out);
+        return exitCode(await runMerge(line.args, out, settings));
       default:
-        return await runEval(line.args, out, { stderr: process.stderr, onAbort: (f) => cleanups.push(f) });
+        return exitCode(
+          await runEval(line.args, out, {
+            stderr: process.stderr,
+            onAbort: (f) => cleanups.push(f),
+            settings,
+          }),
+        );
     }
   } catch (e) {
     abort();
@@ -57,7 +77,7 @@ export async function main(argv: readonly string[]): Promise<number> {
     }
     const message = e instanceof Error ? e.message : String(e);
     process.stderr.write(`xent: internal error: ${message} (please report it; XENT_DEBUG=1 shows where)\n`);
-    if (process.env.XENT_DEBUG) process.stderr.write(`${(e as Error).stack}\n`);
+    if (settings.debug) process.stderr.write(`${(e as Error).stack}\n`);
     return EXIT_ERROR;
   }
 }

@@ -8,8 +8,8 @@ export interface ProgressStream extends Writable {
 /** A fraction done in [0, 1], or null when the input's size is not known (standard input). */
 export type FractionDone = () => number | null;
 
-/** Runs shorter than this show no bar; XENT_PROGRESS_DELAY_MS changes it (the terminal test sets 0). */
-const DELAY_MS = Number(process.env.XENT_PROGRESS_DELAY_MS ?? 1000);
+/** Runs shorter than this show no bar (the CLI's XENT_PROGRESS_DELAY_MS changes it: the terminal test sets 0). */
+export const PROGRESS_DELAY_MS = 1000;
 const INTERVAL_MS = 100;
 
 function human(n: number): string {
@@ -41,11 +41,12 @@ export class Progress {
     private readonly stream: ProgressStream,
     private readonly fraction: FractionDone,
     private readonly now: () => number = Date.now,
+    private readonly delayMs = PROGRESS_DELAY_MS,
   ) {}
 
   update(rows: number): void {
     const t = this.now();
-    if (t - this.started < DELAY_MS || t - this.last < INTERVAL_MS) return;
+    if (t - this.started < this.delayMs || t - this.last < INTERVAL_MS) return;
     this.last = t;
     const elapsed = (t - this.started) / 1000;
     const rate = rows / elapsed;

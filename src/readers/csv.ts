@@ -35,6 +35,8 @@ export interface CsvOptions extends ColumnOptions {
   targetType?: TargetKind | undefined;
   /** `--header` (true), `--no-header` (false), or detected (undefined). */
   header?: boolean | undefined;
+  /** "fast" unless set (the CLI's XENT_CSV_PARSER=csv-parse). */
+  parser?: CsvParser | undefined;
 }
 
 interface Table {
@@ -65,13 +67,11 @@ const HEAD_BYTES = 1 << 20;
  * megabyte goes through csv-parse (synchronously); standard input, and files read by csv-parse,
  * stream through it.
  */
-async function openTable(
-  source: ByteSource,
-  format: "csv" | "tsv",
-  forced: boolean | undefined,
-): Promise<Table> {
-  const delimiter = format === "tsv" ? "\t" : ",";
-  const head = source.path !== null && fastPath() ? headRecords(source.path, delimiter) : null;
+async function openTable(source: ByteSource, options: CsvOptions): Promise<Table> {
+  const forced = options.header;
+  const delimiter = options.format === "tsv" ? "\t" : ",";
+  const fast = (options.parser ?? "fast") === "fast";
+  const head = source.path !== null && fast ? headRecords(source.path, delimiter) : null;
   const rest = head ? null : csvRecords(source, delimiter);
   const firstTwo = head ?? (await takeTwo(rest!));
   const h = firstTwo[0];
@@ -104,7 +104,8 @@ const firstData = (table: Table): CsvRecord | undefined => table.firstTwo[table.
 
 const CSV_CHUNK_VALUES = 1 << 16;
 
-const fastPath = () => process.env.XENT_CSV_PARSER !== "csv-parse";
+/** Which parser reads a file's data: the byte splitter (csvFast.ts), or csv-parse alone (tests compare the two). */
+export type CsvParser = "fast" | "csv-parse";
 
 async function takeTwo(rest: AsyncGenerator<CsvRecord>): Promise<CsvRecord[]> {
   const out: CsvRecord[] = [];
@@ -309,7 +310,7 @@ export async function openCsvPredictions(
   options: CsvOptions,
   withTargets: boolean,
 ): Promise<PredictionSource> {
-  const table = await openTable(source, options.format, options.header);
+  const table = await openTable(source, options);
   const path = source.name;
   const columns = tableColumns(table);
   const roles = assignColumns(columns, { ...options, targetsElsewhere: withTargets }, path);
@@ -401,7 +402,7 @@ export async function openCsvTargets(
   options: CsvOptions,
   classes: number,
 ): Promise<TargetSource> {
-  const table = await openTable(source, options.format, options.header);
+  const table = await openTable(source, options);
   const path = source.name;
   const all = tableColumns(table);
   const roles = assignColumns(all, { ...options, targetsElsewhere: false }, path);

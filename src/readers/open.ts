@@ -2,6 +2,7 @@ import type { Readable } from "node:stream";
 import { usage, XentError } from "../errors.js";
 import type { ArrowOptions } from "./arrow.js";
 import { type ByteSource, openByteSource } from "./byteSource.js";
+import type { CsvParser } from "./csv.js";
 import { type NpyArray, openNpy } from "./npy.js";
 import { NPY_MAGIC } from "./npyHeader.js";
 import { type NpyLayout, npyPredictions, npyTargets } from "./npySource.js";
@@ -18,6 +19,8 @@ export interface OpenOptions extends ArrowOptions {
   targetType?: TargetKind | undefined;
   /** CSV/TSV: `--header` (true), `--no-header` (false), else detected. */
   header?: boolean | undefined;
+  /** CSV/TSV: which parser reads the data (see CsvParser). */
+  csvParser?: CsvParser | undefined;
 }
 
 const ZIP_MAGIC = [0x50, 0x4b, 0x03, 0x04];
@@ -134,7 +137,11 @@ export async function openPredictions(
     }
     default: {
       const csv = await import("./csv.js");
-      const p = await csv.openCsvPredictions(source, { format, ...options }, withTargets);
+      const p = await csv.openCsvPredictions(
+        source,
+        { format, ...options, parser: options.csvParser },
+        withTargets,
+      );
       return { source: p, layout: null, archive: null };
     }
   }

@@ -1,10 +1,10 @@
 import { spawn } from "node:child_process";
 import { type Readable, Writable } from "node:stream";
 import { fileURLToPath } from "node:url";
-import { runInspect } from "../../src/cli/inspect.js";
-import { runMerge } from "../../src/cli/merge.js";
-import { parseCommandLine } from "../../src/cli/options.js";
-import { runEval } from "../../src/cli/run.js";
+import { runEval } from "../../src/cli/commands/eval.js";
+import { runInspect } from "../../src/cli/commands/inspect.js";
+import { runMerge } from "../../src/cli/commands/merge.js";
+import { parseCommandLine } from "../../src/cli/program.js";
 import { Writer } from "../../src/output/writer.js";
 
 export const ROOT = fileURLToPath(new URL("../../", import.meta.url));
@@ -25,13 +25,13 @@ export async function runInProcess(
   const line = parseCommandLine(argv, { out: (t) => (stdout += t), err: () => {} });
   if (line.command === "none" || line.command === "completion") return { code: 0, stdout };
   const writer = new Writer(sink);
-  const code =
+  const outcome =
     line.command === "inspect"
       ? await runInspect({ ...line.args, open: { ...line.args.open, stdin } }, writer)
       : line.command === "merge"
         ? await runMerge(line.args, writer)
         : await runEval({ ...line.args, ...(stdin ? { stdin } : {}) }, writer);
-  return { code, stdout };
+  return { code: outcome === "assertion-failed" ? 1 : 0, stdout };
 }
 
 // biome-ignore lint/suspicious/noExplicitAny: parsed JSON documents are checked field by field

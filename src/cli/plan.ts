@@ -1,23 +1,60 @@
 import { existsSync } from "node:fs";
+import type { Readable } from "node:stream";
 import type { LossOptions } from "../core/types.js";
 import { usage, XentError } from "../errors.js";
-import { CsvPrinter } from "../output/csv.js";
-import { JsonPrinter } from "../output/json.js";
-import { NdjsonPrinter } from "../output/ndjson.js";
-import type { Printer } from "../output/printer.js";
-import { colourLevel, makeStyle } from "../output/style.js";
-import { TablePrinter } from "../output/table.js";
-import type { Writer } from "../output/writer.js";
 import { listColumns, TARGET_NAMES } from "../readers/columns.js";
+import type { CsvParser } from "../readers/csv.js";
 import { openNpy } from "../readers/npy.js";
 import { NPY_MAGIC } from "../readers/npyHeader.js";
 import { archiveTargets, type OpenOptions, openPredictions, openTargets } from "../readers/open.js";
 import { parseNumber } from "../readers/parseNumber.js";
 import { readSmallFile } from "../readers/readSmallFile.js";
 import { settleHeaders } from "../readers/settleHeaders.js";
-import type { PredictionSource, TargetSource } from "../readers/types.js";
+import type { InputFormat, PredictionSource, TargetKind, TargetSource } from "../readers/types.js";
 import type { RunInfo } from "../wire/eval.js";
-import type { EvalArgs, OutputFormat } from "./options.js";
+import type { OutputFormat } from "./printers.js";
+import type { AssertSpec } from "./values.js";
+
+/** `xent eval`'s flags, parsed and checked, before any file is opened. */
+export interface EvalArgs {
+  predictions: string;
+  targets: string | undefined;
+  inputFormat: InputFormat | undefined;
+  targetsFormat: InputFormat | undefined;
+  classAxis: number | undefined;
+  targetColumn: string | undefined;
+  idColumn: string | undefined;
+  scoreColumns: string | undefined;
+  dropColumns: string | undefined;
+  /** `--header` / `--no-header` (both files), undefined: detected. */
+  header: boolean | undefined;
+  /** `--targets-header` / `--targets-no-header`, else `header`. */
+  targetsHeader: boolean | undefined;
+  targetType: TargetKind | undefined;
+  logitsColumn: string | undefined;
+  logitsKey: string | undefined;
+  targetsKey: string | undefined;
+  /** `FILE` or `a,b,c`, resolved by config.ts. */
+  classNames: string | undefined;
+  /** `FILE` or `w0,w1,…`, resolved by config.ts once the class count is known. */
+  classWeights: string | undefined;
+  loss: Omit<LossOptions, "classWeights">;
+  format: OutputFormat;
+  perClass: boolean;
+  perSample: boolean;
+  emitState: boolean;
+  sortClasses: "class" | "loss";
+  topClasses: number | null;
+  worst: number;
+  asserts: AssertSpec[];
+  chunkRows: number | undefined;
+  threads: number;
+  /** What `-` reads; process.stdin unless a test feeds its own. */
+  stdin?: Readable;
+  progress: boolean;
+  /** `--quiet`: no progress bar and no warnings. */
+  quiet: boolean;
+}
 
 /** Everything `xent eval` needs to run: open sources, resolved options, the run's description. */
 export interface EvalPlan {
@@ -33,7 +70,7 @@ export interface EvalPlan {
 const BLOCK_VALUES = 1 << 20;
 const PER_SAMPLE_BLOCK_ROWS = 1 << 14;
 
-export async function planEval(args: EvalArgs): Promise<EvalPlan> {
+export async function planEval(args: EvalArgs, csvParser: CsvParser): Promise<EvalPlan> {
   if (args.predictions === "-" && args.targets === "-")
     throw usage("only one of the two inputs can be standard input (-)");
   const open: OpenOptions = {
@@ -43,6 +80,7 @@ export async function planEval(args: EvalArgs): Promise<EvalPlan> {
     scoreColumns: args.scoreColumns,
     dropColumns: args.dropColumns,
     header: args.header,
+    csvParser,
     targetType: args.targetType,
     logitsColumn: args.logitsColumn,
     logitsKey: args.logitsKey,
@@ -190,18 +228,4 @@ async function readClassWeights(spec: string, C: number): Promise<Float64Array> 
     );
   if (values.length !== C) throw usage(`--class-weights: ${values.length} weights for ${C} classes`);
   return Float64Array.from(values);
-}
-
-/** The printer for `--format`; only the table has colour (see colourLevel). */
-export async function makePrinter(format: OutputFormat, out: Writer): Promise<Printer> {
-  switch (format) {
-    case "json":
-      return new JsonPrinter(out);
-    case "ndjson":
-      return new NdjsonPrinter(out);
-    case "csv":
-      return new CsvPrinter(out);
-    default:
-      return new TablePrinter(out, await makeStyle(colourLevel(process.env, process.stdout.isTTY === true)));
-  }
 }

@@ -1,12 +1,20 @@
-import { XentError } from "../errors.js";
-import { prettyJson } from "../output/prettyJson.js";
-import { alignColumns } from "../output/table.js";
-import type { Writer } from "../output/writer.js";
-import { shapeText } from "../readers/npySource.js";
-import { npzArray, pickKey, TARGET_KEYS } from "../readers/npz.js";
-import { type OpenedPredictions, type OpenOptions, openPredictions, openTargets } from "../readers/open.js";
-import type { InputFormat } from "../readers/types.js";
-
+/** `xent inspect`: usage and options, and what it prints. */
+import { type Command, Option } from "commander";
+import { XentError } from "../../errors.js";
+import { prettyJson } from "../../output/prettyJson.js";
+import { alignColumns } from "../../output/table.js";
+import type { Writer } from "../../output/writer.js";
+import { shapeText } from "../../readers/npySource.js";
+import { npzArray, pickKey, TARGET_KEYS } from "../../readers/npz.js";
+import {
+  type OpenedPredictions,
+  type OpenOptions,
+  openPredictions,
+  openTargets,
+} from "../../readers/open.js";
+import type { InputFormat } from "../../readers/types.js";
+import type { Outcome } from "../finish.js";
+import { classAxis, INPUT_FORMATS } from "../values.js";
 export interface InspectArgs {
   file: string;
   inputFormat: InputFormat | undefined;
@@ -14,12 +22,52 @@ export interface InspectArgs {
   format: "table" | "json";
 }
 
+/** Adds `xent inspect` to the program; `onArgs` receives the parsed flags. */
+export function defineInspect(program: Command, onArgs: (args: InspectArgs) => void): void {
+  program
+    .command("inspect")
+    .description("show format, dtype, shape, columns, target and id columns, class names of a file")
+    .argument("<file>", "NPY, NPZ, CSV, TSV or Arrow IPC; - for standard input")
+    .addOption(
+      new Option("--input-format <format>", "the format (default: from the content)").choices(INPUT_FORMATS),
+    )
+    .addOption(new Option("--format <format>", "output format").choices(["table", "json"]).default("table"))
+    .option("--json", "same as --format json")
+    .option("--class-axis <axis>", "the class axis of an NPY array")
+    .option("--target-column <name|index>", "target column (default: one named label, target, y or class)")
+    .option("--id-column <name|index>", "id column")
+    .option("--logits-column <name>", "Arrow: the list column of scores")
+    .option("--logits-key <key>", "NPZ: the predictions array")
+    .option("--score-columns <spec>", "the score columns: names, globs (logit_*), index ranges (2:12)")
+    .option("--drop-columns <spec>", "columns that are not scores")
+    .option("--header", "the first row of a CSV/TSV is a header (default: detected)")
+    .option("--no-header", "the first row of a CSV/TSV is data")
+    .action((file: string, o: Record<string, unknown>) => {
+      const s = (k: string) => o[k] as string | undefined;
+      onArgs({
+        file,
+        inputFormat: s("inputFormat") as InputFormat | undefined,
+        format: o.json ? "json" : (s("format") as "table" | "json"),
+        open: {
+          classAxis: classAxis(s("classAxis")),
+          targetColumn: s("targetColumn"),
+          idColumn: s("idColumn"),
+          logitsColumn: s("logitsColumn"),
+          logitsKey: s("logitsKey"),
+          scoreColumns: s("scoreColumns"),
+          dropColumns: s("dropColumns"),
+          header: o.header as boolean | undefined,
+        },
+      });
+    });
+}
+
 /**
  * `xent inspect FILE`: what xent sees in a file, as eval would read it: format, dtype, shape
  * (rows × classes), columns and their roles, target and id columns, class names, compression.
  * Tabular formats are read through once to count rows (bounded memory, and every value checked).
  */
-export async function runInspect(args: InspectArgs, out: Writer): Promise<number> {
+export async function runInspect(args: InspectArgs, out: Writer): Promise<Outcome> {
   let opened: OpenedPredictions;
   try {
     opened = await openPredictions(args.file, args.inputFormat, args.open, false);
@@ -32,7 +80,7 @@ export async function runInspect(args: InspectArgs, out: Writer): Promise<number
     });
     await out.write(args.format === "json" ? `${prettyJson(doc)}\n` : inspectTable(doc));
     await out.end();
-    return 0;
+    return "ok";
   }
   const p = opened.source;
   let rows: number;
@@ -86,7 +134,7 @@ export async function runInspect(args: InspectArgs, out: Writer): Promise<number
   }
   await out.write(args.format === "json" ? `${prettyJson(doc)}\n` : inspectTable(doc));
   await out.end();
-  return 0;
+  return "ok";
 }
 
 /** A targets file on its own: kind, rows, column, id column (classes: unknown, so any width of probabilities). */

@@ -1,15 +1,47 @@
 import { readFileSync } from "node:fs";
-import { usage, XentError } from "../errors.js";
-import { summarize } from "../metrics/stats.js";
-import type { Writer } from "../output/writer.js";
-import { describeIoError } from "../readers/files.js";
-import { checkState } from "../wire/checkState.js";
-import type { Report, RunInfo } from "../wire/eval.js";
-import { type OptionsJson, optionsFromJson } from "../wire/options.js";
-import { mergeShards, type ShardDocument, shardState } from "../wire/state.js";
-import { makePrinter } from "./config.js";
-import { parseAssert } from "./options.js";
-import { checkAssertions, EXIT_ASSERT, EXIT_OK } from "./run.js";
+import { type Command, Option } from "commander";
+import { usage, XentError } from "../../errors.js";
+import type { Writer } from "../../output/writer.js";
+import { describeIoError } from "../../readers/files.js";
+import { checkState } from "../../wire/checkState.js";
+import type { RunInfo } from "../../wire/eval.js";
+import { type OptionsJson, optionsFromJson } from "../../wire/options.js";
+import { mergeShards, type ShardDocument } from "../../wire/state.js";
+import { finish, type Outcome } from "../finish.js";
+import { makePrinter } from "../printers.js";
+import { readSettings, type Settings } from "../settings.js";
+import { integer, parseAssert } from "../values.js";
+
+/** `xent merge`: usage and options, and the run. */
+
+/** Adds `xent merge` to the program; `onArgs` receives the parsed flags. */
+export function defineMerge(program: Command, onArgs: (args: MergeArgs) => void): void {
+  const collect = (value: string, previous: string[]) => [...previous, value];
+  program
+    .command("merge")
+    .description("combine the --emit-state documents of shards into one evaluation")
+    .argument("<state.json...>", "documents of `xent eval ... --emit-state --json`, in input order")
+    .addOption(new Option("--format <format>", "output format").choices(["table", "json"]).default("table"))
+    .option("--json", "same as --format json")
+    .option("--emit-state", "with --json: keep the merged state, to merge again")
+    .option("--assert <expr>", "fail (exit 1) unless METRIC OP NUMBER holds; repeatable", collect, [])
+    .addOption(
+      new Option("--sort <key>", "order of the per-class table").choices(["class", "loss"]).default("class"),
+    )
+    .option("--top-classes <K>", "per-class rows shown in the table")
+    .action((files: string[], o: Record<string, unknown>) => {
+      const format = o.json ? "json" : (o.format as "table" | "json");
+      if (o.emitState && format !== "json") throw usage("--emit-state goes with --format json");
+      onArgs({
+        files,
+        format,
+        asserts: o.assert as string[],
+        emitState: Boolean(o.emitState),
+        sortClasses: o.sort as "class" | "loss",
+        topClasses: o.topClasses === undefined ? null : integer("--top-classes", o.topClasses as string, 0),
+      });
+    });
+}
 
 export interface MergeArgs {
   files: string[];
@@ -68,18 +100,17 @@ function checkInputs(inputs: unknown, path: string): void {
  * over the concatenated inputs. Only `inputs` differs: it describes the first shard, with the rows
  * of all of them.
  */
-export async function runMerge(args: MergeArgs, out: Writer): Promise<number> {
+export async function runMerge(
+  args: MergeArgs,
+  out: Writer,
+  settings: Settings = readSettings(process.env, false),
+): Promise<Outcome> {
   if (args.files.length === 0) throw usage("xent merge needs at least one state document");
   const shards = args.files.map(readShard);
   const first = shards[0]!;
   const loss = optionsFromJson(first.state.options);
   const stats = mergeShards(shards, loss);
   const classNames = first.state.class_names;
-  const summary = summarize(stats, classNames);
-  const assertions = checkAssertions(
-    args.asserts.map((e) => parseAssert(e, loss.topK)),
-    summary,
-  );
   const predictions = { ...first.inputs.predictions };
   if (predictions.shape) predictions.shape = [stats.rows, ...predictions.shape.slice(1)];
   const run: RunInfo = {
@@ -91,11 +122,8 @@ export async function runMerge(args: MergeArgs, out: Writer): Promise<number> {
     perClass: first.state.per_class,
     display: { sortClasses: args.sortClasses, topClasses: args.topClasses },
   };
-  const report: Report = { run, summary, assertions };
-  if (args.emitState) report.state = shardState(stats, first.state.options, classNames);
-  const printer = await makePrinter(args.format, out);
+  const printer = await makePrinter(args.format, out, settings.colour);
   await printer.begin(run);
-  await printer.end(report);
-  await out.end();
-  return assertions?.some((a) => !a.passed) ? EXIT_ASSERT : EXIT_OK;
+  const asserts = args.asserts.map((e) => parseAssert(e, loss.topK));
+  return (await finish(stats, run, asserts, args.emitState, printer, out)).outcome;
 }

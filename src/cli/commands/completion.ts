@@ -1,5 +1,5 @@
-import type { Command } from "commander";
-import { buildProgram } from "./options.js";
+/** `xent completion bash|zsh`: a completion script made from the command definitions. */
+import { Argument, type Command } from "commander";
 
 /** The flags of a command and the values of those that take a fixed set. */
 function describe(command: Command): { flags: string[]; choices: Map<string, string[]> } {
@@ -17,8 +17,7 @@ function describe(command: Command): { flags: string[]; choices: Map<string, str
  * definitions themselves so that it cannot fall behind them. Install with
  * `eval "$(xent completion bash)"` in ~/.bashrc (or `zsh` in ~/.zshrc).
  */
-export function completionScript(shell: "bash" | "zsh"): string {
-  const program = buildProgram({ out: () => {}, err: () => {} }, () => {});
+export function completionScript(program: Command, shell: "bash" | "zsh"): string {
   const commands = program.commands.map((c) => c.name());
   // Per command: its flags, and for flags with a fixed set of values, those values.
   const cases = program.commands.map((command) => {
@@ -64,4 +63,13 @@ complete -o filenames -F _xent xent
       ? `#compdef xent\n# xent completion for zsh: eval "$(xent completion zsh)" in ~/.zshrc\nautoload -U +X bashcompinit && bashcompinit\n`
       : `# xent completion for bash: eval "$(xent completion bash)" in ~/.bashrc\n`;
   return head + body;
+}
+
+/** Adds `xent completion` to the program. */
+export function defineCompletion(program: Command, onShell: (shell: "bash" | "zsh") => void): void {
+  program
+    .command("completion")
+    .description('print a shell completion script: eval "$(xent completion bash)"')
+    .addArgument(new Argument("<shell>", "bash or zsh").choices(["bash", "zsh"]))
+    .action((shell: "bash" | "zsh") => onShell(shell));
 }

@@ -1,0 +1,338 @@
+import { type Command, Option } from "commander";
+import { ProbabilityLook } from "../../core/probabilityLook.js";
+import type { InputType, OnNan, Reduction, SmoothingStyle } from "../../core/types.js";
+import { usage } from "../../errors.js";
+import { type EvaluateOptions, evaluate } from "../../evaluate.js";
+import type { Printer } from "../../output/printer.js";
+import { Progress, type ProgressStream } from "../../output/progress.js";
+import type { Writer } from "../../output/writer.js";
+import { evaluateOnWorkers } from "../../parallel/blockPool.js";
+import { blockWorkers, directJob } from "../../parallel/plan.js";
+import { evaluateNpyParallel } from "../../parallel/pool.js";
+import { rowBlocks } from "../../readers/rowBlocks.js";
+import type { InputFormat, TargetKind } from "../../readers/types.js";
+import { finish, type Outcome } from "../finish.js";
+import { type EvalArgs, type EvalPlan, planEval } from "../plan.js";
+import { makePrinter, type OutputFormat } from "../printers.js";
+import { readSettings, type Settings } from "../settings.js";
+import { classAxis, INPUT_FORMATS, integer, number, parseAssert } from "../values.js";
+
+/** `xent eval`: usage and options, their parsing, and the run. */
+
+export const EXAMPLES = `
+Examples:
+  Loss and metrics as a table:
+    xent eval logits.npy labels.csv
+  PyTorch's label_smoothing=0.1 (uniform), and fairseq's style (1-e on the target, e/(C-1) elsewhere):
+    xent eval logits.npy labels.csv --smoothing 0.1
+    xent eval logits.npy labels.csv --smoothing 0.1 --smoothing-style others
+  A CI check: exits 1 if either assertion fails, 2 on bad input:
+    xent eval logits.npy labels.npy --assert 'loss<=0.35' --assert 'accuracy>=0.9'
+  Into a script:
+    xent eval preds.csv --json | jq '.metrics.accuracy'
+    xent eval preds.arrow --format ndjson | jq -c 'select(.type == "sample" and .loss > 5)'
+  PyTorch's (N, C, d1, ...) layout, worst rows, per-class table sorted by loss:
+    xent eval logits.npy labels.npy --class-axis 1 --worst 10 --per-class --sort loss
+  What xent sees in a file:
+    xent inspect preds.feather`;
+
+export type { EvalArgs };
+
+/** Adds `xent eval` to the program; `onArgs` receives the parsed, checked flags. */
+export function defineEval(program: Command, onArgs: (args: EvalArgs) => void): void {
+  const collect = (value: string, previous: string[]) => [...previous, value];
+  program
+    .command("eval")
+    .description("evaluate losses and metrics of predictions against targets")
+    .argument(
+      "<predictions>",
+      "logits (or probabilities): NPY, NPZ, CSV, TSV or Arrow IPC; - for standard input",
+    )
+    .argument(
+      "[targets]",
+      "class indices, class names or probabilities (else the predictions' target column or NPZ array)",
+    )
+    .optionsGroup("Inputs:")
+    .addOption(
+      new Option("--input-format <format>", "predictions format (default: from the content)").choices(
+        INPUT_FORMATS,
+      ),
+    )
+    .addOption(
+      new Option("--targets-format <format>", "targets format (default: from the content)").choices(
+        INPUT_FORMATS,
+      ),
+    )
+    .option("--logits-column <name>", "Arrow: the list column of scores (default: the only one)")
+    .option("--logits-key <key>", "NPZ: the predictions array (default: logits, predictions or probs)")
+    .option("--targets-key <key>", "NPZ: the targets array (default: labels, targets or y)")
+    .option(
+      "--class-axis <axis>",
+      "the class axis of an NPY array, e.g. 1 for (N, C, d1, ...); default: last",
+    )
+    .option(
+      "--target-column <name|index>",
+      "target column (default: one named label, labels, target, y, y_true or class)",
+    )
+    .option(
+      "--id-column <name|index>",
+      "column whose values name the rows in per-sample output (default: id, sample_id, pandas' index)",
+    )
+    .option("--score-columns <spec>", "the score columns: names, globs (logit_*), index ranges (2:12)")
+    .option("--drop-columns <spec>", "columns that are not scores (same SPEC as --score-columns)")
+    .option("--header", "the first row of a CSV/TSV input is a header (default: detected)")
+    .option("--no-header", "the first row of a CSV/TSV input is data")
+    .option("--targets-header", "the first row of the targets CSV/TSV is a header")
+    .option("--targets-no-header", "the first row of the targets CSV/TSV is data")
+    .addOption(
+      new Option("--target-type <type>", "what the targets hold (default: detected)").choices([
+        "index",
+        "name",
+        "probs",
+      ]),
+    )
+    .option("--class-names <file|a,b,c>", "class names, to match name targets and label output")
+    .optionsGroup("Loss:")
+    .addOption(
+      new Option("--input-type <type>", "what the predictions hold")
+        .choices(["logits", "probs", "log-probs"])
+        .default("logits"),
+    )
+    .option("--temperature <T>", "divide logits by T", "1")
+    .option("--smoothing <e>", "label smoothing, 0 ≤ e ≤ 1", "0")
+    .addOption(
+      new Option(
+        "--smoothing-style <style>",
+        "uniform: e/C to every class (PyTorch); others: e/(C−1) to each non-target class",
+      )
+        .choices(["uniform", "others"])
+        .default("uniform"),
+    )
+    .option("--class-weights <file|w0,w1,...>", "PyTorch's weight: one value ≥ 0 per class")
+    .option("--ignore-index <k>", "rows whose target is k are left out", "-100")
+    .addOption(
+      new Option("--reduction <r>", "how per-sample losses are reduced")
+        .choices(["mean", "sum", "none"])
+        .default("mean"),
+    )
+    .option("--top-k <k1,k2>", "also report top-k accuracy for each k")
+    .addOption(
+      new Option("--on-nan <action>", "a NaN score is an error, or its row is skipped")
+        .choices(["error", "skip"])
+        .default("error"),
+    )
+    .optionsGroup("Output:")
+    .addOption(
+      new Option("--format <format>", "table for people, json for scripts, ndjson/csv stream every row")
+        .choices(["table", "json", "ndjson", "csv"])
+        .default("table"),
+    )
+    .option("--json", "same as --format json")
+    .option("--per-class", "per-class loss, accuracy and precision")
+    .option("--per-sample", "one line per row (also with --reduction none)")
+    .option("--worst <K>", "list the K rows with the largest loss")
+    .addOption(
+      new Option("--sort <key>", "order of the per-class table").choices(["class", "loss"]).default("class"),
+    )
+    .option("--top-classes <K>", "per-class rows shown in the table (default: all up to 35, else 30; 0: all)")
+    .option(
+      "--assert <expr>",
+      "fail (exit 1) unless METRIC OP NUMBER holds, e.g. 'loss<=0.5'; repeatable",
+      collect,
+      [],
+    )
+    .option("--emit-state", "with --json: add the exact partial sums (`state`) for `xent merge`")
+    .option("--no-progress", "no progress bar on stderr")
+    .option("-q, --quiet", "no progress bar and no warnings on stderr")
+    .optionsGroup("Performance:")
+    .option("--chunk-rows <n>", "rows per block (default: about 1M values per block); never changes a number")
+    .option("--threads <n>", "worker threads (default: all cores); never changes a number")
+    .addHelpText("after", EXAMPLES)
+    .action((predictions: string, targets: string | undefined, o: Record<string, unknown>) => {
+      onArgs(evalArgs(predictions, targets, o));
+    });
+}
+
+/** `--targets-header` / `--targets-no-header` (commander negates only `--no-…`), else `--header` / `--no-header`. */
+function targetsHeader(o: Record<string, unknown>): boolean | undefined {
+  if (o.targetsHeader && o.targetsNoHeader)
+    throw usage("--targets-header and --targets-no-header contradict");
+  if (o.targetsHeader) return true;
+  if (o.targetsNoHeader) return false;
+  return o.header as boolean | undefined;
+}
+
+function evalArgs(predictions: string, targets: string | undefined, o: Record<string, unknown>): EvalArgs {
+  const s = (k: string) => o[k] as string | undefined;
+  const topK =
+    s("topK") === undefined
+      ? []
+      : s("topK")!
+          .split(",")
+          .map((k) => integer("--top-k", k.trim(), 1));
+  const smoothing = number("--smoothing", s("smoothing")!, (x) => x >= 0 && x <= 1, "a number from 0 to 1");
+  const temperature = number(
+    "--temperature",
+    s("temperature")!,
+    (x) => x > 0 && Number.isFinite(x),
+    "a number > 0",
+  );
+  const inputType = s("inputType") as InputType;
+  if (temperature !== 1 && inputType !== "logits")
+    throw usage("--temperature applies to logits only (--input-type logits)");
+  const ignoreIndex = number("--ignore-index", s("ignoreIndex")!, Number.isSafeInteger, "a whole number");
+  const format = o.json ? "json" : (s("format") as OutputFormat);
+  if (o.emitState && format !== "json")
+    throw usage("--emit-state goes with --format json (the state is part of the document)");
+  return {
+    predictions,
+    targets,
+    inputFormat: s("inputFormat") as InputFormat | undefined,
+    targetsFormat: s("targetsFormat") as InputFormat | undefined,
+    classAxis: classAxis(s("classAxis")),
+    targetColumn: s("targetColumn"),
+    idColumn: s("idColumn"),
+    scoreColumns: s("scoreColumns"),
+    dropColumns: s("dropColumns"),
+    header: o.header as boolean | undefined,
+    targetsHeader: targetsHeader(o),
+    targetType: s("targetType") as TargetKind | undefined,
+    logitsColumn: s("logitsColumn"),
+    logitsKey: s("logitsKey"),
+    targetsKey: s("targetsKey"),
+    classNames: s("classNames"),
+    classWeights: s("classWeights"),
+    loss: {
+      inputType,
+      temperature,
+      smoothing,
+      smoothingStyle: s("smoothingStyle") as SmoothingStyle,
+      ignoreIndex,
+      reduction: s("reduction") as Reduction,
+      topK: [...new Set(topK)].sort((a, b) => a - b),
+      onNan: s("onNan") as OnNan,
+    },
+    format,
+    perClass: Boolean(o.perClass),
+    // ndjson and csv exist to stream every row.
+    perSample: Boolean(o.perSample) || s("reduction") === "none" || format === "ndjson" || format === "csv",
+    emitState: Boolean(o.emitState),
+    sortClasses: s("sort") as "class" | "loss",
+    topClasses: s("topClasses") === undefined ? null : integer("--top-classes", s("topClasses")!, 0),
+    worst: s("worst") === undefined ? 0 : integer("--worst", s("worst")!, 0),
+    asserts: (o.assert as string[]).map((e) => parseAssert(e, topK)),
+    chunkRows: s("chunkRows") === undefined ? undefined : integer("--chunk-rows", s("chunkRows")!, 1),
+    threads: s("threads") === undefined ? 0 : integer("--threads", s("threads")!, 1),
+    progress: o.progress !== false && !o.quiet,
+    quiet: Boolean(o.quiet),
+  };
+}
+
+/** What a run needs of its process besides stdout. */
+export interface RunIO {
+  stderr: ProgressStream;
+  /** Registers what to undo when the run is interrupted (a signal) or fails. */
+  onAbort(cleanup: () => void): void;
+  settings: Settings;
+}
+
+/** Tests run commands in-process with this: stderr, no abort hooks, the environment as it is now. */
+export const quietIO = (): RunIO => ({
+  stderr: process.stderr,
+  onAbort: () => {},
+  settings: readSettings(process.env, false),
+});
+
+/** Runs `xent eval` to `out`; throws XentError / BrokenPipe. */
+export async function runEval(args: EvalArgs, out: Writer, io: RunIO = quietIO()): Promise<Outcome> {
+  const plan = await planEval(args, io.settings.csvParser);
+  const printer = await makePrinter(args.format, out, io.settings.colour);
+  io.onAbort(() => printer.abort?.());
+  const progress =
+    args.progress && io.stderr.isTTY === true
+      ? new Progress(
+          io.stderr,
+          () => plan.predictions.fractionDone?.() ?? null,
+          Date.now,
+          io.settings.progressDelayMs,
+        )
+      : null;
+  if (progress) io.onAbort(() => progress.done());
+  try {
+    return await evaluateAndPrint(plan, args, out, io, printer, progress);
+  } catch (e) {
+    // Whatever the caller does with the error, the spool goes (main's abort also runs it on signals).
+    printer.abort?.();
+    progress?.done();
+    throw e;
+  }
+}
+
+async function evaluateAndPrint(
+  plan: EvalPlan,
+  args: EvalArgs,
+  out: Writer,
+  io: RunIO,
+  printer: Printer,
+  progress: Progress | null,
+): Promise<Outcome> {
+  await printer.begin(plan.run);
+  const blocks = rowBlocks(plan.predictions, plan.targets, {
+    chunkRows: plan.chunkRows,
+    classNames: plan.classNames,
+    ignoreIndex: plan.loss.ignoreIndex,
+  });
+  const evaluation: EvaluateOptions = {
+    classes: plan.predictions.classes,
+    loss: plan.loss,
+    perClass: args.perClass,
+    worst: args.perSample ? 0 : args.worst,
+    predictionsPath: plan.predictions.info.path,
+    onRows: args.perSample ? (res, ids) => printer.samples(res, ids) : undefined,
+    onProgress: progress ? (rows) => progress.update(rows) : undefined,
+    look: plan.loss.inputType === "logits" ? new ProbabilityLook() : undefined,
+  };
+  const parallel = {
+    predictions: plan.predictions,
+    targets: plan.targets,
+    loss: plan.loss,
+    chunkRows: plan.chunkRows,
+    perClass: args.perClass,
+    perSample: args.perSample,
+    worst: args.worst,
+    threads: args.threads,
+    ids: args.idColumn !== undefined,
+    minBytes: io.settings.parallelMinBytes,
+  };
+  const job = await directJob(parallel);
+  const pool = job ? 0 : blockWorkers(parallel);
+  if (io.settings.debug) {
+    const how = job
+      ? `${job.workers} threads reading the file (${job.job.segments.length} segments)`
+      : pool > 1
+        ? `${pool} threads fed blocks`
+        : "one thread";
+    io.stderr.write(`xent: debug: evaluating on ${how}\n`);
+  }
+  const stats = job
+    ? await evaluateNpyParallel(job.job, job.workers, evaluation.onProgress, evaluation.look)
+    : pool > 1
+      ? await evaluateOnWorkers(blocks, evaluation, pool)
+      : await evaluate(blocks, evaluation);
+  progress?.done();
+  const warn = (text: string) => {
+    if (!args.quiet) io.stderr.write(`xent: warning: ${text}\n`);
+  };
+  if (evaluation.look?.suspicious) {
+    warn(
+      `every row of ${plan.predictions.info.path} lies in [0, 1] and sums to 1: are these probabilities? pass --input-type probs (they are read as logits)`,
+    );
+  }
+  if (args.format === "csv" && args.perClass)
+    warn("--format csv prints per-sample rows only: the per-class table is in --format json or table");
+  const { outcome, failed } = await finish(stats, plan.run, args.asserts, args.emitState, printer, out);
+  // csv has no place for assertion results: they go to stderr, as the exit code does to the shell.
+  if (args.format === "csv")
+    for (const a of failed) io.stderr.write(`xent: assertion failed: ${a.expr} (${a.value})\n`);
+  return outcome;
+}

@@ -1,0 +1,35 @@
+import { PROGRESS_DELAY_MS } from "../output/progress.js";
+import { colourLevel } from "../output/style.js";
+import { PARALLEL_MIN_BYTES } from "../parallel/plan.js";
+import type { CsvParser } from "../readers/csv.js";
+
+/**
+ * What the process's environment says, read in one place (the CLI) and passed down as
+ * parameters: product code below src/cli/ reads no environment variable.
+ */
+export interface Settings {
+  /** XENT_DEBUG: say which evaluation path runs, and print stacks of internal errors. */
+  debug: boolean;
+  /** XENT_PARALLEL_MIN_BYTES: inputs below this stay on one thread (tests lower it). */
+  parallelMinBytes: number;
+  /** XENT_PROGRESS_DELAY_MS: how long a run goes before the bar shows (the terminal test sets 0). */
+  progressDelayMs: number;
+  /** XENT_CSV_PARSER=csv-parse: read CSV data with csv-parse alone (tests compare the paths). */
+  csvParser: CsvParser;
+  /** FORCE_COLOR, NO_COLOR and whether stdout is a terminal: the table's colour level. */
+  colour: 0 | 1 | 2 | 3;
+}
+
+export function readSettings(env: NodeJS.ProcessEnv, stdoutIsTTY: boolean): Settings {
+  const number = (text: string | undefined, fallback: number) => {
+    const x = Number(text);
+    return text !== undefined && text !== "" && Number.isFinite(x) && x >= 0 ? x : fallback;
+  };
+  return {
+    debug: Boolean(env.XENT_DEBUG),
+    parallelMinBytes: number(env.XENT_PARALLEL_MIN_BYTES, PARALLEL_MIN_BYTES),
+    progressDelayMs: number(env.XENT_PROGRESS_DELAY_MS, PROGRESS_DELAY_MS),
+    csvParser: env.XENT_CSV_PARSER === "csv-parse" ? "csv-parse" : "fast",
+    colour: colourLevel(env, stdoutIsTTY),
+  };
+}
