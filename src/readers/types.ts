@@ -27,7 +27,7 @@ export interface InputInfo {
 
 /**
  * A run of consecutive rows read from the predictions file. Readers choose the size (about
- * `chunkRows`, or an Arrow record batch's); rowBlocks lines predictions and targets up.
+ * `chunkRows`, or an Arrow record batch's); join (join.ts) lines predictions and targets up.
  */
 export interface ScoreChunk {
   start: number;

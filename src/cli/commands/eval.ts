@@ -9,7 +9,7 @@ import type { Writer } from "../../output/writer.js";
 import { evaluateOnWorkers } from "../../parallel/blockPool.js";
 import { blockWorkers, directJob } from "../../parallel/plan.js";
 import { evaluateNpyParallel } from "../../parallel/pool.js";
-import { rowBlocks } from "../../readers/rowBlocks.js";
+import { join } from "../../readers/join.js";
 import type { InputFormat, TargetKind } from "../../readers/types.js";
 import { finish, type Outcome } from "../finish.js";
 import { type EvalArgs, type EvalPlan, planEval } from "../plan.js";
@@ -277,7 +277,7 @@ async function evaluateAndPrint(
   progress: Progress | null,
 ): Promise<Outcome> {
   await printer.begin(plan.run);
-  const blocks = rowBlocks(plan.predictions, plan.targets, {
+  const blocks = join(plan.predictions, plan.targets, {
     chunkRows: plan.chunkRows,
     classNames: plan.classNames,
     ignoreIndex: plan.loss.ignoreIndex,

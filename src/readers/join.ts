@@ -16,8 +16,10 @@ export interface PairOptions {
  *
  * Readers may yield chunks of any size (Arrow record batches have their own); both streams are
  * cut at every boundary of either, with zero-copy views, so memory stays one chunk of each.
+ * Both readers are returned on every exit (the end, an error, a consumer that stops early), so
+ * their `finally` blocks close files and workers.
  */
-export async function* rowBlocks(
+export async function* join(
   predictions: PredictionSource,
   targets: TargetSource | null,
   options: PairOptions,
@@ -28,6 +30,21 @@ export async function* rowBlocks(
     resolveTargets(raw, { C, names, ignoreIndex: options.ignoreIndex, file, start, lines });
   const scoreChunks = predictions.chunks(options.chunkRows)[Symbol.asyncIterator]();
   const targetChunks = targets?.chunks(options.chunkRows)[Symbol.asyncIterator]();
+  try {
+    yield* pairs(predictions, targets, scoreChunks, targetChunks, resolve, C);
+  } finally {
+    await Promise.allSettled([scoreChunks.return?.(), targetChunks?.return?.()]);
+  }
+}
+
+async function* pairs(
+  predictions: PredictionSource,
+  targets: TargetSource | null,
+  scoreChunks: AsyncIterator<ScoreChunk>,
+  targetChunks: AsyncIterator<TargetChunk> | undefined,
+  resolve: (raw: RawTargets, file: string, start: number, lines: Uint32Array | undefined) => TargetBlock,
+  C: number,
+): AsyncGenerator<RowBlock> {
   let p: ScoreChunk | null = null;
   let t: TargetChunk | null = null;
   let pOff = 0;
