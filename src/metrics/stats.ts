@@ -36,6 +36,13 @@ export class ClassStats {
 }
 
 /**
+ * The exact sums of a run, named after the per-row values they add up (RowResults' fields): the
+ * one list that adding, merging, encoding and checking states loop over.
+ */
+export const SUMS = ["loss", "weight", "nll", "entropy", "brier"] as const;
+export type SumName = (typeof SUMS)[number];
+
+/**
  * Every partial sum behind every reduced number. Counts are integers (exact in a double up to
  * 2^53), sums are ExactSum, so adding blocks in any order or merging accumulators gives the
  * same bits: xsv's mergeable `stats`, made exact.
@@ -47,11 +54,8 @@ export class Stats {
   skipped = 0;
   correct = 0;
   readonly topK: Float64Array;
-  readonly loss = new ExactSum();
-  readonly weight = new ExactSum();
-  readonly nll = new ExactSum();
-  readonly entropy = new ExactSum();
-  readonly brier = new ExactSum();
+  /** One exact sum per SUMS name, each over the used rows' per-row value of the same name. */
+  readonly sums = Object.fromEntries(SUMS.map((name) => [name, new ExactSum()])) as Record<SumName, ExactSum>;
   readonly eceCount = new Float64Array(ECE_BINS);
   readonly eceCorrect = new Float64Array(ECE_BINS);
   readonly eceConfidence = Array.from({ length: ECE_BINS }, () => new ExactSum());
@@ -88,11 +92,13 @@ export class Stats {
       const rank = res.rank[r]!;
       const y = res.target[r]!;
       const pred = res.pred[r]!;
-      this.loss.add(loss);
-      this.weight.add(res.weight[r]!);
-      this.nll.add(res.nll[r]!);
-      this.entropy.add(res.entropy[r]!);
-      this.brier.add(res.brier[r]!);
+      // Spelled out rather than looped over SUMS: this is the per-row hot path (~11 ms per 100k rows).
+      const sums = this.sums;
+      sums.loss.add(loss);
+      sums.weight.add(res.weight[r]!);
+      sums.nll.add(res.nll[r]!);
+      sums.entropy.add(res.entropy[r]!);
+      sums.brier.add(res.brier[r]!);
       if (rank === 0) this.correct++;
       for (let i = 0; i < ks.length; i++) if (rank < ks[i]!) this.topK[i]!++;
       const confidence = res.confidence[r]!;
@@ -132,11 +138,7 @@ export class Stats {
     this.skipped += other.skipped;
     this.correct += other.correct;
     for (let i = 0; i < this.topK.length; i++) this.topK[i]! += other.topK[i]!;
-    this.loss.merge(other.loss);
-    this.weight.merge(other.weight);
-    this.nll.merge(other.nll);
-    this.entropy.merge(other.entropy);
-    this.brier.merge(other.brier);
+    for (const name of SUMS) this.sums[name].merge(other.sums[name]);
     for (let b = 0; b < ECE_BINS; b++) {
       this.eceCount[b]! += other.eceCount[b]!;
       this.eceCorrect[b]! += other.eceCorrect[b]!;
@@ -155,7 +157,7 @@ export interface StatsState {
   skipped: number;
   correct: number;
   topK: number[];
-  sums: Record<"loss" | "weight" | "nll" | "entropy" | "brier", number[]>;
+  sums: Record<SumName, number[]>;
   ece: { count: number[]; correct: number[]; confidence: number[][] };
   perClass: {
     count: number[];
@@ -177,13 +179,7 @@ export function statsToState(s: Stats): StatsState {
     skipped: s.skipped,
     correct: s.correct,
     topK: Array.from(s.topK),
-    sums: {
-      loss: s.loss.toJSON(),
-      weight: s.weight.toJSON(),
-      nll: s.nll.toJSON(),
-      entropy: s.entropy.toJSON(),
-      brier: s.brier.toJSON(),
-    },
+    sums: Object.fromEntries(SUMS.map((name) => [name, s.sums[name].toJSON()])) as Record<SumName, number[]>,
     ece: {
       count: Array.from(s.eceCount),
       correct: Array.from(s.eceCorrect),
@@ -213,11 +209,7 @@ export function mergeState(into: Stats, state: StatsState): void {
   other.skipped = state.skipped;
   other.correct = state.correct;
   other.topK.set(state.topK);
-  other.loss.merge(ExactSum.fromJSON(state.sums.loss));
-  other.weight.merge(ExactSum.fromJSON(state.sums.weight));
-  other.nll.merge(ExactSum.fromJSON(state.sums.nll));
-  other.entropy.merge(ExactSum.fromJSON(state.sums.entropy));
-  other.brier.merge(ExactSum.fromJSON(state.sums.brier));
+  for (const name of SUMS) other.sums[name].merge(ExactSum.fromJSON(state.sums[name]));
   other.eceCount.set(state.ece.count);
   other.eceCorrect.set(state.ece.correct);
   for (const [b, c] of state.ece.confidence.entries()) other.eceConfidence[b]!.merge(ExactSum.fromJSON(c));
@@ -268,14 +260,14 @@ export function summarize(stats: Stats, classNames: readonly string[] | null): S
         : `all ${stats.rows} rows are ${stats.skipped > 0 ? "ignored or skipped" : `ignored (--ignore-index ${o.ignoreIndex})`}`;
     throw new XentError("empty", `nothing to average: ${why}`);
   }
-  const lossSum = stats.loss.value();
-  const weightSum = stats.weight.value();
+  const lossSum = stats.sums.loss.value();
+  const weightSum = stats.sums.weight.value();
   if (o.reduction !== "sum" && weightSum === 0) {
     throw new XentError("empty", "nothing to average: the class weights of all used rows sum to 0");
   }
   const loss = o.reduction === "sum" ? lossSum : lossSum / weightSum;
   const n = stats.used;
-  const nll = stats.nll.value() / n;
+  const nll = stats.sums.nll.value() / n;
   const metrics: Record<string, number> = {
     nll,
     perplexity: Math.exp(nll),
@@ -284,8 +276,8 @@ export function summarize(stats: Stats, classNames: readonly string[] | null): S
   o.topK.forEach((k, i) => {
     metrics[`top${k}_accuracy`] = stats.topK[i]! / n;
   });
-  metrics.entropy = stats.entropy.value() / n;
-  metrics.brier = stats.brier.value() / n;
+  metrics.entropy = stats.sums.entropy.value() / n;
+  metrics.brier = stats.sums.brier.value() / n;
   let ece = 0;
   for (let b = 0; b < ECE_BINS; b++) {
     const nb = stats.eceCount[b]!;

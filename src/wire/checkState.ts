@@ -1,5 +1,6 @@
 import { XentError } from "../errors.js";
 import { ECE_BINS } from "../metrics/calibration.js";
+import { SUMS } from "../metrics/stats.js";
 
 /**
  * Checks an `--emit-state` document's `state` field by field before `xent merge` adds it up: a
@@ -83,7 +84,7 @@ export function checkState(state: unknown, file: string): void {
   count(st.correct, "stats.correct", used);
   counts(st.topK, "stats.topK", topK.length, used);
   const sums = obj(st.sums, "stats.sums");
-  for (const key of ["loss", "weight", "nll", "entropy", "brier"]) exactSum(sums[key], `stats.sums.${key}`);
+  for (const key of SUMS) exactSum(sums[key], `stats.sums.${key}`);
   const ece = obj(st.ece, "stats.ece");
   const binCounts = counts(ece.count, "stats.ece.count", ECE_BINS, used);
   const binCorrect = counts(ece.correct, "stats.ece.correct", ECE_BINS, used);
