@@ -14,6 +14,28 @@
 // maximum adds exactly 1 to S), near-minimax with relative error 5.4e-11, fitted by weighted least
 // squares on Chebyshev nodes (numpy). Every exp error is relative to its own term, so the sums
 // keep about ten digits where a loss needs six (test/core/wasmKernel.test.ts checks 1e-6).
+/**
+ * The 64-byte record the kernel writes per row and src/core/wasmKernel.ts reads, as byte offsets:
+ * m (max score), S = Σe, T = Σe·d, Q = Σe², D = Σw·d (f64 each), xy (the target's score), then
+ * pred, above and ties (the target's rank counts) and the flag (i32 each). build-wasm.mjs writes
+ * it beside the binary, so neither side spells a number of its own.
+ */
+export const RECORD = {
+  bytes: 64,
+  m: 0,
+  S: 8,
+  T: 16,
+  Q: 24,
+  D: 32,
+  xy: 40,
+  pred: 48,
+  above: 52,
+  ties: 56,
+  flag: 60,
+};
+/** The record's flag: evaluated, ignored (the target is the ignore index), or left to the TypeScript kernel. */
+export const FLAG = { used: 0, ignored: 1, fallback: 2 };
+
 const COEFFS = [
   1.0, 1.0000000003304392, 0.5000000078273865, 0.16666664538800421, 0.041666269901544664,
   0.008333659450144342, 0.0013946043633765752, 0.000197281987973844,
@@ -196,9 +218,9 @@ function rowsFunction(f32, sums) {
     (block $rows_done (loop $rows_loop
       (br_if $rows_done (i32.ge_u (local.get $r) (local.get $rows)))
       (local.set $row (i32.add (local.get $x) (i32.mul (i32.mul (local.get $r) (local.get $C)) (i32.const ${size}))))
-      (local.set $o (i32.add (local.get $out) (i32.shl (local.get $r) (i32.const 6))))
+      (local.set $o (i32.add (local.get $out) (i32.shl (local.get $r) (i32.const ${Math.log2(RECORD.bytes)}))))
       (local.set $yr (i32.load (i32.add (local.get $y) (i32.shl (local.get $r) (i32.const 2)))))
-      (i32.store offset=60 (local.get $o) (i32.const 0))
+      (i32.store offset=${RECORD.flag} (local.get $o) (i32.const ${FLAG.used}))
       (if (i32.ge_s (local.get $yr) (i32.const 0)) (then
         ;; Pass 1: max, first argmax, min, and the target's rank counts, ${lanes} lanes at a time.
         (local.set $xy ${promote(`(${load1} (i32.add (local.get $row) (i32.mul (local.get $yr) (i32.const ${size}))))`)})
@@ -261,7 +283,7 @@ function rowsFunction(f32, sums) {
         ;; An infinity shows in m or lo: such rows go to the TypeScript kernel. pmax/pmin pass NaN
         ;; over, but a NaN anywhere makes S NaN in pass 2, which flags the row there.
         (if (i32.or (f64.eq (local.get $m) (f64.const inf)) (f64.eq (local.get $lo) (f64.const -inf)))
-          (then (i32.store offset=60 (local.get $o) (i32.const 2)))
+          (then (i32.store offset=${RECORD.flag} (local.get $o) (i32.const ${FLAG.fallback})))
           (else
             ;; Pass 2: exp sums, ${group} elements per iteration, the last group masked.
             (local.set $mv (f64x2.splat (local.get $m)))
@@ -279,17 +301,17 @@ function rowsFunction(f32, sums) {
               ${loads}
               ${accumulate(true, true)}))
             (local.set $v ${laneSum("$s")})
-            (f64.store offset=8 (local.get $o) (local.get $v))
-            (if (f64.ne (local.get $v) (local.get $v)) (then (i32.store offset=60 (local.get $o) (i32.const 2))))
-            (f64.store offset=16 (local.get $o) ${laneSum("$t")})
-            (f64.store offset=24 (local.get $o) ${laneSum("$q")})
-            (f64.store offset=32 (local.get $o) ${laneSum("$dd")})))
-        (f64.store offset=0 (local.get $o) (local.get $m))
-        (f64.store offset=40 (local.get $o) (local.get $xy))
-        (i32.store offset=48 (local.get $o) (local.get $pred))
-        (i32.store offset=52 (local.get $o) (local.get $above))
-        (i32.store offset=56 (local.get $o) (local.get $ties)))
-        (else (i32.store offset=60 (local.get $o) (i32.const 1))))
+            (f64.store offset=${RECORD.S} (local.get $o) (local.get $v))
+            (if (f64.ne (local.get $v) (local.get $v)) (then (i32.store offset=${RECORD.flag} (local.get $o) (i32.const ${FLAG.fallback}))))
+            (f64.store offset=${RECORD.T} (local.get $o) ${laneSum("$t")})
+            (f64.store offset=${RECORD.Q} (local.get $o) ${laneSum("$q")})
+            (f64.store offset=${RECORD.D} (local.get $o) ${laneSum("$dd")})))
+        (f64.store offset=${RECORD.m} (local.get $o) (local.get $m))
+        (f64.store offset=${RECORD.xy} (local.get $o) (local.get $xy))
+        (i32.store offset=${RECORD.pred} (local.get $o) (local.get $pred))
+        (i32.store offset=${RECORD.above} (local.get $o) (local.get $above))
+        (i32.store offset=${RECORD.ties} (local.get $o) (local.get $ties)))
+        (else (i32.store offset=${RECORD.flag} (local.get $o) (i32.const ${FLAG.ignored}))))
       (local.set $r (i32.add (local.get $r) (i32.const 1)))
       (br $rows_loop))))`;
 }

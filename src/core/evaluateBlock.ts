@@ -1,4 +1,5 @@
 import { XentError } from "../errors.js";
+import { isClassIndex, notAClassIndex } from "./indexTarget.js";
 import { badLogProbability, badProbability, logProbs } from "./logProbs.js";
 import { SUM_TOLERANCE } from "./probabilityLook.js";
 import { indexLoss, probsLoss } from "./rowLoss.js";
@@ -39,9 +40,7 @@ export function evaluateBlock(
         markUnused(out, r, IGNORED, y);
         continue;
       }
-      if (!(Number.isInteger(y) && y >= 0 && y < C)) {
-        throw new XentError("value", `target ${y} is not a class index in [0, ${C})`, where(block, r));
-      }
+      if (!isClassIndex(y, C)) throw notAClassIndex(y, C, where(block, r));
     } else {
       y = checkedArgmax(targets.values, offset, C, block.start + r);
     }

@@ -1,3 +1,4 @@
+import { smoothedIndexLoss } from "./smoothedLoss.js";
 import type { LossOptions } from "./types.js";
 
 /**
@@ -9,20 +10,12 @@ import type { LossOptions } from "./types.js";
 export function indexLoss(lp: Float64Array, classes: number, y: number, options: LossOptions): number {
   const w = options.classWeights;
   const e = options.smoothing;
-  const wy = w === null ? 1 : w[y]!;
-  if (e === 0) return 0 - wy * lp[y]!; // 0 − x, not −x: a certain prediction gives +0, not −0
-  // PyTorch: (1 − e)·nll + (e / C)·smooth, smooth = −Σ_c w_c·lp_c over all classes.
-  if (options.smoothingStyle === "uniform") {
-    let smooth = 0;
-    for (let c = 0; c < classes; c++) smooth -= (w === null ? 1 : w[c]!) * lp[c]!;
-    const nll = e === 1 ? 0 : -(wy * lp[y]!);
-    return (1 - e) * nll + smooth * (e / classes);
-  }
-  // "others": 1 − e stays on the target, e / (C − 1) goes to each other class.
-  let others = 0;
-  for (let c = 0; c < classes; c++) if (c !== y) others -= (w === null ? 1 : w[c]!) * lp[c]!;
-  const nll = e === 1 ? 0 : -(wy * lp[y]!);
-  return (1 - e) * nll + others * (e / (classes - 1));
+  const targetTerm = (w === null ? 1 : w[y]!) * lp[y]!;
+  if (e === 0) return smoothedIndexLoss(0, options.smoothingStyle, classes, targetTerm, 0);
+  const uniform = options.smoothingStyle === "uniform";
+  let spread = 0;
+  for (let c = 0; c < classes; c++) if (uniform || c !== y) spread -= (w === null ? 1 : w[c]!) * lp[c]!;
+  return smoothedIndexLoss(e, options.smoothingStyle, classes, targetTerm, spread);
 }
 
 /**

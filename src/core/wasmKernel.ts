@@ -1,8 +1,9 @@
-import { XentError } from "../errors.js";
 import { evaluateBlock, markUnused } from "./evaluateBlock.js";
+import { isClassIndex, notAClassIndex } from "./indexTarget.js";
 import { allocRowResults, copyRow, type RowResults } from "./rowResults.js";
+import { smoothedIndexLoss } from "./smoothedLoss.js";
 import { IGNORED, type LossOptions, type RowBlock, USED } from "./types.js";
-import { KERNEL_WASM } from "./wasm/kernelBinary.js";
+import { FLAG, KERNEL_WASM, RECORD } from "./wasm/kernelBinary.js";
 
 type RowsFunction = (x: number, rows: number, C: number, y: number, w: number, out: number) => void;
 
@@ -17,7 +18,9 @@ interface KernelExports {
   rows_f64_w: RowsFunction;
 }
 
-const RECORD = 64; // bytes of per-row sums the kernel writes (see scripts/kernel.wat.mjs)
+/** The per-row record as indices into Float64Array and Int32Array views of it (layout: RECORD). */
+const F64 = RECORD.bytes / 8;
+const I32 = RECORD.bytes / 4;
 const PAD = 64; // the kernel reads whole vectors past a row's end; they are masked, but must exist
 const CALL_VALUES = 1 << 18;
 
@@ -75,7 +78,7 @@ export class WasmKernel {
     const wPtr = align(rows * C * size + PAD);
     const yPtr = align(wPtr + (w === null ? 0 : (C + 8) * 8));
     const outPtr = align(yPtr + rows * 4);
-    const buffer = this.ensure(outPtr + rows * RECORD);
+    const buffer = this.ensure(outPtr + rows * RECORD.bytes);
     return f32 ? new Float32Array(buffer, 0, rows * C) : new Float64Array(buffer, 0, rows * C);
   }
 
@@ -110,13 +113,8 @@ export class WasmKernel {
     for (let r = 0; r < rows; r++) {
       const y = targets[r]!;
       if (y === o.ignoreIndex) ys[r] = -1;
-      else if (Number.isInteger(y) && y >= 0 && y < C) ys[r] = y;
-      else {
-        throw new XentError("value", `target ${y} is not a class index in [0, ${C})`, {
-          row: block.start + r,
-          line: block.lines?.[r],
-        });
-      }
+      else if (isClassIndex(y, C)) ys[r] = y;
+      else throw notAClassIndex(y, C, { row: block.start + r, line: block.lines?.[r] });
     }
     // D is read only with label smoothing: the functions without it do less work per element.
     const sums = w !== null ? "_w" : o.smoothing > 0 ? "_d" : "";
@@ -127,10 +125,10 @@ export class WasmKernel {
     const step = Math.max(1, Math.floor(CALL_VALUES / Math.max(1, C)));
     for (let r = 0; r < rows; r += step) {
       const n = Math.min(step, rows - r);
-      fn(r * C * (f32 ? 4 : 8), n, C, yPtr + 4 * r, w === null ? 0 : wPtr, outPtr + RECORD * r);
+      fn(r * C * (f32 ? 4 : 8), n, C, yPtr + 4 * r, w === null ? 0 : wPtr, outPtr + RECORD.bytes * r);
     }
-    const rec = new Float64Array(buffer, outPtr, rows * 8);
-    const ints = new Int32Array(buffer, outPtr, rows * 16);
+    const rec = new Float64Array(buffer, outPtr, rows * F64);
+    const ints = new Int32Array(buffer, outPtr, rows * I32);
     this.finish(block, rec, ints, out, scratch);
   }
 
@@ -149,43 +147,45 @@ export class WasmKernel {
     const uniform = o.smoothingStyle === "uniform";
     const targets = block.targets.values;
     for (let r = 0; r < block.rows; r++) {
-      const flag = ints[r * 16 + 15]!;
+      const flag = ints[r * I32 + RECORD.flag / 4]!;
       const y = targets[r]!;
-      if (flag === 1) {
+      if (flag === FLAG.ignored) {
         markUnused(out, r, IGNORED, y);
         continue;
       }
-      if (flag === 2) {
+      if (flag === FLAG.fallback) {
         this.fallback(block, r, out, scratch);
         continue;
       }
-      const m = rec[r * 8]!;
-      const S = rec[r * 8 + 1]!;
-      const T = rec[r * 8 + 2]!;
-      const Q = rec[r * 8 + 3]!;
-      const D = rec[r * 8 + 4]!;
-      const xy = rec[r * 8 + 5]!;
-      const pred = ints[r * 16 + 12]!;
-      const above = ints[r * 16 + 13]!;
-      const tiesBefore = ints[r * 16 + 14]!;
+      const m = rec[r * F64 + RECORD.m / 8]!;
+      const S = rec[r * F64 + RECORD.S / 8]!;
+      const T = rec[r * F64 + RECORD.T / 8]!;
+      const Q = rec[r * F64 + RECORD.Q / 8]!;
+      const D = rec[r * F64 + RECORD.D / 8]!;
+      const xy = rec[r * F64 + RECORD.xy / 8]!;
+      const pred = ints[r * I32 + RECORD.pred / 4]!;
+      const above = ints[r * I32 + RECORD.above / 4]!;
+      const tiesBefore = ints[r * I32 + RECORD.ties / 4]!;
       const logS = Math.log(S);
       const lpy = xy - m - logS;
       const wy = w === null ? 1 : w[y]!;
       let loss: number;
-      if (e === 0) loss = 0 - wy * lpy;
+      // Without smoothing D was not summed: the spread is neither needed nor computed.
+      if (e === 0) loss = smoothedIndexLoss(0, o.smoothingStyle, C, wy * lpy, 0);
       else {
         // Σ_c w_c·lp_c = Σ w_c·(d_c − log S) = D − log S·Σw.
         const wsum = w === null ? C : this.weightsSum;
-        const nllTerm = e === 1 ? 0 : -(wy * lpy);
-        if (uniform) loss = (1 - e) * nllTerm - (D - logS * wsum) * (e / C);
+        let spread: number;
+        if (uniform) spread = -(D - logS * wsum);
         else {
           // Σ_{c≠y} w_c·d_c = D − w_y·d_y, unless the target's term swamps the others (a target
           // logit of −1e38, say): then it is summed again without it.
           const dy = xy - m;
           let others = D - wy * dy;
           if (Math.abs(wy * dy) * 1e-9 > Math.abs(others)) others = sumOthers(block, r, y, m, w);
-          loss = (1 - e) * nllTerm - (others - logS * (wsum - wy)) * (e / (C - 1));
+          spread = -(others - logS * (wsum - wy));
         }
+        loss = smoothedIndexLoss(e, o.smoothingStyle, C, wy * lpy, spread);
       }
       const ey = Math.exp(xy - m);
       const pTarget = ey / S;

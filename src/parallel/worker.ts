@@ -1,6 +1,7 @@
 import { closeSync, openSync, readSync } from "node:fs";
 import { parentPort, workerData } from "node:worker_threads";
 import { evaluateBlock } from "../core/evaluateBlock.js";
+import { isClassIndex, notAClassIndex } from "../core/indexTarget.js";
 import { ProbabilityLook } from "../core/probabilityLook.js";
 import { allocRowResults } from "../core/rowResults.js";
 import type { RowBlock } from "../core/types.js";
@@ -39,12 +40,8 @@ function run(job: NpyJob): void {
       const values = decoded instanceof Float64Array ? decoded : Float64Array.from(decoded);
       for (let r = 0; r < rows; r++) {
         const y = values[r]!;
-        if (y !== job.loss.ignoreIndex && !(Number.isInteger(y) && y >= 0 && y < C)) {
-          throw new XentError("value", `target ${y} is not a class index in [0, ${C})`, {
-            file: job.targets.path,
-            row: start + r,
-          });
-        }
+        if (y !== job.loss.ignoreIndex && !isClassIndex(y, C))
+          throw notAClassIndex(y, C, { file: job.targets.path, row: start + r });
       }
       look.observe(scores, rows, C);
       const block: RowBlock = { start, rows, classes: C, scores, targets: { kind: "index", values } };

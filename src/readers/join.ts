@@ -1,3 +1,4 @@
+import { isClassIndex, notAClassIndex } from "../core/indexTarget.js";
 import { SUM_TOLERANCE } from "../core/probabilityLook.js";
 import type { RowBlock, TargetBlock } from "../core/types.js";
 import { XentError } from "../errors.js";
@@ -143,9 +144,7 @@ function resolveTargets(raw: RawTargets, ctx: ResolveContext): TargetBlock {
     const v = raw.values;
     for (let r = 0; r < v.length; r++) {
       const y = v[r]!;
-      if (y !== ctx.ignoreIndex && !(Number.isInteger(y) && y >= 0 && y < ctx.C)) {
-        throw new XentError("value", `target ${y} is not a class index in [0, ${ctx.C})`, where(r));
-      }
+      if (y !== ctx.ignoreIndex && !isClassIndex(y, ctx.C)) throw notAClassIndex(y, ctx.C, where(r));
     }
     return raw;
   }
