@@ -19,6 +19,9 @@ export interface LossOptions {
   onNan: OnNan;
 }
 
+/** PyTorch's default `ignore_index`, and xent's. */
+export const DEFAULT_IGNORE_INDEX = -100;
+
 export type Scores = Float64Array | Float32Array;
 
 export type TargetBlock =

@@ -1,4 +1,5 @@
 import type { RowResults } from "../core/rowResults.js";
+import { DEFAULT_IGNORE_INDEX } from "../core/types.js";
 import type { PerClassRow } from "../metrics/stats.js";
 import type { InputInfo } from "../readers/types.js";
 import { type Report, type RunInfo, type SampleJson, sampleJson, worstJson } from "../wire/eval.js";
@@ -121,7 +122,7 @@ export class TablePrinter implements Printer {
     const setting: string[] = [o.reduction, o.inputType];
     if (o.smoothing > 0) setting.push(`smoothing ${o.smoothing} ${o.smoothingStyle}`);
     if (o.classWeights) setting.push("class weights");
-    if (o.ignoreIndex !== -100) setting.push(`ignore index ${o.ignoreIndex}`);
+    if (o.ignoreIndex !== DEFAULT_IGNORE_INDEX) setting.push(`ignore index ${o.ignoreIndex}`);
     if (o.temperature !== 1) setting.push(`temperature ${o.temperature}`);
     const head = [
       ["predictions", describeInput(run.inputs.predictions)],

@@ -2,7 +2,7 @@ import { statSync } from "node:fs";
 import type { LossOptions } from "../core/types.js";
 import { wasmHandles } from "../core/wasmKernel.js";
 import type { PredictionSource, TargetSource } from "../readers/types.js";
-import type { NpyJob, Segment } from "./npyJob.js";
+import type { FileJob, Segment } from "./fileJob.js";
 import { defaultThreads, workersAvailable } from "./workerUrl.js";
 
 /** What the plan needs to know of a run. */
@@ -31,9 +31,9 @@ export const PARALLEL_MIN_BYTES = (1 << 22) * 4;
  */
 export const threadCount = (threads: number) => Math.min(threads || defaultThreads(), 4 * defaultThreads());
 
-export interface DirectJob {
+export interface FilePlan {
   workers: number;
-  job: Omit<NpyJob, "worker" | "workers" | "progress" | "look">;
+  job: Omit<FileJob, "worker" | "workers" | "progress" | "look">;
 }
 
 /**
@@ -43,7 +43,7 @@ export interface DirectJob {
  * uncompressed Arrow file with its own target column. Otherwise null: the single-threaded loop (or
  * the block workers) run, with the same kernel and the same numbers.
  */
-export async function directJob(run: ParallelInputs): Promise<DirectJob | null> {
+export async function fileJob(run: ParallelInputs): Promise<FilePlan | null> {
   const threads = threadCount(run.threads);
   if (threads < 2 || run.perSample || !wasmHandles(run.loss) || !workersAvailable()) return null;
   if (run.predictions.direct && run.targets === null && !run.ids) return arrowJob(run, threads);
@@ -74,7 +74,7 @@ export async function directJob(run: ParallelInputs): Promise<DirectJob | null> 
 }
 
 /** An uncompressed Arrow file with its own target column: workers read its batches themselves. */
-async function arrowJob(run: ParallelInputs, threads: number): Promise<DirectJob | null> {
+async function arrowJob(run: ParallelInputs, threads: number): Promise<FilePlan | null> {
   const path = run.predictions.info.path;
   if (!largeFile(path, run.minBytes)) return null;
   const direct = await run.predictions.direct!(run.chunkRows);
@@ -86,9 +86,9 @@ function job(
   run: ParallelInputs,
   threads: number,
   segments: Segment[],
-  predictions: NpyJob["predictions"],
-  targets: NpyJob["targets"],
-): DirectJob {
+  predictions: FileJob["predictions"],
+  targets: FileJob["targets"],
+): FilePlan {
   return {
     workers: Math.min(threads, segments.length),
     job: {
@@ -108,7 +108,7 @@ function job(
  * the pace (Arrow, NPZ, NPY the direct path does not take) and the input is large. CSV parsing
  * is the bottleneck of CSV runs, so they stay on one thread.
  */
-export function blockWorkers(run: ParallelInputs): number {
+export function blockWorkerCount(run: ParallelInputs): number {
   const threads = threadCount(run.threads);
   const format = run.predictions.info.format;
   if (threads < 2 || format === "csv" || format === "tsv" || !workersAvailable()) return 0;

@@ -9,15 +9,15 @@ import { WasmKernel, wasmHandles } from "../core/wasmKernel.js";
 import { XentError } from "../errors.js";
 import { Stats, statsToState } from "../metrics/stats.js";
 import { decode } from "../readers/npy.js";
-import type { BlockReply, BlockWorkerInit } from "./blockPool.js";
-import type { NpyJob } from "./npyJob.js";
+import type { BlockReply, BlockWorkerInit } from "./blockWorkers.js";
+import type { FileJob } from "./fileJob.js";
 
 /**
  * A worker thread's share of an NPY evaluation: it reads its chunks of the file straight into the
  * WebAssembly kernel's memory (no copy, no transfer), evaluates them and sends back its partial
  * sums, which are exact, so merging them in any order gives the sequential result bit for bit.
  */
-function run(job: NpyJob): void {
+function run(job: FileJob): void {
   const kernel = new WasmKernel(job.loss);
   const stats = new Stats(job.classes, job.loss, { perClass: job.perClass, worst: job.worst });
   const f32 = job.predictions.dtype.size === 4;
@@ -119,7 +119,7 @@ function serveBlocks(init: BlockWorkerInit): void {
   });
 }
 
-const data = workerData as NpyJob | BlockWorkerInit;
+const data = workerData as FileJob | BlockWorkerInit;
 if ("mode" in data) serveBlocks(data);
 else {
   try {

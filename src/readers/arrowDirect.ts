@@ -1,26 +1,15 @@
 import type { FileHandle } from "node:fs/promises";
 import { DataType, type Field, Message, Precision } from "apache-arrow";
 import type { NpyDtype } from "./npyHeader.js";
+import type { DirectPlan, Segment } from "./types.js";
+
+export type { DirectPlan };
 
 /** An uncompressed record batch's place in an Arrow file (from the footer). */
 export interface Block {
   offset: number;
   metaDataLength: number;
   bodyLength: number;
-}
-
-/** A run of rows whose scores and targets lie contiguously in the file (see parallel/npyJob.ts). */
-export interface DirectSegment {
-  start: number;
-  rows: number;
-  scoresAt: number;
-  targetsAt: number;
-}
-
-export interface DirectPlan {
-  segments: DirectSegment[];
-  scores: NpyDtype;
-  targets: NpyDtype;
 }
 
 /** Nodes (one per field, children included) and buffers a type takes in a record batch. */
@@ -179,7 +168,7 @@ export async function arrowDirectPlan(
   if (!scores || !targets || !l || !t || C === 0) return null;
   const fixed = DataType.isFixedSizeList(listType);
   const large = DataType.isLargeList(listType);
-  const segments: DirectSegment[] = [];
+  const segments: Segment[] = [];
   let start = 0;
   for (const block of blocks) {
     const header = await batchHeader(handle, block);

@@ -1,6 +1,5 @@
 import type { Scores } from "../core/types.js";
-import type { DirectPlan } from "./arrowDirect.js";
-import type { NpyHeader } from "./npyHeader.js";
+import type { NpyDtype, NpyHeader } from "./npyHeader.js";
 
 /** Raw target values as a file holds them, before class names are resolved. */
 export type RawTargets =
@@ -117,4 +116,22 @@ export interface TargetSource extends RowsAhead {
   kind: TargetKind;
   positional?: PositionalNpy;
   chunks(chunkRows: number): AsyncIterable<TargetChunk>;
+}
+
+/**
+ * A run of rows stored contiguously: `rows` × C scores at byte `scoresAt` of the predictions
+ * file, `rows` targets at byte `targetsAt` of the targets file.
+ */
+export interface Segment {
+  start: number;
+  rows: number;
+  scoresAt: number;
+  targetsAt: number;
+}
+
+/** Where worker threads find a source's rows in its file: segments and how values are stored. */
+export interface DirectPlan {
+  segments: Segment[];
+  scores: NpyDtype;
+  targets: NpyDtype;
 }

@@ -1,14 +1,20 @@
 import { type Command, Option } from "commander";
 import { ProbabilityLook } from "../../core/probabilityLook.js";
-import type { InputType, OnNan, Reduction, SmoothingStyle } from "../../core/types.js";
+import {
+  DEFAULT_IGNORE_INDEX,
+  type InputType,
+  type OnNan,
+  type Reduction,
+  type SmoothingStyle,
+} from "../../core/types.js";
 import { usage } from "../../errors.js";
 import { type EvaluateOptions, evaluate } from "../../evaluate.js";
 import type { Printer } from "../../output/printer.js";
 import { Progress, type ProgressStream } from "../../output/progress.js";
 import type { Writer } from "../../output/writer.js";
-import { evaluateOnWorkers } from "../../parallel/blockPool.js";
-import { blockWorkers, directJob } from "../../parallel/plan.js";
-import { evaluateNpyParallel } from "../../parallel/pool.js";
+import { evaluateOnBlockWorkers } from "../../parallel/blockWorkers.js";
+import { evaluateOnFileWorkers } from "../../parallel/fileWorkers.js";
+import { blockWorkerCount, fileJob } from "../../parallel/plan.js";
 import { join } from "../../readers/join.js";
 import type { InputFormat, TargetKind } from "../../readers/types.js";
 import { finish, type Outcome } from "../finish.js";
@@ -109,7 +115,7 @@ export function defineEval(program: Command, onArgs: (args: EvalArgs) => void): 
         .default("uniform"),
     )
     .option("--class-weights <file|w0,w1,...>", "PyTorch's weight: one value ≥ 0 per class")
-    .option("--ignore-index <k>", "rows whose target is k are left out", "-100")
+    .option("--ignore-index <k>", "rows whose target is k are left out", String(DEFAULT_IGNORE_INDEX))
     .addOption(
       new Option("--reduction <r>", "how per-sample losses are reduced")
         .choices(["mean", "sum", "none"])
@@ -304,8 +310,8 @@ async function evaluateAndPrint(
     ids: args.idColumn !== undefined,
     minBytes: io.settings.parallelMinBytes,
   };
-  const job = await directJob(parallel);
-  const pool = job ? 0 : blockWorkers(parallel);
+  const job = await fileJob(parallel);
+  const pool = job ? 0 : blockWorkerCount(parallel);
   if (io.settings.debug) {
     const how = job
       ? `${job.workers} threads reading the file (${job.job.segments.length} segments)`
@@ -315,9 +321,9 @@ async function evaluateAndPrint(
     io.stderr.write(`xent: debug: evaluating on ${how}\n`);
   }
   const stats = job
-    ? await evaluateNpyParallel(job.job, job.workers, evaluation.onProgress, evaluation.look)
+    ? await evaluateOnFileWorkers(job.job, job.workers, evaluation.onProgress, evaluation.look)
     : pool > 1
-      ? await evaluateOnWorkers(blocks, evaluation, pool)
+      ? await evaluateOnBlockWorkers(blocks, evaluation, pool)
       : await evaluate(blocks, evaluation);
   progress?.done();
   const warn = (text: string) => {

@@ -2,7 +2,7 @@ import { Worker } from "node:worker_threads";
 import type { ProbabilityLook } from "../core/probabilityLook.js";
 import { type ErrorCode, XentError } from "../errors.js";
 import { mergeState, Stats, type StatsState } from "../metrics/stats.js";
-import type { NpyJob, WorkerError } from "./npyJob.js";
+import type { FileJob, WorkerError } from "./fileJob.js";
 
 import { WORKER_URL } from "./workerUrl.js";
 
@@ -17,8 +17,8 @@ type Message =
  * Evaluates an NPY job on `workers` threads, each taking every workers-th chunk, and merges their
  * exact partial sums. When several workers fail, the error of the earliest row is the one reported.
  */
-export async function evaluateNpyParallel(
-  job: Omit<NpyJob, "worker" | "workers" | "progress" | "look">,
+export async function evaluateOnFileWorkers(
+  job: Omit<FileJob, "worker" | "workers" | "progress" | "look">,
   workers: number,
   onProgress?: (rows: number) => void,
   look?: ProbabilityLook,
@@ -28,7 +28,7 @@ export async function evaluateNpyParallel(
   let done = 0;
   await Promise.all(
     Array.from({ length: workers }, (_, worker) => {
-      const workerData: NpyJob = {
+      const workerData: FileJob = {
         ...job,
         worker,
         workers,

@@ -4,7 +4,7 @@ import type { RowBlock } from "../core/types.js";
 import { type ErrorCode, XentError } from "../errors.js";
 import type { EvaluateOptions } from "../evaluate.js";
 import { mergeState, Stats, type StatsState } from "../metrics/stats.js";
-import type { WorkerError } from "./npyJob.js";
+import type { WorkerError } from "./fileJob.js";
 import { WORKER_URL } from "./workerUrl.js";
 
 /**
@@ -59,7 +59,7 @@ function own<T extends Float32Array | Float64Array | Uint32Array>(a: T, pool: Bu
  * back and are passed on in block order, so output is the same as with one thread. At most two
  * blocks per worker are in flight: memory stays bounded.
  */
-export async function evaluateOnWorkers(
+export async function evaluateOnBlockWorkers(
   blocks: AsyncIterable<RowBlock>,
   options: EvaluateOptions,
   workers: number,
