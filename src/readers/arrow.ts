@@ -21,7 +21,7 @@ import {
   checkedArrowStream,
 } from "./arrowValidate.js";
 import type { ByteSource } from "./byteSource.js";
-import { codecUse, registerArrowCodecs } from "./codecs/register.js";
+import { registerArrowCodecs } from "./codecs/register.js";
 import {
   assignColumns,
   columnRoles,
@@ -74,7 +74,6 @@ export interface ArrowInput {
   listLengths: Map<number, number> | null;
   batches(): AsyncGenerator<RecordBatch>;
   compression: string | null;
-  close(): Promise<void>;
 }
 
 const invalid = (name: string, format: string, e: unknown) =>
@@ -107,6 +106,8 @@ export async function openArrow(source: ByteSource, format: "arrow" | "arrows"):
   let metas: BatchMeta[] | null = null;
   /** Standard input: batch metadata checked as it streams, waiting for its batch. */
   const streamed: BatchMeta[] = [];
+  /** The codec of the first compressed batch (from the checked metadata): what `inspect` reports. */
+  let compression: "lz4" | "zstd" | null = null;
   try {
     if (source.path !== null) {
       // A FileHandle for streams too: apache-arrow then reads each message body at its exact
@@ -119,7 +120,10 @@ export async function openArrow(source: ByteSource, format: "arrow" | "arrows"):
       else metas = await checkArrowStreamFile(handle, (await handle.stat()).size, name);
       reader = (await RecordBatchReader.from(handle)) as Reader;
     } else {
-      const checked = checkedArrowStream(source.stream(), name, (meta) => streamed.push(meta));
+      const checked = checkedArrowStream(source.stream(), name, (meta) => {
+        streamed.push(meta);
+        compression ??= meta.codec;
+      });
       reader = (await RecordBatchReader.from(checked)) as Reader;
     }
     await reader.open();
@@ -160,9 +164,8 @@ export async function openArrow(source: ByteSource, format: "arrow" | "arrows"):
     blocks && blocks.length > 0 && handle
       ? await peekFirstBatch(handle, blocks[0]!, reader.schema.fields)
       : null;
-  const before = { ...codecUse };
   let first = peeked ? null : await next();
-  const compression = codecUse.lz4 > before.lz4 ? "lz4" : codecUse.zstd > before.zstd ? "zstd" : null;
+  compression ??= metas?.find((m) => m.codec !== null)?.codec ?? null;
   const input: ArrowInput = {
     name,
     format,
@@ -197,10 +200,6 @@ export async function openArrow(source: ByteSource, format: "arrow" | "arrows"):
         await handle?.close();
         handle = null;
       }
-    },
-    close: async () => {
-      await handle?.close();
-      handle = null;
     },
   };
   return input;
@@ -468,6 +467,7 @@ export async function arrowPredictions(
   if (input.compression) info.compression = input.compression;
   return {
     info,
+    rowsCounted: true,
     classes: layout.classes,
     classNames: list !== null ? null : columns.map((i) => fields[i]!.name),
     targetKind,
@@ -488,8 +488,6 @@ export async function arrowPredictions(
                 layout.classes,
                 chunkRows,
               );
-              // The batches will not pass through chunks(), which counts the rows as it goes.
-              if (plan) info.shape = [plan.segments.reduce((n, seg) => n + seg.rows, 0), layout.classes];
               return plan;
             } finally {
               await handle.close();
@@ -526,7 +524,6 @@ export async function arrowPredictions(
             chunk.ids = Array.from({ length: n }, (_, i) => String(v.get(from + i)));
           }
           start += n;
-          info.shape = [start, layout.classes];
           yield chunk;
         }
       }

@@ -12,7 +12,8 @@ export interface BatchMeta {
   nodes: { length: number; nullCount: number }[];
   buffers: { offset: number; length: number }[];
   variadic: number[];
-  compressed: boolean;
+  /** The batch's compression codec, null for none. */
+  codec: "lz4" | "zstd" | null;
 }
 
 const MESSAGE_RECORD_BATCH = 3;
@@ -260,7 +261,8 @@ function batchMeta(
   const variadic = Array.from({ length: variadicVector?.length ?? 0 }, (_, k) =>
     batch.int64At(variadicVector!.start + 8 * k),
   );
-  return { ...block, length, nodes, buffers, variadic, compressed: compression !== null };
+  const codec = compression === null ? null : compression.u8(0) === 0 ? "lz4" : "zstd";
+  return { ...block, length, nodes, buffers, variadic, codec };
 }
 
 /** Bytes per value of a fixed-width type, "bits" for a bitmap, or null for a type with other buffers. */
@@ -294,7 +296,7 @@ export function checkBatches(metas: readonly BatchMeta[], fields: readonly Field
     const nextBuffer = (needed: number, what: string) => {
       const b = meta.buffers[buffer++];
       if (!b) throw fail("has fewer buffers than its columns need");
-      if (!meta.compressed && b.length < needed)
+      if (meta.codec === null && b.length < needed)
         throw fail(`has a ${what} buffer of ${b.length} bytes where ${needed} are needed`);
     };
     const visit = (field: Field, rows: number | null, depth: number) => {

@@ -333,6 +333,7 @@ export async function openCsvPredictions(
   const names = () => header(table);
   const prediction: PredictionSource = {
     info,
+    rowsCounted: true,
     classes: scoreColumns.length,
     classNames: names() ? scoreColumns.map((i) => names()![i]!) : null,
     targetKind,
@@ -385,7 +386,6 @@ export async function openCsvPredictions(
         lines[n] = row.line;
         if (++n === chunkRows) yield flush();
       }
-      info.shape = [start + n, C];
       if (n > 0) yield flush();
     },
   };

@@ -81,7 +81,13 @@ export interface PositionalNpy {
 }
 
 export interface PredictionSource extends RowsAhead {
+  /** What the file says of itself, complete at open (it is never changed while reading). */
   info: InputInfo;
+  /**
+   * Tables: the rows are known only once read, so `info.shape` is `[0, C]` at open and the run
+   * reports `[rows, C]` from its count.
+   */
+  rowsCounted?: boolean;
   classes: number;
   /** Class names from the file (CSV header), or null. */
   classNames: string[] | null;

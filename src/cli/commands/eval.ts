@@ -336,7 +336,17 @@ async function evaluateAndPrint(
   }
   if (args.format === "csv" && args.perClass)
     warn("--format csv prints per-sample rows only: the per-class table is in --format json or table");
-  const { outcome, failed } = await finish(stats, plan.run, args.asserts, args.emitState, printer, out);
+  const info = plan.predictions.info;
+  const run = plan.predictions.rowsCounted
+    ? {
+        ...plan.run,
+        inputs: {
+          ...plan.run.inputs,
+          predictions: { ...info, shape: [stats.rows, plan.predictions.classes] },
+        },
+      }
+    : plan.run;
+  const { outcome, failed } = await finish(stats, run, args.asserts, args.emitState, printer, out);
   // csv has no place for assertion results: they go to stderr, as the exit code does to the shell.
   if (args.format === "csv")
     for (const a of failed) io.stderr.write(`xent: assertion failed: ${a.expr} (${a.value})\n`);

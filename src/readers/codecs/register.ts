@@ -34,23 +34,18 @@ function checked(data: Uint8Array, decoded: Uint8Array): Uint8Array {
   return decoded;
 }
 
-/** How many buffers each codec has decoded: tells `xent inspect` what a file is compressed with. */
-export const codecUse = { lz4: 0, zstd: 0 };
-
 /** Teaches apache-arrow to read LZ4- and ZSTD-compressed record batches (Feather V2's defaults). */
 export function registerArrowCodecs(): void {
   if (registered) return;
   registered = true;
   compressionRegistry.set(CompressionType.LZ4_FRAME, {
     decode: (data) => {
-      codecUse.lz4++;
       // The hint is capped at LZ4's expansion limit (255:1): a stated length is not trusted with an allocation.
       return checked(data, decodeLz4Frame(data, Math.min(statedLength(data), data.length * 255 + 64)));
     },
   });
   compressionRegistry.set(CompressionType.ZSTD, {
     decode: (data) => {
-      codecUse.zstd++;
       return checked(data, zstdDecompress(data));
     },
   });
