@@ -1,7 +1,7 @@
 import { PROGRESS_DELAY_MS } from "../output/progress.js";
 import { colourLevel } from "../output/style.js";
 import { PARALLEL_MIN_BYTES } from "../parallel/plan.js";
-import type { CsvParser } from "../readers/csv.js";
+import type { CsvParser } from "../readers/csv/table.js";
 
 /**
  * What the process's environment says, read in one place (the CLI) and passed down as

@@ -1,6 +1,6 @@
 import type { LossOptions } from "../core/types.js";
 import type { ErrorContext } from "../errors.js";
-import type { NpyDtype } from "../readers/npyHeader.js";
+import type { NpyDtype } from "../readers/npy/header.js";
 import type { Segment } from "../readers/types.js";
 
 export type { Segment };

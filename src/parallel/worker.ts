@@ -8,7 +8,7 @@ import type { RowBlock } from "../core/types.js";
 import { WasmKernel, wasmHandles } from "../core/wasmKernel.js";
 import { XentError } from "../errors.js";
 import { Stats, statsToState } from "../metrics/stats.js";
-import { decode } from "../readers/npy.js";
+import { decode } from "../readers/npy/npy.js";
 import type { BlockReply, BlockWorkerInit } from "./blockWorkers.js";
 import type { FileJob } from "./fileJob.js";
 

@@ -1,13 +1,13 @@
 import type { Readable } from "node:stream";
 import { usage, XentError } from "../errors.js";
-import type { ArrowOptions } from "./arrow.js";
+import type { ArrowOptions } from "./arrow/arrow.js";
 import { type ByteSource, openByteSource } from "./byteSource.js";
-import type { CsvParser } from "./csv.js";
-import { type NpyArray, openNpy } from "./npy.js";
-import { NPY_MAGIC } from "./npyHeader.js";
-import { type NpyLayout, npyPredictions, npyTargets } from "./npySource.js";
-import { openNpyStream } from "./npyStream.js";
-import { LOGITS_KEYS, type NpzArchive, npzArray, openNpz, pickKey, TARGET_KEYS } from "./npz.js";
+import type { CsvParser } from "./csv/table.js";
+import { NPY_MAGIC } from "./npy/header.js";
+import { type NpyArray, openNpy } from "./npy/npy.js";
+import { LOGITS_KEYS, type NpzArchive, npzArray, openNpz, pickKey, TARGET_KEYS } from "./npy/npz.js";
+import { type NpyLayout, npyPredictions, npyTargets } from "./npy/source.js";
+import { openNpyStream } from "./npy/stream.js";
 import type { InputFormat, PredictionSource, TargetKind, TargetSource } from "./types.js";
 
 export interface OpenOptions extends ArrowOptions {
@@ -131,12 +131,12 @@ export async function openPredictions(
     }
     case "arrow":
     case "arrows": {
-      const arrow = await import("./arrow.js");
+      const arrow = await import("./arrow/arrow.js");
       const p = await arrow.arrowPredictions(await arrow.openArrow(source, format), options, withTargets);
       return { source: p, layout: null, archive: null };
     }
     default: {
-      const csv = await import("./csv.js");
+      const csv = await import("./csv/table.js");
       const p = await csv.openCsvPredictions(
         source,
         { format, ...options, parser: options.csvParser },
@@ -171,7 +171,7 @@ export async function openTargets(
     }
     case "arrow":
     case "arrows": {
-      const arrow = await import("./arrow.js");
+      const arrow = await import("./arrow/arrow.js");
       return arrow.arrowTargets(
         await arrow.openArrow(source, format),
         { ...options, scoreColumns: undefined, dropColumns: undefined },
@@ -179,7 +179,7 @@ export async function openTargets(
       );
     }
     default: {
-      const csv = await import("./csv.js");
+      const csv = await import("./csv/table.js");
       return csv.openCsvTargets(
         source,
         { format, ...options, scoreColumns: undefined, dropColumns: undefined },

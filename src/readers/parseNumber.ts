@@ -6,7 +6,7 @@ const SPECIAL = /^([+-]?)(inf|infinity|nan)$/i;
  * else (an empty field, "1,5", "0x10", "1e", " ") is undefined. Number() alone would take "" as 0.
  */
 export function parseNumber(text: string): number | undefined {
-  // Only ASCII blanks, as the byte-level fast path (csvFast.ts) reads them: String.trim() would
+  // Only ASCII blanks, as the byte-level fast path (csv/fastRows.ts) reads them: String.trim() would
   // also take a non-breaking space, and a file would then read differently from standard input.
   const s = text.replace(/^[ \t]+|[ \t]+$/g, "");
   if (NUMBER.test(s)) return Number(s);

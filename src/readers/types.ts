@@ -1,5 +1,5 @@
 import type { Scores } from "../core/types.js";
-import type { NpyDtype, NpyHeader } from "./npyHeader.js";
+import type { NpyDtype, NpyHeader } from "./npy/header.js";
 
 /** Raw target values as a file holds them, before class names are resolved. */
 export type RawTargets =

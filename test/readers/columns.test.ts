@@ -1,6 +1,6 @@
 import { describe, expect, it } from "vitest";
 import { assignColumns, selectColumns, type TableColumn } from "../../src/readers/columns.js";
-import { guessHeader } from "../../src/readers/guessHeader.js";
+import { guessHeader } from "../../src/readers/csv/guessHeader.js";
 
 const table = (...names: string[]): TableColumn[] => names.map((name) => ({ name, numeric: true }));
 const rules = { targetsElsewhere: false };

@@ -4,8 +4,8 @@ import { XentError } from "../../errors.js";
 import { prettyJson } from "../../output/prettyJson.js";
 import { alignColumns } from "../../output/table.js";
 import type { Writer } from "../../output/writer.js";
-import { shapeText } from "../../readers/npySource.js";
-import { npzArray, pickKey, TARGET_KEYS } from "../../readers/npz.js";
+import { npzArray, pickKey, TARGET_KEYS } from "../../readers/npy/npz.js";
+import { shapeText } from "../../readers/npy/source.js";
 import {
   type OpenedPredictions,
   type OpenOptions,

@@ -1,15 +1,12 @@
 import { closeSync, openSync, readSync } from "node:fs";
 import { parse as parseSync } from "csv-parse/sync";
-import { XentError } from "../errors.js";
-import { quote } from "../quote.js";
-import type { ByteSource } from "./byteSource.js";
-import { openByteSource } from "./byteSource.js";
-import { assignColumns, columnRoles, listColumns, TARGET_NAMES, type TableColumn } from "./columns.js";
-import { fastRows, type RowView, StringRow } from "./csvFast.js";
-import { type CsvRecord, csvError, csvRecords, MAX_RECORD } from "./csvRecords.js";
-import { describeIoError } from "./files.js";
-import { guessHeader } from "./guessHeader.js";
-import { parseNumber } from "./parseNumber.js";
+import { XentError } from "../../errors.js";
+import { quote } from "../../quote.js";
+import type { ByteSource } from "../byteSource.js";
+import { openByteSource } from "../byteSource.js";
+import { assignColumns, columnRoles, listColumns, TARGET_NAMES, type TableColumn } from "../columns.js";
+import { describeIoError } from "../files.js";
+import { parseNumber } from "../parseNumber.js";
 import type {
   InputInfo,
   PendingHeader,
@@ -19,7 +16,10 @@ import type {
   TargetChunk,
   TargetKind,
   TargetSource,
-} from "./types.js";
+} from "../types.js";
+import { fastRows, type RowView, StringRow } from "./fastRows.js";
+import { guessHeader } from "./guessHeader.js";
+import { type CsvRecord, csvError, csvRecords, MAX_RECORD } from "./records.js";
 
 /** The column flags a table takes (CSV, TSV, Arrow). */
 export interface ColumnOptions {
@@ -104,7 +104,7 @@ const firstData = (table: Table): CsvRecord | undefined => table.firstTwo[table.
 
 const CSV_CHUNK_VALUES = 1 << 16;
 
-/** Which parser reads a file's data: the byte splitter (csvFast.ts), or csv-parse alone (tests compare the two). */
+/** Which parser reads a file's data: the byte splitter (csv/fastRows.ts), or csv-parse alone (tests compare the two). */
 export type CsvParser = "fast" | "csv-parse";
 
 async function takeTwo(rest: AsyncGenerator<CsvRecord>): Promise<CsvRecord[]> {
@@ -195,7 +195,7 @@ function checkWidth(row: RowView, table: Table): void {
 }
 
 /**
- * The data records: split in bytes (csvFast.ts) for a file, through csv-parse for standard input
+ * The data records: split in bytes (csv/fastRows.ts) for a file, through csv-parse for standard input
  * or when XENT_CSV_PARSER=csv-parse asks for it (the tests compare the two).
  */
 async function* rowsOf(table: Table, skipHeader = true): AsyncGenerator<RowView> {

@@ -1,9 +1,9 @@
 import { closeSync, openSync, readSync } from "node:fs";
 import { parse as parseSync } from "csv-parse/sync";
-import { XentError } from "../errors.js";
-import { csvError } from "./csvRecords.js";
-import { describeIoError } from "./files.js";
-import { parseNumber } from "./parseNumber.js";
+import { XentError } from "../../errors.js";
+import { describeIoError } from "../files.js";
+import { parseNumber } from "../parseNumber.js";
+import { csvError } from "./records.js";
 
 /** One record of a delimited file, as the CSV readers use it: numbers and text by column. */
 export interface RowView {

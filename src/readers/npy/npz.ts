@@ -1,10 +1,10 @@
 import { createReadStream } from "node:fs";
 import type { FileHandle } from "node:fs/promises";
 import { crc32, createInflateRaw } from "node:zlib";
-import { usage, XentError } from "../errors.js";
-import { describeIoError, openFile } from "./files.js";
+import { usage, XentError } from "../../errors.js";
+import { describeIoError, openFile } from "../files.js";
 import { type NpyArray, openNpy } from "./npy.js";
-import { openNpyStream } from "./npyStream.js";
+import { openNpyStream } from "./stream.js";
 import { memberDataOffset, type ZipMember, zipMembers } from "./zip.js";
 
 /** Member names looked for when no --logits-key / --targets-key is given, in order. */

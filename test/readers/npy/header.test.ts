@@ -1,7 +1,7 @@
 import { describe, expect, it } from "vitest";
-import { float16ToNumber } from "../../src/readers/float16.js";
-import { parseNpyHeader } from "../../src/readers/npyHeader.js";
-import { npyBytes } from "../helpers/files.js";
+import { float16ToNumber } from "../../../src/readers/float16.js";
+import { parseNpyHeader } from "../../../src/readers/npy/header.js";
+import { npyBytes } from "../../helpers/files.js";
 
 describe("parseNpyHeader", () => {
   it("reads numpy's v1.0 header", () => {

@@ -10,18 +10,9 @@ import {
   RecordBatchReader,
   type Vector,
 } from "apache-arrow";
-import type { Scores } from "../core/types.js";
-import { usage, XentError } from "../errors.js";
-import { arrowDirectPlan, type Block, peekFirstBatch } from "./arrowDirect.js";
-import {
-  type BatchMeta,
-  checkArrowFile,
-  checkArrowStreamFile,
-  checkBatches,
-  checkedArrowStream,
-} from "./arrowValidate.js";
-import type { ByteSource } from "./byteSource.js";
-import { registerArrowCodecs } from "./codecs/register.js";
+import type { Scores } from "../../core/types.js";
+import { usage, XentError } from "../../errors.js";
+import type { ByteSource } from "../byteSource.js";
 import {
   assignColumns,
   columnRoles,
@@ -29,11 +20,11 @@ import {
   listColumns,
   TARGET_NAMES,
   type TableColumn,
-} from "./columns.js";
-import type { ColumnOptions } from "./csv.js";
-import { describeIoError } from "./files.js";
-import { float16ToNumber } from "./float16.js";
-import { releaseMemory } from "./releaseMemory.js";
+} from "../columns.js";
+import type { ColumnOptions } from "../csv/table.js";
+import { describeIoError } from "../files.js";
+import { float16ToNumber } from "../float16.js";
+import { releaseMemory } from "../releaseMemory.js";
 import type {
   InputInfo,
   PredictionSource,
@@ -42,7 +33,16 @@ import type {
   TargetChunk,
   TargetKind,
   TargetSource,
-} from "./types.js";
+} from "../types.js";
+import { registerArrowCodecs } from "./codecs/register.js";
+import { arrowDirectPlan, type Block, peekFirstBatch } from "./segments.js";
+import {
+  type BatchMeta,
+  checkArrowFile,
+  checkArrowStreamFile,
+  checkBatches,
+  checkedArrowStream,
+} from "./validate.js";
 
 export interface ArrowOptions extends ColumnOptions {
   logitsColumn?: string | undefined;
@@ -473,7 +473,7 @@ export async function arrowPredictions(
     targetKind,
     targetColumn: targetKind === null ? null : fields[target!]!.name,
     fractionDone: () => (input.batchCount ? input.batchesRead / input.batchCount : null),
-    // Worker threads can read an uncompressed file's batches themselves (see arrowDirect.ts).
+    // Worker threads can read an uncompressed file's batches themselves (see segments.ts).
     ...(input.blocks && input.path && list !== null && targetKind === "index"
       ? {
           direct: async (chunkRows: number) => {

@@ -1,7 +1,7 @@
 import type { FileHandle } from "node:fs/promises";
 import { DataType, type Field, Message, Precision } from "apache-arrow";
-import type { NpyDtype } from "./npyHeader.js";
-import type { DirectPlan, Segment } from "./types.js";
+import type { NpyDtype } from "../npy/header.js";
+import type { DirectPlan, Segment } from "../types.js";
 
 export type { DirectPlan };
 

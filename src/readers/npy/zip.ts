@@ -1,6 +1,6 @@
 import type { FileHandle } from "node:fs/promises";
-import { XentError } from "../errors.js";
-import { readExactly } from "./files.js";
+import { XentError } from "../../errors.js";
+import { readExactly } from "../files.js";
 
 /** One member of a zip archive, as its central directory describes it. */
 export interface ZipMember {

@@ -1,7 +1,7 @@
 import { describe, expect, it } from "vitest";
-import { decode, npyRows, openNpy } from "../../src/readers/npy.js";
-import type { NpyDtype } from "../../src/readers/npyHeader.js";
-import { ROOT } from "../helpers/run.js";
+import type { NpyDtype } from "../../../src/readers/npy/header.js";
+import { decode, npyRows, openNpy } from "../../../src/readers/npy/npy.js";
+import { ROOT } from "../../helpers/run.js";
 
 const data = `${ROOT}fixtures/golden/data/`;
 

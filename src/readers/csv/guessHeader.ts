@@ -1,4 +1,4 @@
-import { parseNumber } from "./parseNumber.js";
+import { parseNumber } from "../parseNumber.js";
 
 /** What the first record of a table is: a header, data, or either (only the row counts can tell). */
 export type HeaderGuess = "header" | "data" | "ambiguous";

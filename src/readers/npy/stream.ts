@@ -1,6 +1,6 @@
-import { XentError } from "../errors.js";
+import { XentError } from "../../errors.js";
+import { type NpyHeader, npyHeaderLength, parseNpyHeader } from "./header.js";
 import { decode, type NpyArray, type NpyRows, npyByteLength, sizeMismatch } from "./npy.js";
-import { type NpyHeader, npyHeaderLength, parseNpyHeader } from "./npyHeader.js";
 
 /** Reads exact byte counts from a stream of chunks of any size (stdin, an inflating zip member). */
 export class ByteReader {

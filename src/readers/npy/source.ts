@@ -1,7 +1,7 @@
-import { XentError } from "../errors.js";
+import { XentError } from "../../errors.js";
+import type { PredictionSource, TargetKind, TargetSource } from "../types.js";
+import type { NpyHeader } from "./header.js";
 import type { NpyArray } from "./npy.js";
-import type { NpyHeader } from "./npyHeader.js";
-import type { PredictionSource, TargetKind, TargetSource } from "./types.js";
 
 /** The class axis as a non-negative number; `axis` may count from the end like numpy's (−1 = last). */
 export function resolveAxis(axis: number | undefined, ndim: number, name: string): number {

@@ -1,9 +1,9 @@
 import fc from "fast-check";
 import { describe, expect, it } from "vitest";
-import { parseAsciiNumber } from "../../src/readers/csvFast.js";
-import { parseNumber } from "../../src/readers/parseNumber.js";
-import { tempDir, writeText } from "../helpers/files.js";
-import { runInProcess } from "../helpers/run.js";
+import { parseAsciiNumber } from "../../../src/readers/csv/fastRows.js";
+import { parseNumber } from "../../../src/readers/parseNumber.js";
+import { tempDir, writeText } from "../../helpers/files.js";
+import { runInProcess } from "../../helpers/run.js";
 
 const ascii = (s: string) => new Uint8Array(Buffer.from(s, "latin1"));
 

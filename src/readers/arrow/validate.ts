@@ -1,6 +1,6 @@
 import type { FileHandle } from "node:fs/promises";
 import { DataType, DateUnit, type Field, Type } from "apache-arrow";
-import { XentError } from "../errors.js";
+import { XentError } from "../../errors.js";
 import { FlatTable } from "./flatbuffer.js";
 
 /** A record batch's metadata, read and bounds-checked from the file (not trusted from apache-arrow). */

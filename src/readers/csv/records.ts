@@ -1,8 +1,8 @@
 import { Readable } from "node:stream";
 import { CsvError, parse } from "csv-parse";
-import { XentError } from "../errors.js";
-import type { ByteSource } from "./byteSource.js";
-import { describeIoError } from "./files.js";
+import { XentError } from "../../errors.js";
+import type { ByteSource } from "../byteSource.js";
+import { describeIoError } from "../files.js";
 
 /**
  * Characters one record may take: a row of 131,072 scores written with %.7g (~1.8 MB) fits easily,

@@ -1,4 +1,4 @@
-import { XentError } from "../errors.js";
+import { XentError } from "../../errors.js";
 
 export interface NpyDtype {
   /** 'f' float, 'i' signed integer, 'u' unsigned integer. */

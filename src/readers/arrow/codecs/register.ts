@@ -1,6 +1,6 @@
 import { CompressionType, compressionRegistry } from "apache-arrow";
 import { decompress as zstdDecompress } from "fzstd";
-import { XentError } from "../../errors.js";
+import { XentError } from "../../../errors.js";
 import { decodeLz4Frame } from "./lz4Frame.js";
 
 let registered = false;

@@ -1,8 +1,8 @@
 import type { FileHandle } from "node:fs/promises";
-import { XentError } from "../errors.js";
-import { openFile, readExactly } from "./files.js";
-import { float16ToNumber } from "./float16.js";
-import { NPY_PREAMBLE, type NpyDtype, type NpyHeader, npyHeaderLength, parseNpyHeader } from "./npyHeader.js";
+import { XentError } from "../../errors.js";
+import { openFile, readExactly } from "../files.js";
+import { float16ToNumber } from "../float16.js";
+import { NPY_PREAMBLE, type NpyDtype, type NpyHeader, npyHeaderLength, parseNpyHeader } from "./header.js";
 
 /** An NPY array opened for reading rows: from a file or an NPZ member (positional) or a stream. */
 export interface NpyArray {

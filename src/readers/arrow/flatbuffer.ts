@@ -1,4 +1,4 @@
-import type { XentError } from "../errors.js";
+import type { XentError } from "../../errors.js";
 
 /**
  * A flatbuffer table read with every offset, vtable and vector checked against the bytes it

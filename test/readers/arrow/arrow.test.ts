@@ -1,7 +1,7 @@
 import { describe, expect, it } from "vitest";
-import { openArrow } from "../../src/readers/arrow.js";
-import { openByteSource } from "../../src/readers/byteSource.js";
-import { ROOT } from "../helpers/run.js";
+import { openArrow } from "../../../src/readers/arrow/arrow.js";
+import { openByteSource } from "../../../src/readers/byteSource.js";
+import { ROOT } from "../../helpers/run.js";
 
 const fixture = (name: string) => `${ROOT}/fixtures/formats/${name}`;
 

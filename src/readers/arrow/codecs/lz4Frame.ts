@@ -1,4 +1,4 @@
-import { XentError } from "../../errors.js";
+import { XentError } from "../../../errors.js";
 
 /**
  * LZ4 frame decoding (the format of Arrow's LZ4_FRAME buffers and pyarrow/polars Feather files).

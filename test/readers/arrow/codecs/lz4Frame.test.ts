@@ -1,7 +1,7 @@
 import { readdirSync, readFileSync } from "node:fs";
 import { describe, expect, it } from "vitest";
-import { decodeLz4Frame } from "../../../src/readers/codecs/lz4Frame.js";
-import { ROOT } from "../../helpers/run.js";
+import { decodeLz4Frame } from "../../../../src/readers/arrow/codecs/lz4Frame.js";
+import { ROOT } from "../../../helpers/run.js";
 
 const dir = `${ROOT}fixtures/formats/lz4/`;
 const frames = readdirSync(dir).filter((f) => f.endsWith(".lz4"));
