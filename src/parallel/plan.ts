@@ -2,7 +2,7 @@ import { statSync } from "node:fs";
 import type { LossOptions } from "../core/types.js";
 import { wasmHandles } from "../core/wasmKernel.js";
 import type { PredictionSource, TargetSource } from "../readers/types.js";
-import type { FileJob, Segment } from "./fileJob.js";
+import type { FileJob } from "./fileJob.js";
 import { defaultThreads, workersAvailable } from "./workerUrl.js";
 
 /** What the plan needs to know of a run. */
@@ -16,8 +16,6 @@ export interface ParallelInputs {
   worst: number;
   /** `--threads N`, 0 for all cores. */
   threads: number;
-  /** An id column is read (the direct Arrow path does not carry ids). */
-  ids: boolean;
   /** Below this many bytes, starting threads costs more than it saves. */
   minBytes: number;
 }
@@ -37,64 +35,24 @@ export interface FilePlan {
 }
 
 /**
- * The worker-thread plan when it applies: little-endian float32/64 NPY logits in C order with the
- * class axis last, NPY index targets, options the WebAssembly kernel handles, no per-sample
- * output (which must come out in order), and enough data to be worth the threads; or an
- * uncompressed Arrow file with its own target column. Otherwise null: the single-threaded loop (or
- * the block workers) run, with the same kernel and the same numbers.
+ * The plan for workers that read the file themselves, when the source allows it (its `segments`:
+ * an NPY beside NPY index targets, an uncompressed Arrow file with its own targets), options the
+ * WebAssembly kernel handles, no per-sample output (which must come out in order), and a file
+ * large enough to be worth the threads. Otherwise null: the rows go through the reader, on this
+ * thread or fed to block workers, with the same kernel and the same numbers.
  */
 export async function fileJob(run: ParallelInputs): Promise<FilePlan | null> {
   const threads = threadCount(run.threads);
   if (threads < 2 || run.perSample || !wasmHandles(run.loss) || !workersAvailable()) return null;
-  if (run.predictions.direct && run.targets === null && !run.ids) return arrowJob(run, threads);
-  const p = run.predictions.positional;
-  const t = run.targets?.positional;
-  if (!p || !t || run.targets?.kind !== "index") return null;
-  const { header } = p;
-  const C = run.predictions.classes;
-  const contiguous =
-    p.axis === header.shape.length - 1 && (!header.fortranOrder || header.shape.length === 1);
-  const native = header.dtype.kind === "f" && header.dtype.size >= 4 && header.dtype.littleEndian;
-  const rows = header.shape.reduce((a, b) => a * b, 1) / Math.max(1, C);
-  if (!contiguous || !native || rows * C * header.dtype.size < run.minBytes) return null;
-  if (t.header.fortranOrder && t.header.shape.filter((d) => d > 1).length > 1) return null;
-  const segments: Segment[] = [];
-  for (let start = 0; start < rows; start += run.chunkRows) {
-    const n = Math.min(run.chunkRows, rows - start);
-    const scoresAt = header.dataOffset + start * C * header.dtype.size;
-    segments.push({ start, rows: n, scoresAt, targetsAt: t.header.dataOffset + start * t.header.dtype.size });
-  }
-  return job(
-    run,
-    threads,
-    segments,
-    { path: p.path, dtype: header.dtype },
-    { path: t.path, dtype: t.header.dtype },
-  );
-}
-
-/** An uncompressed Arrow file with its own target column: workers read its batches themselves. */
-async function arrowJob(run: ParallelInputs, threads: number): Promise<FilePlan | null> {
-  const path = run.predictions.info.path;
-  if (!largeFile(path, run.minBytes)) return null;
-  const direct = await run.predictions.direct!(run.chunkRows);
-  if (!direct || direct.segments.length === 0) return null;
-  return job(run, threads, direct.segments, { path, dtype: direct.scores }, { path, dtype: direct.targets });
-}
-
-function job(
-  run: ParallelInputs,
-  threads: number,
-  segments: Segment[],
-  predictions: FileJob["predictions"],
-  targets: FileJob["targets"],
-): FilePlan {
+  if (!run.predictions.segments || !largeFile(run.predictions.info.path, run.minBytes)) return null;
+  const plan = await run.predictions.segments(run.chunkRows, run.targets);
+  if (!plan || plan.segments.length === 0) return null;
   return {
-    workers: Math.min(threads, segments.length),
+    workers: Math.min(threads, plan.segments.length),
     job: {
-      predictions,
-      targets,
-      segments,
+      predictions: { path: plan.scoresPath, dtype: plan.scores },
+      targets: { path: plan.targetsPath, dtype: plan.targets },
+      segments: plan.segments,
       classes: run.predictions.classes,
       loss: run.loss,
       perClass: run.perClass,

@@ -6,9 +6,10 @@ import type { CsvParser } from "./csv/table.js";
 import { NPY_MAGIC } from "./npy/header.js";
 import { type NpyArray, openNpy } from "./npy/npy.js";
 import { LOGITS_KEYS, type NpzArchive, npzArray, openNpz, pickKey, TARGET_KEYS } from "./npy/npz.js";
+import { npySegments } from "./npy/segments.js";
 import { type NpyLayout, npyPredictions, npyTargets } from "./npy/source.js";
 import { openNpyStream } from "./npy/stream.js";
-import type { InputFormat, PredictionSource, TargetKind, TargetSource } from "./types.js";
+import type { InputFormat, PositionalNpy, PredictionSource, TargetKind, TargetSource } from "./types.js";
 
 export interface OpenOptions extends ArrowOptions {
   /** What `-` reads (process.stdin unless a test feeds its own pieces). */
@@ -110,7 +111,10 @@ export async function openPredictions(
   switch (format) {
     case "npy": {
       const p = await npyPredictions(await npyArray(source), options.classAxis, "npy");
-      if (source.path !== null) p.positional = { path: source.path, header: p.header, axis: p.layout.axis };
+      if (source.path !== null) {
+        const at: PositionalNpy = { path: source.path, header: p.header, axis: p.layout.axis };
+        p.segments = async (chunkRows, targets) => npySegments(at, p.classes, targets, chunkRows);
+      }
       return { source: p, layout: p.layout, archive: null };
     }
     case "npz": {

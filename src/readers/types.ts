@@ -97,13 +97,12 @@ export interface PredictionSource extends RowsAhead {
   targetColumn: string | null;
   /** How much of the input has been read, in [0, 1], or null when its size is unknown. */
   fractionDone?: () => number | null;
-  /** Set for a plain NPY file (not standard input, not an archive member). */
-  positional?: PositionalNpy;
   /**
-   * Set for an Arrow file whose batches worker threads may read themselves: their places in the
-   * file, or null when a batch does not allow it (compressed, nulls, ragged lists).
+   * Where worker threads may read the rows themselves (a plain NPY file beside NPY targets, an
+   * uncompressed Arrow file with its own target column): runs of rows at their byte offsets, or
+   * null when this input or these targets do not allow it. Absent for inputs read once (streams).
    */
-  direct?: (chunkRows: number) => Promise<DirectPlan | null>;
+  segments?: (chunkRows: number, targets: TargetSource | null) => Promise<DirectPlan | null>;
   /** Tabular formats: every column with its type and what xent reads it as (`xent inspect`). */
   columns?: ColumnInfo[];
   /** Tabular formats: the column names (or 0-based numbers), for messages. */
@@ -135,9 +134,11 @@ export interface Segment {
   targetsAt: number;
 }
 
-/** Where worker threads find a source's rows in its file: segments and how values are stored. */
+/** Where worker threads find a source's rows in its files: segments and how values are stored. */
 export interface DirectPlan {
   segments: Segment[];
   scores: NpyDtype;
   targets: NpyDtype;
+  scoresPath: string;
+  targetsPath: string;
 }

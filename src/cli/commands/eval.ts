@@ -307,7 +307,6 @@ async function evaluateAndPrint(
     perSample: args.perSample,
     worst: args.worst,
     threads: args.threads,
-    ids: args.idColumn !== undefined,
     minBytes: io.settings.parallelMinBytes,
   };
   const job = await fileJob(parallel);

@@ -476,10 +476,13 @@ export async function arrowPredictions(
     // Worker threads can read an uncompressed file's batches themselves (see segments.ts).
     ...(input.blocks && input.path && list !== null && targetKind === "index"
       ? {
-          direct: async (chunkRows: number) => {
+          // With a targets file or an id column, the batches go through chunks() (ids, joining).
+          segments: async (chunkRows: number, targets: TargetSource | null) => {
+            if (targets !== null || id !== undefined) return null;
             const handle = await open(input.path!, "r");
             try {
               const plan = await arrowDirectPlan(
+                input.path!,
                 handle,
                 input.blocks!,
                 fields,

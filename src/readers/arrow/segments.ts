@@ -152,6 +152,7 @@ export async function peekFirstBatch(
  * reads the file, and names whatever is wrong.
  */
 export async function arrowDirectPlan(
+  path: string,
   handle: FileHandle,
   blocks: readonly Block[],
   fields: Field[],
@@ -206,5 +207,5 @@ export async function arrowDirectPlan(
     }
     start += rows;
   }
-  return { segments, scores, targets };
+  return { segments, scores, targets, scoresPath: path, targetsPath: path };
 }
