@@ -1,19 +1,24 @@
 import { spawn } from "node:child_process";
 import { type Readable, Writable } from "node:stream";
 import { fileURLToPath } from "node:url";
-import { runEval } from "../../src/cli/commands/eval.js";
+import { quietIO, runEval } from "../../src/cli/commands/eval.js";
 import { runInspect } from "../../src/cli/commands/inspect.js";
 import { runMerge } from "../../src/cli/commands/merge.js";
 import { parseCommandLine } from "../../src/cli/program.js";
+import { readSettings, type Settings } from "../../src/cli/settings.js";
 import { Writer } from "../../src/output/writer.js";
 
 export const ROOT = fileURLToPath(new URL("../../", import.meta.url));
 export const BIN = `${ROOT}bin/xent.js`;
 
-/** Runs `xent eval` in this process and returns what it printed and its exit code. */
+/**
+ * Runs `xent eval` in this process and returns what it printed and its exit code; `settings` stand
+ * in for the environment (the tests vary the options, not process.env).
+ */
 export async function runInProcess(
   argv: string[],
   stdin?: Readable,
+  settings: Partial<Settings> = {},
 ): Promise<{ code: number; stdout: string }> {
   let stdout = "";
   const sink = new Writable({
@@ -30,7 +35,10 @@ export async function runInProcess(
       ? await runInspect({ ...line.args, open: { ...line.args.open, stdin } }, writer)
       : line.command === "merge"
         ? await runMerge(line.args, writer)
-        : await runEval({ ...line.args, ...(stdin ? { stdin } : {}) }, writer);
+        : await runEval({ ...line.args, ...(stdin ? { stdin } : {}) }, writer, {
+            ...quietIO(),
+            settings: { ...readSettings({}, false), ...settings },
+          });
   return { code: outcome === "assertion-failed" ? 1 : 0, stdout };
 }
 

@@ -1,6 +1,7 @@
 import fc from "fast-check";
 import { describe, expect, it } from "vitest";
 import { parseAsciiNumber } from "../../../src/readers/csv/fastRows.js";
+import type { CsvParser } from "../../../src/readers/csv/table.js";
 import { parseNumber } from "../../../src/readers/parseNumber.js";
 import { tempDir, writeText } from "../../helpers/files.js";
 import { runInProcess } from "../../helpers/run.js";
@@ -61,19 +62,15 @@ let serial = 0;
 /** The same file through the byte-level fast path and through csv-parse: identical output or error. */
 async function bothPaths(text: string, extra: string[] = []) {
   const file = writeText(dir, `f${serial++}.csv`, text);
-  const run = async (parser: string | undefined) => {
-    if (parser) process.env.XENT_CSV_PARSER = parser;
-    else delete process.env.XENT_CSV_PARSER;
+  const run = async (csvParser: CsvParser) => {
     try {
-      return (await runInProcess(["eval", file, "--json", "--per-sample", "--chunk-rows", "3", ...extra]))
-        .stdout;
+      const argv = ["eval", file, "--json", "--per-sample", "--chunk-rows", "3", ...extra];
+      return (await runInProcess(argv, undefined, { csvParser })).stdout;
     } catch (e) {
       return `error: ${(e as Error & { describe?: () => string }).describe?.() ?? (e as Error).message}`;
-    } finally {
-      delete process.env.XENT_CSV_PARSER;
     }
   };
-  return { fast: await run(undefined), slow: await run("csv-parse") };
+  return { fast: await run("fast"), slow: await run("csv-parse") };
 }
 
 const row = (C: number) =>
