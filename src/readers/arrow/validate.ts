@@ -103,7 +103,7 @@ export async function checkArrowFile(handle: FileHandle, size: number, name: str
   // Front to back: the messages between the magic and the footer, each one's length making progress.
   const found: number[] = [];
   await walkMessages(handle, 8, footerStart, fail, (pos, message) => {
-    if (message.type === MESSAGE_RECORD_BATCH) found.push(pos);
+    if (message.batch) found.push(pos);
   });
   const indexed = batches.map((b) => b.offset);
   if (found.length !== indexed.length || found.some((offset, k) => offset !== indexed[k])) {
@@ -156,7 +156,7 @@ async function walkMessages(
   start: number,
   end: number,
   fail: (why: string) => XentError,
-  visit: (pos: number, message: ReturnType<typeof readMessage>, metaLength: number) => void,
+  visit: (pos: number, message: { bodyLength: number; batch: BatchMeta | null }) => void,
 ): Promise<void> {
   let pos = start;
   while (pos < end) {
@@ -169,18 +169,8 @@ async function walkMessages(
     const prefix = marker ? 8 : 4;
     if (length < 0 || pos + prefix + length > end)
       throw fail(`a message at byte ${pos} reaches past the end`);
-    const message = readMessage(
-      await readAt(handle, pos, prefix + length),
-      prefix + length,
-      fail,
-      `at byte ${pos}`,
-    );
-    if (![MESSAGE_SCHEMA, MESSAGE_DICTIONARY_BATCH, MESSAGE_RECORD_BATCH].includes(message.type))
-      throw fail(`a message at byte ${pos} is of an unknown type`);
-    if (message.type === MESSAGE_SCHEMA) checkSchema(message.table, fail);
-    if (message.bodyLength > MAX_BODY)
-      throw fail(`a message at byte ${pos} claims a body of ${message.bodyLength} bytes`);
-    visit(pos, message, prefix + length);
+    const message = checkedMessage(await readAt(handle, pos, prefix + length), prefix + length, pos, fail);
+    visit(pos, message);
     pos += prefix + length + message.bodyLength;
     if (pos > end) throw fail(`a message body before byte ${pos} reaches past the end`);
   }
@@ -197,16 +187,37 @@ export async function checkArrowStreamFile(
 ): Promise<BatchMeta[]> {
   const fail = (why: string) => new XentError("format", `corrupt Arrow stream: ${why}`, { file: name });
   const metas: BatchMeta[] = [];
-  await walkMessages(handle, 0, size, fail, (pos, message, metaDataLength) => {
-    const block = { offset: pos, metaDataLength, bodyLength: message.bodyLength };
-    if (message.type === MESSAGE_RECORD_BATCH) metas.push(batchMeta(message.table, block, fail));
-    if (message.type === MESSAGE_DICTIONARY_BATCH) {
-      const data = message.table.table(1);
-      if (!data) throw fail(`the dictionary batch at byte ${pos} has no data`);
-      batchMeta(data, block, fail);
-    }
+  await walkMessages(handle, 0, size, fail, (_, message) => {
+    if (message.batch) metas.push(message.batch);
   });
   return metas;
+}
+
+/**
+ * One message of a walk or a stream, checked: its metadata (readMessage), a known type, a bounded
+ * schema, a body below MAX_BODY, and a record or dictionary batch's buffers inside that body.
+ * Returns the record batch's metadata (null for other messages).
+ */
+function checkedMessage(
+  bytes: Uint8Array,
+  metaDataLength: number,
+  pos: number,
+  fail: (why: string) => XentError,
+): { bodyLength: number; batch: BatchMeta | null } {
+  const message = readMessage(bytes, metaDataLength, fail, `at byte ${pos}`);
+  if (![MESSAGE_SCHEMA, MESSAGE_DICTIONARY_BATCH, MESSAGE_RECORD_BATCH].includes(message.type))
+    throw fail(`the message at byte ${pos} is of an unknown type`);
+  if (message.type === MESSAGE_SCHEMA) checkSchema(message.table, fail);
+  if (message.bodyLength > MAX_BODY)
+    throw fail(`the message at byte ${pos} claims a body of ${message.bodyLength} bytes`);
+  const block = { offset: pos, metaDataLength, bodyLength: message.bodyLength };
+  if (message.type === MESSAGE_DICTIONARY_BATCH) {
+    const data = message.table.table(1);
+    if (!data) throw fail(`the dictionary batch at byte ${pos} has no data`);
+    batchMeta(data, block, fail);
+  }
+  const batch = message.type === MESSAGE_RECORD_BATCH ? batchMeta(message.table, block, fail) : null;
+  return { bodyLength: message.bodyLength, batch };
 }
 
 function readMessage(
@@ -382,24 +393,8 @@ export async function* checkedArrowStream(
       if (length < 0 || length > MAX_BODY)
         throw fail(`the message at byte ${pos} has a metadata length of ${length}`);
       if (pending.length < prefix + length) break;
-      const message = readMessage(
-        pending.subarray(0, prefix + length),
-        prefix + length,
-        fail,
-        `at byte ${pos}`,
-      );
-      if (![MESSAGE_SCHEMA, MESSAGE_DICTIONARY_BATCH, MESSAGE_RECORD_BATCH].includes(message.type))
-        throw fail(`the message at byte ${pos} is of an unknown type`);
-      if (message.type === MESSAGE_SCHEMA) checkSchema(message.table, fail);
-      if (message.bodyLength > MAX_BODY)
-        throw fail(`the message at byte ${pos} claims a body of ${message.bodyLength} bytes`);
-      const block = { offset: pos, metaDataLength: prefix + length, bodyLength: message.bodyLength };
-      if (message.type === MESSAGE_RECORD_BATCH) onBatch(batchMeta(message.table, block, fail));
-      if (message.type === MESSAGE_DICTIONARY_BATCH) {
-        const data = message.table.table(1);
-        if (!data) throw fail(`the dictionary batch at byte ${pos} has no data`);
-        batchMeta(data, block, fail);
-      }
+      const message = checkedMessage(pending.subarray(0, prefix + length), prefix + length, pos, fail);
+      if (message.batch) onBatch(message.batch);
       yield pending.subarray(0, prefix + length);
       pending = pending.subarray(prefix + length);
       pos += prefix + length;
