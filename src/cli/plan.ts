@@ -129,7 +129,7 @@ export async function planEval(args: EvalArgs, csvParser: CsvParser): Promise<Ev
       ? `; its columns are ${listColumns(predictions.columnNames.map((name) => ({ name, numeric: true })))}`
       : "";
     throw usage(
-      `no targets: give a targets file, or a target column (${TARGET_NAMES.join(", ")}, or --target-column) in ${args.predictions}${columns}`,
+      `no targets: give a targets file, or a target column (${TARGET_NAMES.join(", ")}, or --target-column) in ${predictions.info.path}${columns}`,
     );
   }
   await settleHeaders(predictions, targets);

@@ -1,5 +1,7 @@
-import { readdirSync, readFileSync } from "node:fs";
+import { readdirSync, readFileSync, writeFileSync } from "node:fs";
+import { join } from "node:path";
 import { describe, expect, it } from "vitest";
+import { tempDir } from "../helpers/files.js";
 import { ROOT, xent } from "../helpers/run.js";
 
 const dir = `${ROOT}fixtures/corrupt/`;
@@ -40,6 +42,22 @@ describe("corrupted inputs of the fuzzing campaign are refused, never a number o
     const b = JSON.parse(fromStdin.stdout);
     expect(a.counts.rows).toBe(2);
     expect(a.loss).toBe(b.loss);
+  });
+
+  it("reads CSV from standard input with the same core and the same errors as from a path", async () => {
+    for (const text of [
+      "c0,c1,label\n3.8\n1,2,0\n",
+      "a,b,label\r1,2,0\r3,4,1\r",
+      "a,b,label\n1,2,0\n3,4\n",
+    ]) {
+      const file = join(tempDir(), "t.csv");
+      writeFileSync(file, text);
+      const fromPath = await xent(["eval", file, "--json"]);
+      const fromStdin = await xent(["eval", "-", "--json"], { input: text });
+      expect(fromStdin.code).toBe(fromPath.code);
+      expect(fromStdin.stdout).toBe(fromPath.stdout.replaceAll(file, "<stdin>"));
+      expect(fromStdin.stderr).toBe(fromPath.stderr.replaceAll(file, "<stdin>"));
+    }
   });
 
   it("merge refuses states whose counts are inconsistent or of the wrong type, and takes the valid one", async () => {

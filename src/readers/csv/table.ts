@@ -1,11 +1,8 @@
-import { closeSync, openSync, readSync } from "node:fs";
-import { parse as parseSync } from "csv-parse/sync";
 import { XentError } from "../../errors.js";
 import { quote } from "../../quote.js";
 import type { ByteSource } from "../byteSource.js";
 import { openByteSource } from "../byteSource.js";
 import { assignColumns, columnRoles, listColumns, TARGET_NAMES, type TableColumn } from "../columns.js";
-import { describeIoError } from "../files.js";
 import { parseNumber } from "../parseNumber.js";
 import type {
   InputInfo,
@@ -17,9 +14,9 @@ import type {
   TargetKind,
   TargetSource,
 } from "../types.js";
-import { fastRows, type RowView, StringRow } from "./fastRows.js";
+import { fastRows, type RowView, StringRow, splitRows } from "./fastRows.js";
 import { guessHeader } from "./guessHeader.js";
-import { type CsvRecord, csvError, csvRecords, MAX_RECORD } from "./records.js";
+import { type CsvRecord, csvRecords, MAX_RECORD } from "./records.js";
 
 /** The column flags a table takes (CSV, TSV, Arrow). */
 export interface ColumnOptions {
@@ -54,26 +51,40 @@ interface Table {
   width: number;
   /** The first two records (for header, kind and type detection). */
   firstTwo: CsvRecord[];
-  /** Standard input (and the csv-parse path): the records after the first two. */
-  rest: AsyncGenerator<CsvRecord> | null;
+  /**
+   * An input read once (standard input, a pipe) or through csv-parse alone: the records after the
+   * first two. Null for a file the fast path reads again from its start.
+   */
+  rest: AsyncIterator<RowView> | null;
+  /** Whether rows come from csv-parse, which checks record widths itself. */
+  csvParse: boolean;
 }
-
-/** How much of a file's start is read to find its header and first record. */
-const HEAD_BYTES = 1 << 20;
 
 /**
  * Reads the first two records and decides whether the first is the header: `--header` /
- * `--no-header`, else guessHeader. For a file whose data the fast path will read, only its first
- * megabyte goes through csv-parse (synchronously); standard input, and files read by csv-parse,
- * stream through it.
+ * `--no-header`, else guessHeader. Every input goes through the one byte-level core (splitRows);
+ * a file is read again from its start for the data, an input read once goes on from its third
+ * record. `parser: "csv-parse"` reads through csv-parse alone instead (tests compare the two).
  */
 async function openTable(source: ByteSource, options: CsvOptions): Promise<Table> {
   const forced = options.header;
   const delimiter = options.format === "tsv" ? "\t" : ",";
-  const fast = (options.parser ?? "fast") === "fast";
-  const head = source.path !== null && fast ? headRecords(source.path, delimiter) : null;
-  const rest = head ? null : csvRecords(source, delimiter);
-  const firstTwo = head ?? (await takeTwo(rest!));
+  const csvParse = (options.parser ?? "fast") === "csv-parse";
+  const records: AsyncIterator<RowView> = csvParse
+    ? stringRows(csvRecords(source, delimiter))
+    : source.path !== null
+      ? fastRows(source.path, delimiter, 0, MAX_RECORD)
+      : splitRows(source.stream(), source.name, delimiter, 0, MAX_RECORD);
+  const firstTwo: CsvRecord[] = [];
+  while (firstTwo.length < 2) {
+    const next = await records.next();
+    if (next.done) break;
+    const row = next.value;
+    firstTwo.push({ fields: Array.from({ length: row.width }, (_, i) => row.text(i)), line: row.line });
+  }
+  // A file's data is read again from its start by fastRows; the head's reader is closed.
+  const rereads = source.path !== null && !csvParse;
+  if (rereads) await records.return?.();
   const h = firstTwo[0];
   const guess = !h
     ? "data"
@@ -95,8 +106,13 @@ async function openTable(source: ByteSource, options: CsvOptions): Promise<Table
     guessed: forced === undefined && h !== undefined && h.fields.every((f) => parseNumber(f) !== undefined),
     width: h?.fields.length ?? 0,
     firstTwo,
-    rest,
+    rest: rereads ? null : records,
+    csvParse,
   };
+}
+
+async function* stringRows(records: AsyncIterable<CsvRecord>): AsyncGenerator<RowView> {
+  for await (const record of records) yield new StringRow(record.fields, record.line);
 }
 
 const header = (table: Table) => (table.isHeader ? table.names : null);
@@ -106,51 +122,6 @@ const CSV_CHUNK_VALUES = 1 << 16;
 
 /** Which parser reads a file's data: the byte splitter (csv/fastRows.ts), or csv-parse alone (tests compare the two). */
 export type CsvParser = "fast" | "csv-parse";
-
-async function takeTwo(rest: AsyncGenerator<CsvRecord>): Promise<CsvRecord[]> {
-  const out: CsvRecord[] = [];
-  for (let i = 0; i < 2; i++) {
-    const next = await rest.next();
-    if (next.done) break;
-    out.push(next.value);
-  }
-  return out;
-}
-
-/** The first two records of a file, parsed from its first megabyte (null when they do not fit). */
-function headRecords(path: string, delimiter: string): CsvRecord[] | null {
-  const fd = openSync(path, "r");
-  let bytes: Buffer;
-  try {
-    bytes = Buffer.alloc(HEAD_BYTES);
-    bytes = bytes.subarray(0, readSync(fd, bytes, 0, HEAD_BYTES, 0));
-  } catch (e) {
-    throw new XentError("io", `cannot read: ${describeIoError(e)}`, { file: path });
-  } finally {
-    closeSync(fd);
-  }
-  const complete = bytes.length < HEAD_BYTES ? bytes : bytes.subarray(0, bytes.lastIndexOf(10) + 1);
-  if (complete.length === 0) return null;
-  // Lone CR line endings (old Mac files): the byte splitter knows only \n, csv-parse finds the
-  // record delimiter itself; null sends the file down csv-parse's path, as standard input goes.
-  for (let i = bytes.indexOf(13); i >= 0 && i < bytes.length - 1; i = bytes.indexOf(13, i + 1))
-    if (bytes[i + 1] !== 10) return null;
-  try {
-    const parsed = parseSync(complete, {
-      delimiter,
-      bom: true,
-      info: true,
-      skip_empty_lines: true,
-      to: 2,
-    }) as unknown as {
-      record: string[];
-      info: { lines: number };
-    }[];
-    return parsed.map((p) => ({ fields: p.record, line: p.info.lines }));
-  } catch (e) {
-    throw csvError(e).at({ file: path });
-  }
-}
 
 function tableColumns(table: Table): TableColumn[] {
   const names = header(table);
@@ -195,14 +166,14 @@ function checkWidth(row: RowView, table: Table): void {
 }
 
 /**
- * The data records: split in bytes (csv/fastRows.ts) for a file, through csv-parse for standard input
- * or when XENT_CSV_PARSER=csv-parse asks for it (the tests compare the two).
+ * The data records: a file read again through the byte core (csv/fastRows.ts) with the header
+ * passed over, or an input read once going on after its first two records.
  */
 async function* rowsOf(table: Table, skipHeader = true): AsyncGenerator<RowView> {
   const { source } = table;
-  if (table.rest === null && source.path !== null) {
+  if (table.rest === null) {
     const skip = skipHeader && table.isHeader ? 1 : 0;
-    for await (const row of fastRows(source.path, table.delimiter, skip, MAX_RECORD, (n) => {
+    for await (const row of fastRows(source.path!, table.delimiter, skip, MAX_RECORD, (n) => {
       source.bytesRead = n;
     })) {
       checkWidth(row, table);
@@ -210,10 +181,20 @@ async function* rowsOf(table: Table, skipHeader = true): AsyncGenerator<RowView>
     }
     return;
   }
-  if (table.rest === null) return;
-  for (const record of table.firstTwo.slice(skipHeader && table.isHeader ? 1 : 0))
-    yield new StringRow(record.fields, record.line);
-  for await (const record of table.rest) yield new StringRow(record.fields, record.line);
+  for (const record of table.firstTwo.slice(skipHeader && table.isHeader ? 1 : 0)) {
+    const row = new StringRow(record.fields, record.line);
+    if (!table.csvParse) checkWidth(row, table);
+    yield row;
+  }
+  const rest = table.rest;
+  try {
+    for (let next = await rest.next(); !next.done; next = await rest.next()) {
+      if (!table.csvParse) checkWidth(next.value, table);
+      yield next.value;
+    }
+  } finally {
+    await rest.return?.();
+  }
 }
 
 /**
@@ -222,7 +203,7 @@ async function* rowsOf(table: Table, skipHeader = true): AsyncGenerator<RowView>
  */
 async function countRecords(table: Table): Promise<number | null> {
   if (table.source.path === null) return null;
-  if (table.rest !== null) {
+  if (table.csvParse) {
     let n = 0;
     for await (const _ of csvRecords(await openByteSource(table.source.path), table.delimiter)) n++;
     return n;
