@@ -6,11 +6,17 @@ import { listColumns, TARGET_NAMES } from "../readers/columns.js";
 import type { CsvParser } from "../readers/csv/table.js";
 import { NPY_MAGIC } from "../readers/npy/header.js";
 import { openNpy } from "../readers/npy/npy.js";
-import { archiveTargets, type OpenOptions, openPredictions, openTargets } from "../readers/open.js";
+import {
+  archiveTargets,
+  type OpenedPredictions,
+  type OpenOptions,
+  openPredictions,
+  openTargets,
+} from "../readers/open.js";
 import { parseNumber } from "../readers/parseNumber.js";
 import { readSmallFile } from "../readers/readSmallFile.js";
 import { settleHeaders } from "../readers/settleHeaders.js";
-import type { InputFormat, PredictionSource, TargetKind, TargetSource } from "../readers/types.js";
+import type { InputFormat, PredictionSource, Source, TargetKind, TargetSource } from "../readers/types.js";
 import type { RunInfo } from "../wire/eval.js";
 import type { OutputFormat } from "./printers.js";
 import type { AssertSpec } from "./values.js";
@@ -88,6 +94,22 @@ export async function planEval(args: EvalArgs, csvParser: CsvParser): Promise<Ev
     stdin: args.stdin,
   };
   const opened = await openPredictions(args.predictions, args.inputFormat, open, args.targets !== undefined);
+  // Whatever fails from here on, the inputs opened so far are disposed of (files closed).
+  const owned: Source[] = [opened.source];
+  try {
+    return await completePlan(args, open, opened, (source) => owned.push(source));
+  } catch (e) {
+    await Promise.allSettled(owned.map((source) => source[Symbol.asyncDispose]()));
+    throw e;
+  }
+}
+
+async function completePlan(
+  args: EvalArgs,
+  open: OpenOptions,
+  opened: OpenedPredictions,
+  own: (source: Source) => void,
+): Promise<EvalPlan> {
   const predictions = opened.source;
   const format = predictions.info.format;
   const tabular = ["csv", "tsv", "arrow", "arrows"].includes(format);
@@ -122,8 +144,10 @@ export async function planEval(args: EvalArgs, csvParser: CsvParser): Promise<Ev
       idColumn: tabular ? undefined : args.idColumn,
     };
     targets = await openTargets(args.targets, args.targetsFormat, targetOptions, opened);
+    own(targets);
   } else if (opened.archive !== null) {
     targets = await archiveTargets(opened.archive, open, opened.layout!, false);
+    own(targets);
   } else if (predictions.targetKind === null) {
     const columns = predictions.columnNames
       ? `; its columns are ${listColumns(predictions.columnNames.map((name) => ({ name, numeric: true })))}`

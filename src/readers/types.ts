@@ -63,6 +63,15 @@ export interface PendingHeader {
   settle(isHeader: boolean): void;
 }
 
+/**
+ * What every input is: opened, described (info), read in chunks, and disposed of, which releases
+ * its files whichever way a run ends (its chunks may never have been read: worker threads read
+ * the file themselves). Disposing twice is harmless.
+ */
+export interface Source extends AsyncDisposable {
+  info: InputInfo;
+}
+
 /** What every source can say about its rows before they are read. */
 export interface RowsAhead {
   /** Set while the first record's role is open. */
@@ -80,7 +89,7 @@ export interface PositionalNpy {
   axis: number;
 }
 
-export interface PredictionSource extends RowsAhead {
+export interface PredictionSource extends Source, RowsAhead {
   /** What the file says of itself, complete at open (it is never changed while reading). */
   info: InputInfo;
   /**
@@ -116,7 +125,7 @@ export interface ColumnInfo {
   role: "scores" | "target" | "id" | "unused";
 }
 
-export interface TargetSource extends RowsAhead {
+export interface TargetSource extends Source, RowsAhead {
   info: InputInfo;
   kind: TargetKind;
   positional?: PositionalNpy;

@@ -12,6 +12,7 @@ function predictions(sizes: number[]): PredictionSource {
     classNames: null,
     targetKind: null,
     targetColumn: null,
+    [Symbol.asyncDispose]: async () => {},
     async *chunks() {
       let start = 0;
       for (const rows of sizes) {
@@ -30,6 +31,7 @@ function targets(sizes: number[]): TargetSource {
   return {
     info: { path: "t", format: "csv", kind: "index" },
     kind: "index",
+    [Symbol.asyncDispose]: async () => {},
     async *chunks() {
       let start = 0;
       for (const rows of sizes) {

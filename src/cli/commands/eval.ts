@@ -271,6 +271,12 @@ export async function runEval(args: EvalArgs, out: Writer, io: RunIO = quietIO()
     printer.abort?.();
     progress?.done();
     throw e;
+  } finally {
+    // The inputs are released however the run ends (worker threads may not have read them here).
+    await Promise.allSettled([
+      plan.predictions[Symbol.asyncDispose](),
+      plan.targets?.[Symbol.asyncDispose](),
+    ]);
   }
 }
 

@@ -132,6 +132,7 @@ export async function runInspect(args: InspectArgs, out: Writer): Promise<Outcom
     }
     doc.arrays = members;
   }
+  await opened.source[Symbol.asyncDispose]();
   await out.write(args.format === "json" ? `${prettyJson(doc)}\n` : inspectTable(doc));
   await out.end();
   return "ok";
@@ -147,6 +148,7 @@ async function inspectTargets(args: InspectArgs): Promise<Record<string, unknown
       targetKind: null,
       targetColumn: null,
       chunks: async function* () {},
+      [Symbol.asyncDispose]: async () => {},
     },
     layout: { shape: [-1, -1], axis: 1, path: "" },
     archive: null,
@@ -154,9 +156,13 @@ async function inspectTargets(args: InspectArgs): Promise<Record<string, unknown
   const t = await openTargets(args.file, args.inputFormat, args.open, none);
   let rows = 0;
   let width = 1;
-  for await (const chunk of t.chunks(1 << 16)) {
-    rows += chunk.rows;
-    if (chunk.targets.kind === "probs" && chunk.rows > 0) width = chunk.targets.values.length / chunk.rows;
+  try {
+    for await (const chunk of t.chunks(1 << 16)) {
+      rows += chunk.rows;
+      if (chunk.targets.kind === "probs" && chunk.rows > 0) width = chunk.targets.values.length / chunk.rows;
+    }
+  } finally {
+    await t[Symbol.asyncDispose]();
   }
   return {
     schema: "xent.inspect/1",

@@ -74,6 +74,8 @@ export interface ArrowInput {
   listLengths: Map<number, number> | null;
   batches(): AsyncGenerator<RecordBatch>;
   compression: string | null;
+  /** Closes the file (also done when batches() ends); a second call does nothing. */
+  close(): Promise<void>;
 }
 
 const invalid = (name: string, format: string, e: unknown) =>
@@ -197,9 +199,13 @@ export async function openArrow(source: ByteSource, format: "arrow" | "arrows"):
         }
       } finally {
         await ahead?.catch(() => null);
-        await handle?.close();
-        handle = null;
+        await input.close();
       }
+    },
+    close: async () => {
+      const h = handle;
+      handle = null;
+      await h?.close();
     },
   };
   return input;
@@ -466,6 +472,7 @@ export async function arrowPredictions(
   if (list !== null) info.member = fields[list]!.name;
   if (input.compression) info.compression = input.compression;
   return {
+    [Symbol.asyncDispose]: () => input.close(),
     info,
     rowsCounted: true,
     classes: layout.classes,
@@ -563,6 +570,7 @@ export async function arrowTargets(
   const info: InputInfo = { path: name, format: input.format, kind };
   if (named !== undefined) info.column = fields[named]!.name;
   return {
+    [Symbol.asyncDispose]: () => input.close(),
     info,
     kind,
     async *chunks(chunkRows: number): AsyncGenerator<TargetChunk> {

@@ -165,6 +165,11 @@ function checkWidth(row: RowView, table: Table): void {
   }
 }
 
+/** Ends an input read once (its stream); a file's readers close as they finish. */
+async function dispose(table: Table): Promise<void> {
+  await table.rest?.return?.();
+}
+
 /**
  * The data records: a file read again through the byte core (csv/fastRows.ts) with the header
  * passed over, or an input read once going on after its first two records.
@@ -313,6 +318,7 @@ export async function openCsvPredictions(
     );
   const names = () => header(table);
   const prediction: PredictionSource = {
+    [Symbol.asyncDispose]: () => dispose(table),
     info,
     rowsCounted: true,
     classes: scoreColumns.length,
@@ -409,6 +415,7 @@ export async function openCsvTargets(
   const info: InputInfo = { path, format: options.format, kind };
   if (target !== undefined && header(table)) info.column = header(table)![target]!;
   return {
+    [Symbol.asyncDispose]: () => dispose(table),
     info,
     kind,
     pendingHeader: pendingHeader(table, "--targets-", () => {}),

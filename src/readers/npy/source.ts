@@ -1,4 +1,5 @@
 import { XentError } from "../../errors.js";
+import { once } from "../once.js";
 import type { PredictionSource, TargetKind, TargetSource } from "../types.js";
 import type { NpyHeader } from "./header.js";
 import type { NpyArray } from "./npy.js";
@@ -49,7 +50,9 @@ export async function npyPredictions(
   const axis = resolveAxis(classAxis, shape.length, array.name);
   const total = shape.reduce((a, b) => a * b, 1) / (shape[axis] || 1);
   let done = 0;
+  const close = once(() => array.close());
   return {
+    [Symbol.asyncDispose]: close,
     header: array.header,
     fractionDone: () => (total > 0 ? done / total : null),
     countRows: async () => total,
@@ -66,7 +69,7 @@ export async function npyPredictions(
           yield { start: block.start, rows: block.rows, scores: block.data };
         }
       } finally {
-        await array.close();
+        await close();
       }
     },
   };
@@ -112,7 +115,9 @@ export async function npyTargets(
       { file: array.name },
     );
   }
+  const close = once(() => array.close());
   return {
+    [Symbol.asyncDispose]: close,
     header: array.header,
     info: { path: array.name, format, dtype: dtype.name, shape, kind },
     kind,
@@ -129,7 +134,7 @@ export async function npyTargets(
           };
         }
       } finally {
-        await array.close();
+        await close();
       }
     },
   };

@@ -16,6 +16,7 @@ const targets = (t: PositionalNpy, kind: "index" | "probs" = "index"): TargetSou
   kind,
   positional: t,
   chunks: async function* () {},
+  [Symbol.asyncDispose]: async () => {},
 });
 
 describe("npySegments: where worker threads read an NPY evaluation", () => {
