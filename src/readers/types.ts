@@ -105,7 +105,7 @@ export interface PredictionSource extends Source, RowsAhead {
   /** The target column's name (or 1-based number) when the file carries targets. */
   targetColumn: string | null;
   /** How much of the input has been read, in [0, 1], or null when its size is unknown. */
-  fractionDone?: () => number | null;
+  progress(): number | null;
   /**
    * Where worker threads may read the rows themselves (a plain NPY file beside NPY targets, an
    * uncompressed Arrow file with its own target column): runs of rows at their byte offsets, or

@@ -9,6 +9,7 @@ function predictions(sizes: number[]): PredictionSource {
   return {
     info: { path: "p", format: "npy" },
     classes: C,
+    progress: () => null,
     classNames: null,
     targetKind: null,
     targetColumn: null,

@@ -256,12 +256,7 @@ export async function runEval(args: EvalArgs, out: Writer, io: RunIO = quietIO()
   io.onAbort(() => printer.abort?.());
   const progress =
     args.progress && io.stderr.isTTY === true
-      ? new Progress(
-          io.stderr,
-          () => plan.predictions.fractionDone?.() ?? null,
-          Date.now,
-          io.settings.progressDelayMs,
-        )
+      ? new Progress(io.stderr, () => plan.predictions.progress(), Date.now, io.settings.progressDelayMs)
       : null;
   if (progress) io.onAbort(() => progress.done());
   try {

@@ -148,6 +148,7 @@ async function inspectTargets(args: InspectArgs): Promise<Record<string, unknown
       targetKind: null,
       targetColumn: null,
       chunks: async function* () {},
+      progress: () => null,
       [Symbol.asyncDispose]: async () => {},
     },
     layout: { shape: [-1, -1], axis: 1, path: "" },

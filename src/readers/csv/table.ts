@@ -325,7 +325,7 @@ export async function openCsvPredictions(
     classNames: names() ? scoreColumns.map((i) => names()![i]!) : null,
     targetKind,
     targetColumn: target === undefined ? null : (names()?.[target] ?? String(target)),
-    fractionDone: () => (source.size ? source.bytesRead / source.size : null),
+    progress: () => (source.size ? source.bytesRead / source.size : null),
     pendingHeader: pendingHeader(table, "--", (isHeader) => {
       prediction.classNames = isHeader ? scoreColumns.map((i) => table.names![i]!) : null;
     }),

@@ -54,7 +54,7 @@ export async function npyPredictions(
   return {
     [Symbol.asyncDispose]: close,
     header: array.header,
-    fractionDone: () => (total > 0 ? done / total : null),
+    progress: () => (total > 0 ? done / total : null),
     countRows: async () => total,
     layout: { shape, axis, path: array.name },
     info: { path: array.name, format, dtype: dtype.name, shape },
