@@ -1,0 +1,108 @@
+import { Worker } from "node:worker_threads";
+import { describe, expect, it } from "vitest";
+import { DEFAULT_IGNORE_INDEX, type LossOptions } from "../../src/core/types.js";
+import { mergeState, Stats, type StatsState, summarize } from "../../src/metrics/stats.js";
+import type { FileJob } from "../../src/parallel/fileJob.js";
+import { openPredictions, openTargets } from "../../src/readers/open.js";
+import { tempDir, writeNpy } from "../helpers/files.js";
+import { evalJson, ROOT } from "../helpers/run.js";
+
+/** The bundled worker script, as the CLI starts it (`npm test` builds it first). */
+const WORKER = `${ROOT}dist/bundle/worker.js`;
+
+const options: LossOptions = {
+  inputType: "logits",
+  smoothing: 0.1,
+  smoothingStyle: "uniform",
+  reduction: "mean",
+  ignoreIndex: DEFAULT_IGNORE_INDEX,
+  classWeights: null,
+  temperature: 1,
+  topK: [2],
+  onNan: "error",
+};
+
+function runWorker(job: FileJob): Promise<{ type: string; state?: StatsState; error?: { message: string } }> {
+  return new Promise((resolve, reject) => {
+    const worker = new Worker(WORKER, { workerData: job });
+    worker.on("message", (m) => {
+      if (m.type !== "progress") resolve(m);
+    });
+    worker.on("error", reject);
+  });
+}
+
+describe("a file worker (the built worker script: npm test builds it first)", () => {
+  const dir = tempDir();
+  const N = 37;
+  const C = 5;
+  const logits = Array.from({ length: N * C }, (_, i) => Math.sin(i * 1.7) * 4);
+  const labels = Array.from({ length: N }, (_, i) => (i % 9 === 0 ? DEFAULT_IGNORE_INDEX : (i * 3) % C));
+  const p = writeNpy(dir, "p.npy", logits, [N, C], "<f4");
+  const y = writeNpy(dir, "y.npy", labels, [N], "<i8");
+
+  async function job(workers: number): Promise<FileJob[]> {
+    const opened = await openPredictions(p, undefined, {}, true);
+    const targets = await openTargets(y, undefined, {}, opened);
+    const plan = (await opened.source.segments!(8, targets))!;
+    await opened.source[Symbol.asyncDispose]();
+    await targets[Symbol.asyncDispose]();
+    expect(plan).toEqual(expect.objectContaining({ scoresPath: p, targetsPath: y }));
+    return Array.from({ length: workers }, (_, worker) => ({
+      predictions: { path: plan.scoresPath, dtype: plan.scores },
+      targets: { path: plan.targetsPath, dtype: plan.targets },
+      segments: plan.segments,
+      classes: C,
+      worker,
+      workers,
+      loss: options,
+      perClass: true,
+      worst: 4,
+      look: true,
+      progress: false,
+    }));
+  }
+
+  it("reads its segments itself and sends sums that merge to the one-thread numbers, bit for bit", async () => {
+    const args = [
+      p,
+      y,
+      "--json",
+      "--smoothing",
+      "0.1",
+      "--top-k",
+      "2",
+      "--per-class",
+      "--worst",
+      "4",
+      "--threads",
+      "1",
+    ];
+    const oneThread = await evalJson(["eval", ...args]);
+    for (const workers of [1, 3]) {
+      const stats = new Stats(C, options, { perClass: true, worst: 4 });
+      for (const reply of await Promise.all((await job(workers)).map(runWorker))) {
+        expect(reply.type).toBe("done");
+        mergeState(stats, reply.state!);
+      }
+      const summary = summarize(stats, null);
+      expect(summary.loss).toBe(oneThread.loss);
+      expect(summary.metrics).toEqual(oneThread.metrics);
+      expect(summary.counts).toEqual(oneThread.counts);
+    }
+  });
+
+  it("reports a bad target with its file and row instead of a sum", async () => {
+    const bad = writeNpy(
+      dir,
+      "bad.npy",
+      labels.map((v, i) => (i === 20 ? 7 : v)),
+      [N],
+      "<i8",
+    );
+    const [one] = await job(1);
+    const reply = await runWorker({ ...one!, targets: { ...one!.targets, path: bad } });
+    expect(reply.type).toBe("error");
+    expect(reply.error!.message).toBe("target 7 is not a class index in [0, 5)");
+  });
+});
