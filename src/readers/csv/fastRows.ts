@@ -276,21 +276,8 @@ export async function* splitRows(
           pos = nl + 1;
           continue;
         }
-        if (skipped < skip) {
-          // A header with a quoted field over several lines is rare enough for csv-parse's care.
-          if (buffer.subarray(pos, end).includes(QUOTE)) {
-            const quoted = quotedAt(buffer, pos, filled, eof, delimiter, name, line);
-            if (quoted === null) {
-              line--;
-              break;
-            }
-            line += quoted.lines - 1;
-            pos = quoted.next;
-          } else pos = nl + 1;
-          skipped++;
-          continue;
-        }
-        if (end - pos > maxRecord) {
+        const header = skipped < skip;
+        if (!header && end - pos > maxRecord) {
           throw new XentError(
             "format",
             `a record longer than ${maxRecord} bytes (is this really a CSV file?)`,
@@ -300,20 +287,33 @@ export async function* splitRows(
             },
           );
         }
-        if (row.split(buffer, pos, end, delim)) {
-          row.line = line;
-          yield row;
-          pos = nl + 1;
-        } else {
+        // One line split in bytes, or (with a quote) csv-parse's record over one or more lines; a
+        // header is only passed over (one with a quoted field over several lines is rare enough
+        // for csv-parse's care).
+        const plain = header
+          ? !buffer.subarray(pos, end).includes(QUOTE)
+          : row.split(buffer, pos, end, delim);
+        let fields: string[] | null = null;
+        let next = nl + 1;
+        if (!plain) {
           const quoted = quotedAt(buffer, pos, filled, eof, delimiter, name, line);
           if (quoted === null) {
             line--;
             break;
           }
           line += quoted.lines - 1;
-          pos = quoted.next;
-          yield new StringRow(quoted.fields, line);
+          next = quoted.next;
+          fields = quoted.fields;
         }
+        pos = next;
+        if (header) {
+          skipped++;
+          continue;
+        }
+        if (fields === null) {
+          row.line = line;
+          yield row;
+        } else yield new StringRow(fields, line);
       }
       if (eof && pos >= filled) return;
       buffer.copyWithin(0, pos, filled);
