@@ -1,5 +1,4 @@
-import type { Stats } from "../metrics/stats.js";
-import { type Summary, summarize } from "../metrics/stats.js";
+import { type Stats, type Summary, summarize } from "../metrics/stats.js";
 import type { Printer } from "../output/printer.js";
 import type { Writer } from "../output/writer.js";
 import type { Assertion, Report, RunInfo } from "../wire/eval.js";
