@@ -120,6 +120,13 @@ async function completePlan(
     throw usage("--score-columns and --drop-columns apply to CSV, TSV and Arrow predictions");
   }
   const C = predictions.classes;
+  if (!(Number.isSafeInteger(C) && C >= 0 && C <= MAX_CLASSES)) {
+    throw new XentError(
+      "shape",
+      `${C} classes: xent reads from 0 to ${MAX_CLASSES} per row (a row's scratch is 8 bytes a class)`,
+      { file: predictions.info.path },
+    );
+  }
   if (args.perClass && C > MAX_PER_CLASS) {
     throw usage(`--per-class takes at most ${MAX_PER_CLASS} classes; the predictions have ${C}`);
   }
@@ -205,6 +212,13 @@ const SIDE_FILE_LIMIT = 64 << 20;
  * largest LLM vocabularies, 256k) take ~60 MiB; 10^7 took 8 GB and a minute before failing.
  */
 export const MAX_PER_CLASS = 1 << 18;
+
+/**
+ * Classes per row: 16,777,216 is 64× the largest LLM vocabulary, and a count a file merely claims
+ * (an NPY of shape (0, 2^30) is 128 bytes; a corrupted Arrow list offset) would otherwise become an
+ * allocation of gigabytes before any row is read.
+ */
+export const MAX_CLASSES = 1 << 24;
 
 /** `a,b,c`, or a file with one name per line. */
 function readClassNames(spec: string, C: number): string[] {

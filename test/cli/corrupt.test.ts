@@ -5,7 +5,7 @@ import { tempDir } from "../helpers/files.js";
 import { ROOT, xent } from "../helpers/run.js";
 
 const dir = `${ROOT}fixtures/corrupt/`;
-const files = readdirSync(dir).filter((f) => /\.(arrow|npz)$/.test(f));
+const files = readdirSync(dir).filter((f) => /\.(arrows?|npz)$/.test(f));
 
 /** One line on stderr, exit 2, no stack trace, no internal error, nothing on stdout. */
 function refusedCleanly(r: { code: number | null; stdout: string; stderr: string }) {

@@ -1,5 +1,5 @@
 import { spawn, spawnSync } from "node:child_process";
-import { readdirSync } from "node:fs";
+import { readdirSync, writeFileSync } from "node:fs";
 import { join } from "node:path";
 import { describe, expect, it } from "vitest";
 import { tempDir, writeNpy, writeText } from "../helpers/files.js";
@@ -96,5 +96,24 @@ describe("signals, output faults and unusual inputs", () => {
     const r = await xent(["eval", p, y, "--per-class"]);
     expect(r.code).toBe(2);
     expect(r.stderr).toMatch(/--per-class takes at most 262144 classes; the predictions have 300000/);
+  });
+});
+
+describe("a class count a file merely claims", () => {
+  it("is refused above 2^24 instead of allocating gigabytes (a 128-byte NPY of shape (0, 2^30))", async () => {
+    const dir = tempDir();
+    const header = "{'descr': '<f4', 'fortran_order': False, 'shape': (0, 1073741824), }";
+    const pad = 64 - ((10 + header.length + 1) % 64);
+    const bytes = Buffer.concat([
+      Buffer.from([0x93, 0x4e, 0x55, 0x4d, 0x50, 0x59, 1, 0]),
+      Buffer.from([(header.length + pad + 1) & 0xff, (header.length + pad + 1) >> 8]),
+      Buffer.from(`${header}${" ".repeat(pad)}\n`, "latin1"),
+    ]);
+    const p = join(dir, "claims.npy");
+    writeFileSync(p, bytes);
+    const y = writeNpy(dir, "y.npy", [], [0], "<i8");
+    const r = await xent(["eval", p, y]);
+    expect(r.code).toBe(2);
+    expect(r.stderr).toMatch(/1073741824 classes: xent reads from 0 to 16777216 per row/);
   });
 });
