@@ -103,7 +103,11 @@ export async function openArrow(source: ByteSource, format: "arrow" | "arrows"):
   let handle: FileHandle | null = null;
   let reader: Reader;
   let metas: BatchMeta[] | null = null;
-  /** Standard input: batch metadata checked as it streams, waiting for its batch. */
+  /**
+   * Every batch apache-arrow hands out must be one the checks saw: standard input's metadata
+   * arrives as it streams; a file's and a stream file's were all read at open. A batch beyond
+   * them (the checks' walk ended, apache-arrow read on) is an error, never data.
+   */
   const streamed: BatchMeta[] = [];
   /** The codec of the first compressed batch (from the checked metadata): what `inspect` reports. */
   let compression: "lz4" | "zstd" | null = null;
@@ -126,7 +130,10 @@ export async function openArrow(source: ByteSource, format: "arrow" | "arrows"):
       reader = (await RecordBatchReader.from(checked)) as Reader;
     }
     await reader.open();
-    if (metas) checkBatches(metas, reader.schema.fields, name);
+    if (metas) {
+      checkBatches(metas, reader.schema.fields, name);
+      streamed.push(...metas);
+    }
   } catch (e) {
     await handle?.close();
     throw invalid(name, format, e);
@@ -141,10 +148,10 @@ export async function openArrow(source: ByteSource, format: "arrow" | "arrows"):
   const next = async (): Promise<RecordBatch | null> => {
     try {
       const r = await it.next();
-      if (!r.done && source.path === null) {
+      if (!r.done) {
         const meta = streamed.shift();
-        if (!meta) throw new XentError("format", "corrupt Arrow stream: a record batch without its metadata");
-        checkBatches([meta], reader.schema.fields, name);
+        if (!meta) throw new XentError("format", "corrupt Arrow data: a record batch the checks did not see");
+        if (source.path === null) checkBatches([meta], reader.schema.fields, name);
       }
       return r.done ? null : r.value;
     } catch (e) {
