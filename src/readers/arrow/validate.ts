@@ -77,34 +77,34 @@ export async function checkArrowFile(handle: FileHandle, size: number, name: str
     if (end > footerStart) throw fail(`a footer block at byte ${b.offset} reaches past the footer`);
   }
 
+  // Front to back: every message between the magic and the footer, checked once, each step
+  // making progress. The footer's blocks must then be those very messages: a footer that skips,
+  // repeats or misplaces a batch would change the number silently.
+  const walked = new Map<number, WalkedMessage>();
+  await walkMessages(handle, 8, footerStart, fail, (pos, message) => walked.set(pos, message));
   const metas: BatchMeta[] = [];
   for (const [list, kind] of [
     [dictionaries, MESSAGE_DICTIONARY_BATCH],
     [batches, MESSAGE_RECORD_BATCH],
   ] as const) {
     for (const b of list) {
-      const bytes = await readAt(handle, b.offset, b.metaDataLength);
-      const message = readMessage(bytes, b.metaDataLength, fail, `at byte ${b.offset}`);
-      if (message.type !== kind)
+      const m = walked.get(b.offset);
+      if (m?.type !== kind)
         throw fail(
-          `the footer block at byte ${b.offset} is not a ${kind === 2 ? "dictionary" : "record"} batch`,
+          `the footer block at byte ${b.offset} is not a ${kind === 2 ? "dictionary" : "record"} batch of the file`,
         );
-      if (message.bodyLength !== b.bodyLength)
+      if (m.bodyLength !== b.bodyLength)
         throw fail(
-          `the batch at byte ${b.offset} states a body of ${message.bodyLength} bytes, its footer block ${b.bodyLength}`,
+          `the batch at byte ${b.offset} states a body of ${m.bodyLength} bytes, its footer block ${b.bodyLength}`,
         );
-      const batch = kind === MESSAGE_RECORD_BATCH ? message.table : message.table.table(1);
-      if (!batch) throw fail(`the dictionary batch at byte ${b.offset} has no data`);
-      const meta = batchMeta(batch, b, fail);
-      if (kind === MESSAGE_RECORD_BATCH) metas.push(meta);
+      if (m.metaDataLength > b.metaDataLength)
+        throw fail(
+          `the message at byte ${b.offset} has ${m.metaDataLength} bytes of metadata, its footer block ${b.metaDataLength}`,
+        );
+      if (m.batch) metas.push(m.batch);
     }
   }
-
-  // Front to back: the messages between the magic and the footer, each one's length making progress.
-  const found: number[] = [];
-  await walkMessages(handle, 8, footerStart, fail, (pos, message) => {
-    if (message.batch) found.push(pos);
-  });
+  const found = [...walked].flatMap(([pos, m]) => (m.type === MESSAGE_RECORD_BATCH ? [pos] : []));
   const indexed = batches.map((b) => b.offset);
   if (found.length !== indexed.length || found.some((offset, k) => offset !== indexed[k])) {
     throw fail(
@@ -156,7 +156,7 @@ async function walkMessages(
   start: number,
   end: number,
   fail: (why: string) => XentError,
-  visit: (pos: number, message: { bodyLength: number; batch: BatchMeta | null }) => void,
+  visit: (pos: number, message: WalkedMessage) => void,
 ): Promise<void> {
   let pos = start;
   while (pos < end) {
@@ -203,7 +203,7 @@ function checkedMessage(
   metaDataLength: number,
   pos: number,
   fail: (why: string) => XentError,
-): { bodyLength: number; batch: BatchMeta | null } {
+): WalkedMessage {
   const message = readMessage(bytes, metaDataLength, fail, `at byte ${pos}`);
   if (![MESSAGE_SCHEMA, MESSAGE_DICTIONARY_BATCH, MESSAGE_RECORD_BATCH].includes(message.type))
     throw fail(`the message at byte ${pos} is of an unknown type`);
@@ -217,7 +217,15 @@ function checkedMessage(
     batchMeta(data, block, fail);
   }
   const batch = message.type === MESSAGE_RECORD_BATCH ? batchMeta(message.table, block, fail) : null;
-  return { bodyLength: message.bodyLength, batch };
+  return { type: message.type, metaDataLength, bodyLength: message.bodyLength, batch };
+}
+
+/** A message as a walk checked it: its type, lengths, and a record batch's metadata. */
+interface WalkedMessage {
+  type: number;
+  metaDataLength: number;
+  bodyLength: number;
+  batch: BatchMeta | null;
 }
 
 function readMessage(
