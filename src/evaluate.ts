@@ -1,8 +1,7 @@
-import { evaluateBlock } from "./core/evaluateBlock.js";
+import { makeKernel } from "./core/kernel.js";
 import type { ProbabilityLook } from "./core/probabilityLook.js";
 import { type RowResults, rowResultsFor } from "./core/rowResults.js";
 import type { LossOptions, RowBlock } from "./core/types.js";
-import { WasmKernel, wasmHandles } from "./core/wasmKernel.js";
 import { XentError } from "./errors.js";
 import { Stats } from "./metrics/stats.js";
 
@@ -30,15 +29,13 @@ export async function evaluate(blocks: AsyncIterable<RowBlock>, options: Evaluat
     perClass: options.perClass,
     worst: options.worst,
   });
-  const scratch = new Float64Array(options.classes);
-  const kernel = wasmHandles(options.loss) ? new WasmKernel(options.loss) : null;
+  const kernel = makeKernel(options.loss, options.classes);
   let results: RowResults | undefined;
   for await (const block of blocks) {
-    results = rowResultsFor(block, results);
+    results = rowResultsFor(block, results, kernel.labels);
     options.look?.observe(block.scores, block.rows, block.classes);
     try {
-      if (kernel) kernel.evaluate(block, results, scratch);
-      else evaluateBlock(block, options.loss, results, scratch);
+      kernel.evaluate(block, results);
     } catch (e) {
       throw e instanceof XentError && e.context.file === undefined
         ? e.at({ file: options.predictionsPath })

@@ -1,6 +1,6 @@
 import { existsSync } from "node:fs";
 import type { Readable } from "node:stream";
-import type { LossOptions } from "../core/types.js";
+import type { LossOptions, Task } from "../core/types.js";
 import { usage, XentError } from "../errors.js";
 import { listColumns, TARGET_NAMES } from "../readers/columns.js";
 import type { CsvParser } from "../readers/csv/table.js";
@@ -18,6 +18,7 @@ import { readSmallFile } from "../readers/readSmallFile.js";
 import { settleHeaders } from "../readers/settleHeaders.js";
 import type { InputFormat, PredictionSource, Source, TargetKind, TargetSource } from "../readers/types.js";
 import type { RunInfo } from "../wire/eval.js";
+import { DEFAULT_THRESHOLD } from "../wire/options.js";
 import type { OutputFormat } from "./printers.js";
 import type { AssertSpec } from "./values.js";
 
@@ -44,7 +45,12 @@ export interface EvalArgs {
   classNames: string | undefined;
   /** `FILE` or `w0,w1,…`, resolved by config.ts once the class count is known. */
   classWeights: string | undefined;
-  loss: Omit<LossOptions, "classWeights">;
+  /** `--task`; undefined: binary for one score per row, else multiclass. */
+  task: Task | undefined;
+  /** `--pos-weight`: `p` or `p0,p1,…`, or a file, as class weights. */
+  posWeight: string | undefined;
+  threshold: number | undefined;
+  loss: Omit<LossOptions, "classWeights" | "task" | "posWeight" | "threshold">;
   format: OutputFormat;
   perClass: boolean;
   perSample: boolean;
@@ -130,6 +136,9 @@ async function completePlan(
   if (args.perClass && C > MAX_PER_CLASS) {
     throw usage(`--per-class takes at most ${MAX_PER_CLASS} classes; the predictions have ${C}`);
   }
+  const task = args.task ?? (C === 1 ? "binary" : "multiclass");
+  checkTaskOptions(args, task, C);
+  if (task === "multilabel" && open.targetType === undefined) open.targetType = "probs";
   const tooLarge = args.loss.topK.find((k) => k >= C);
   if (tooLarge !== undefined) {
     throw usage(
@@ -165,10 +174,27 @@ async function completePlan(
   }
   await settleHeaders(predictions, targets);
 
+  // Binary: one score stands for two classes, whose names (if any) come from --class-names.
+  const names = task === "binary" ? 2 : C;
   const classNames =
-    args.classNames === undefined ? predictions.classNames : readClassNames(args.classNames, C);
-  const classWeights = args.classWeights === undefined ? null : await readClassWeights(args.classWeights, C);
-  const loss: LossOptions = { ...args.loss, classWeights };
+    args.classNames !== undefined
+      ? readClassNames(args.classNames, names)
+      : task === "binary"
+        ? null
+        : predictions.classNames;
+  const classWeights =
+    args.classWeights === undefined ? null : await readClassWeights(args.classWeights, C, "--class-weights");
+  const posWeight =
+    args.posWeight === undefined
+      ? null
+      : await readClassWeights(args.posWeight, task === "binary" ? 1 : C, "--pos-weight", true);
+  const loss: LossOptions = {
+    ...args.loss,
+    task,
+    classWeights,
+    posWeight,
+    threshold: args.threshold ?? DEFAULT_THRESHOLD,
+  };
   const targetsInfo = targets
     ? targets.info
     : {
@@ -234,8 +260,42 @@ function readClassNames(spec: string, C: number): string[] {
   return names;
 }
 
+/**
+ * What each task allows: binary needs one score per row and has no class weights (PyTorch's
+ * `weight` would be per row); softmax-only flags (top-k, "others" smoothing, temperature) and
+ * sigmoid-only ones (pos_weight, threshold) are refused where they mean nothing.
+ */
+function checkTaskOptions(args: EvalArgs, task: Task, C: number): void {
+  if (task === "binary" && C !== 1) {
+    throw usage(
+      `--task binary takes one score per row (a logit or P(class 1)); the predictions have ${C} per row (use --task multiclass for ${C} class scores)`,
+    );
+  }
+  if (task === "multiclass") {
+    if (args.posWeight !== undefined) throw usage("--pos-weight applies to --task binary and multilabel");
+    if (args.threshold !== undefined) throw usage("--threshold applies to --task binary and multilabel");
+    return;
+  }
+  const why = task === "binary" ? "binary (one score per row)" : "multilabel";
+  if (task === "binary" && args.classWeights !== undefined)
+    throw usage(
+      "--class-weights has no meaning for --task binary (one score per row); --pos-weight weighs the positive class",
+    );
+  if (args.loss.topK.length > 0) throw usage(`--top-k has no meaning for --task ${why}`);
+  if (args.loss.smoothingStyle !== "uniform")
+    throw usage(
+      `--smoothing-style others is for softmax targets; --task ${why} smooths as Keras: y(1-e) + e/2`,
+    );
+  if (args.loss.temperature !== 1) throw usage(`--temperature applies to --task multiclass`);
+}
+
 /** `w0,w1,…`, a text file of numbers (comma, space or newline separated) or a 1-D NPY file. */
-async function readClassWeights(spec: string, C: number): Promise<Float64Array> {
+async function readClassWeights(
+  spec: string,
+  C: number,
+  flag: string,
+  broadcast = false,
+): Promise<Float64Array> {
   let values: number[];
   if (existsSync(spec)) {
     const bytes = readSmallFile(spec, SIDE_FILE_LIMIT, "--class-weights");
@@ -244,7 +304,7 @@ async function readClassWeights(spec: string, C: number): Promise<Float64Array> 
       values = [];
       try {
         if (array.header.shape.length !== 1)
-          throw new XentError("shape", "class weights must be a 1-D array", { file: spec });
+          throw new XentError("shape", `${flag} must be a 1-D array`, { file: spec });
         for await (const block of array.values(1 << 16)) values.push(...block.data);
       } finally {
         await array.close();
@@ -262,8 +322,10 @@ async function readClassWeights(spec: string, C: number): Promise<Float64Array> 
   const bad = values.findIndex((w) => !(w >= 0 && Number.isFinite(w)));
   if (bad >= 0)
     throw usage(
-      `--class-weights: weight ${bad} is not a finite number ≥ 0 (${spec.length > 40 ? "see the file" : spec})`,
+      `${flag}: weight ${bad} is not a finite number ≥ 0 (${spec.length > 40 ? "see the file" : spec})`,
     );
-  if (values.length !== C) throw usage(`--class-weights: ${values.length} weights for ${C} classes`);
+  // --pos-weight p is one weight for every label, as PyTorch broadcasts a (1,) pos_weight.
+  if (values.length !== C && !(broadcast && values.length === 1))
+    throw usage(`${flag}: ${values.length} weights for ${C} ${broadcast && C === 1 ? "score" : "classes"}`);
   return Float64Array.from(values);
 }

@@ -103,7 +103,7 @@ function checkSum(scores: Scores, offset: number, C: number, type: InputType, bl
   const what = type === "probs" ? "probabilities" : "exp(log-probabilities)";
   throw new XentError(
     "value",
-    `the row's ${what} sum to ${sum}, not 1 (±${SUM_TOLERANCE}); sigmoid outputs? see --task multilabel (not available yet)`,
+    `the row's ${what} sum to ${sum}, not 1 (±${SUM_TOLERANCE}); sigmoid outputs? use --task multilabel`,
     where(block, r),
   );
 }

@@ -27,11 +27,32 @@ export interface RowResults {
   pred: Int32Array;
   /** The target class: the index, or the argmax of a probability target. */
   target: Int32Array;
-  /** How many classes rank above the target (ties to the lower index): 0 means correct. */
+  /**
+   * How many classes rank above the target (ties to the lower index): 0 means correct.
+   * Binary: 0 or 1 (prediction wrong); multilabel: the number of wrong labels.
+   */
   rank: Int32Array;
+  /** Binary: the target as given (0, 1, or a soft target in between); NaN otherwise. */
+  value: Float64Array;
+  /** Multilabel: per element (rows × C, row-major) results; null for the other tasks. */
+  labels: LabelResults | null;
 }
 
-export function allocRowResults(capacity: number): RowResults {
+/** Bits of LabelResults.flags. */
+export const POSITIVE = 1;
+export const PREDICTED = 2;
+
+/** One sigmoid per label: what per-label counts and the per-class table are made of. */
+export interface LabelResults {
+  /** POSITIVE: the target is above 0.5; PREDICTED: p is above the threshold. */
+  flags: Uint8Array;
+  /** The element's loss (weighted, smoothed, pos_weight). */
+  loss: Float64Array;
+  /** The element's unweighted, unsmoothed binary cross-entropy. */
+  nll: Float64Array;
+}
+
+export function allocRowResults(capacity: number, labels = 0): RowResults {
   return {
     rows: 0,
     start: 0,
@@ -46,12 +67,27 @@ export function allocRowResults(capacity: number): RowResults {
     pred: new Int32Array(capacity),
     target: new Int32Array(capacity),
     rank: new Int32Array(capacity),
+    value: new Float64Array(capacity),
+    labels:
+      labels === 0
+        ? null
+        : {
+            flags: new Uint8Array(capacity * labels),
+            loss: new Float64Array(capacity * labels),
+            nll: new Float64Array(capacity * labels),
+          },
   };
 }
 
-/** Reuses `previous` when it is large enough: blocks come one after another. */
-export function rowResultsFor(block: RowBlock, previous?: RowResults): RowResults {
-  const out = previous && previous.status.length >= block.rows ? previous : allocRowResults(block.rows);
+/**
+ * Reuses `previous` when it is large enough: blocks come one after another. `labels`: the
+ * per-element results' width (multilabel), else 0.
+ */
+export function rowResultsFor(block: RowBlock, previous?: RowResults, labels = 0): RowResults {
+  const out =
+    previous && previous.status.length >= block.rows && (labels === 0) === (previous.labels === null)
+      ? previous
+      : allocRowResults(block.rows, labels);
   out.rows = block.rows;
   out.start = block.start;
   return out;
@@ -70,4 +106,5 @@ export function copyRow(src: RowResults, from: number, dst: RowResults, to: numb
   dst.pTarget[to] = src.pTarget[from]!;
   dst.pred[to] = src.pred[from]!;
   dst.rank[to] = src.rank[from]!;
+  dst.value[to] = src.value[from]!;
 }

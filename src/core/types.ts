@@ -4,9 +4,16 @@ export type InputType = "logits" | "probs" | "log-probs";
 export type SmoothingStyle = "uniform" | "others";
 export type Reduction = "mean" | "sum" | "none";
 export type OnNan = "error" | "skip";
+/**
+ * multiclass: softmax over C scores (F.cross_entropy); binary: one sigmoid score per row;
+ * multilabel: C independent sigmoids per row (F.binary_cross_entropy_with_logits).
+ */
+export type Task = "multiclass" | "binary" | "multilabel";
+export const TASKS: readonly Task[] = ["multiclass", "binary", "multilabel"];
 
 /** Everything that changes a number. Printed as `options` and compared by `merge`. */
 export interface LossOptions {
+  task: Task;
   inputType: InputType;
   temperature: number;
   smoothing: number;
@@ -17,6 +24,10 @@ export interface LossOptions {
   reduction: Reduction;
   topK: number[];
   onNan: OnNan;
+  /** Binary/multilabel: PyTorch's `pos_weight` (one value, or one per label), or null for ones. */
+  posWeight: Float64Array | null;
+  /** Binary/multilabel: a label is predicted positive when its probability is above this. */
+  threshold: number;
 }
 
 /** PyTorch's default `ignore_index`, and xent's. */

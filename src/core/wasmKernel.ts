@@ -40,7 +40,12 @@ function kernelModule(): WebAssembly.Module | null {
 
 /** Whether the WebAssembly kernel handles these options (else every row goes to the TypeScript kernel). */
 export function wasmHandles(options: LossOptions): boolean {
-  return options.inputType === "logits" && options.temperature === 1 && kernelModule() !== null;
+  return (
+    options.task === "multiclass" &&
+    options.inputType === "logits" &&
+    options.temperature === 1 &&
+    kernelModule() !== null
+  );
 }
 
 /**

@@ -14,3 +14,18 @@ export function eceBin(confidence: number): number {
   while (k < ECE_BINS - 1 && confidence > EDGES[k]!) k++;
   return k;
 }
+
+/**
+ * Binary calibration as torchmetrics' BinaryCalibrationError bins it (`bucketize(p, linspace(0,
+ * 1, 16), right=True) − 1`): [k/15, (k+1)/15) for k < 15, and p = 1 in a 16th bin of its own.
+ */
+export const BINARY_ECE_BINS = ECE_BINS + 1;
+
+const LEFT_EDGES = Array.from({ length: BINARY_ECE_BINS }, (_, k) => k / ECE_BINS);
+
+export function binaryEceBin(p: number): number {
+  let k = Math.min(ECE_BINS, Math.max(0, Math.floor(p * ECE_BINS)));
+  while (k > 0 && p < LEFT_EDGES[k]!) k--;
+  while (k < ECE_BINS && p >= LEFT_EDGES[k + 1]!) k++;
+  return k;
+}

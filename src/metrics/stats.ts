@@ -1,7 +1,7 @@
-import type { RowResults } from "../core/rowResults.js";
+import { POSITIVE, PREDICTED, type RowResults } from "../core/rowResults.js";
 import { IGNORED, type LossOptions, SKIPPED } from "../core/types.js";
 import { XentError } from "../errors.js";
-import { ECE_BINS, eceBin } from "./calibration.js";
+import { BINARY_ECE_BINS, binaryEceBin, ECE_BINS, eceBin } from "./calibration.js";
 import { ExactSum } from "./exactSum.js";
 import { WorstRows } from "./worst.js";
 
@@ -36,6 +36,34 @@ export class ClassStats {
 }
 
 /**
+ * Per-label counts of the sigmoid tasks (binary: one label, multilabel: C), behind precision,
+ * recall, F1 and the confusion counts: kept always, as they are three counts per label.
+ */
+export class LabelCounts {
+  readonly positives: Float64Array;
+  readonly predicted: Float64Array;
+  readonly tp: Float64Array;
+
+  constructor(readonly labels: number) {
+    this.positives = new Float64Array(labels);
+    this.predicted = new Float64Array(labels);
+    this.tp = new Float64Array(labels);
+  }
+
+  merge(other: LabelCounts): void {
+    for (let j = 0; j < this.labels; j++) {
+      this.positives[j]! += other.positives[j]!;
+      this.predicted[j]! += other.predicted[j]!;
+      this.tp[j]! += other.tp[j]!;
+    }
+  }
+}
+
+/** The classes a per-class table has: binary's one score stands for two classes. */
+export const tableClasses = (options: LossOptions, classes: number) =>
+  options.task === "binary" ? 2 : classes;
+
+/**
  * The exact sums of a run, named after the per-row values they add up (RowResults' fields): the
  * one list that adding, merging, encoding and checking states loop over.
  */
@@ -56,9 +84,14 @@ export class Stats {
   readonly topK: Float64Array;
   /** One exact sum per SUMS name, each over the used rows' per-row value of the same name. */
   readonly sums = Object.fromEntries(SUMS.map((name) => [name, new ExactSum()])) as Record<SumName, ExactSum>;
-  readonly eceCount = new Float64Array(ECE_BINS);
-  readonly eceCorrect = new Float64Array(ECE_BINS);
-  readonly eceConfidence = Array.from({ length: ECE_BINS }, () => new ExactSum());
+  /** Binary: torchmetrics' 15 bins of p and a 16th for p = 1; else 15 bins of max p. */
+  readonly eceCount: Float64Array;
+  readonly eceCorrect: Float64Array;
+  readonly eceConfidence: ExactSum[];
+  /** Binary: Σ y per bin (soft targets make it a sum, not a count); empty otherwise. */
+  readonly eceTarget: ExactSum[];
+  /** Binary and multilabel: per-label counts; null for multiclass. */
+  readonly labels: LabelCounts | null;
   readonly perClass: ClassStats | null;
   readonly worst: WorstRows;
 
@@ -68,7 +101,14 @@ export class Stats {
     extras: { perClass: boolean; worst: number },
   ) {
     this.topK = new Float64Array(options.topK.length);
-    this.perClass = extras.perClass ? new ClassStats(classes) : null;
+    const binary = options.task === "binary";
+    const bins = binary ? BINARY_ECE_BINS : ECE_BINS;
+    this.eceCount = new Float64Array(bins);
+    this.eceCorrect = new Float64Array(bins);
+    this.eceConfidence = Array.from({ length: bins }, () => new ExactSum());
+    this.eceTarget = binary ? Array.from({ length: bins }, () => new ExactSum()) : [];
+    this.labels = options.task === "multiclass" ? null : new LabelCounts(binary ? 1 : classes);
+    this.perClass = extras.perClass ? new ClassStats(tableClasses(options, classes)) : null;
     this.worst = new WorstRows(extras.worst);
   }
 
@@ -102,13 +142,24 @@ export class Stats {
       if (rank === 0) this.correct++;
       for (let i = 0; i < ks.length; i++) if (rank < ks[i]!) this.topK[i]!++;
       const confidence = res.confidence[r]!;
-      if (confidence === confidence) {
+      if (this.options.task === "binary") {
+        const bin = binaryEceBin(confidence);
+        this.eceCount[bin]!++;
+        if (rank === 0) this.eceCorrect[bin]!++;
+        this.eceConfidence[bin]!.add(confidence);
+        this.eceTarget[bin]!.add(res.value[r]!);
+        const labels = this.labels!;
+        if (y === 1) labels.positives[0]!++;
+        if (pred === 1) labels.predicted[0]!++;
+        if (y === 1 && pred === 1) labels.tp[0]!++;
+      } else if (confidence === confidence) {
         const bin = eceBin(confidence);
         this.eceCount[bin]!++;
         if (rank === 0) this.eceCorrect[bin]!++;
         this.eceConfidence[bin]!.add(confidence);
       }
-      if (pc !== null) {
+      if (res.labels !== null) this.addLabels(res, r);
+      else if (pc !== null) {
         pc.count[y]!++;
         pc.loss[y]!.add(loss);
         pc.weight[y]!.add(res.weight[r]!);
@@ -126,8 +177,35 @@ export class Stats {
           nll: res.nll[r]!,
           pred,
           pTarget: res.pTarget[r]!,
+          ...(this.options.task === "binary" ? { value: res.value[r]! } : {}),
+          ...(res.labels !== null ? { weight: res.weight[r]!, wrong: rank } : {}),
         });
       }
+    }
+  }
+
+  /** A multilabel row's elements: per-label counts, and per-label sums with --per-class. */
+  private addLabels(res: RowResults, r: number): void {
+    const C = this.classes;
+    const { flags, loss, nll } = res.labels!;
+    const counts = this.labels!;
+    const pc = this.perClass;
+    const offset = r * C;
+    for (let j = 0; j < C; j++) {
+      const f = flags[offset + j]!;
+      if (f & POSITIVE) counts.positives[j]!++;
+      if (f & PREDICTED) counts.predicted[j]!++;
+      if (f === (POSITIVE | PREDICTED)) counts.tp[j]!++;
+    }
+    if (pc === null) return;
+    for (let j = 0; j < C; j++) {
+      const f = flags[offset + j]!;
+      if (f & POSITIVE) pc.count[j]!++;
+      if (f & PREDICTED) pc.predicted[j]!++;
+      if (f === (POSITIVE | PREDICTED) || f === 0) pc.correct[j]!++;
+      pc.loss[j]!.add(loss[offset + j]!);
+      pc.weight[j]!.add(1);
+      pc.nll[j]!.add(nll[offset + j]!);
     }
   }
 
@@ -139,11 +217,13 @@ export class Stats {
     this.correct += other.correct;
     for (let i = 0; i < this.topK.length; i++) this.topK[i]! += other.topK[i]!;
     for (const name of SUMS) this.sums[name].merge(other.sums[name]);
-    for (let b = 0; b < ECE_BINS; b++) {
+    for (let b = 0; b < this.eceCount.length; b++) {
       this.eceCount[b]! += other.eceCount[b]!;
       this.eceCorrect[b]! += other.eceCorrect[b]!;
       this.eceConfidence[b]!.merge(other.eceConfidence[b]!);
     }
+    for (let b = 0; b < this.eceTarget.length; b++) this.eceTarget[b]!.merge(other.eceTarget[b]!);
+    if (this.labels && other.labels) this.labels.merge(other.labels);
     if (this.perClass && other.perClass) this.perClass.merge(other.perClass);
     this.worst.merge(other.worst);
   }
@@ -158,7 +238,9 @@ export interface StatsState {
   correct: number;
   topK: number[];
   sums: Record<SumName, number[]>;
-  ece: { count: number[]; correct: number[]; confidence: number[][] };
+  ece: { count: number[]; correct: number[]; confidence: number[][]; target?: number[][] };
+  /** Binary and multilabel. */
+  labels?: { positives: number[]; predicted: number[]; tp: number[] };
   perClass: {
     count: number[];
     correct: number[];
@@ -184,7 +266,17 @@ export function statsToState(s: Stats): StatsState {
       count: Array.from(s.eceCount),
       correct: Array.from(s.eceCorrect),
       confidence: s.eceConfidence.map((x) => x.toJSON()),
+      ...(s.eceTarget.length > 0 ? { target: s.eceTarget.map((x) => x.toJSON()) } : {}),
     },
+    ...(s.labels
+      ? {
+          labels: {
+            positives: Array.from(s.labels.positives),
+            predicted: Array.from(s.labels.predicted),
+            tp: Array.from(s.labels.tp),
+          },
+        }
+      : {}),
     perClass: pc && {
       count: Array.from(pc.count),
       correct: Array.from(pc.correct),
@@ -213,6 +305,12 @@ export function mergeState(into: Stats, state: StatsState): void {
   other.eceCount.set(state.ece.count);
   other.eceCorrect.set(state.ece.correct);
   for (const [b, c] of state.ece.confidence.entries()) other.eceConfidence[b]!.merge(ExactSum.fromJSON(c));
+  for (const [b, t] of (state.ece.target ?? []).entries()) other.eceTarget[b]!.merge(ExactSum.fromJSON(t));
+  if (state.labels && other.labels) {
+    other.labels.positives.set(state.labels.positives);
+    other.labels.predicted.set(state.labels.predicted);
+    other.labels.tp.set(state.labels.tp);
+  }
   if (state.perClass && other.perClass) {
     const pc = other.perClass;
     pc.count.set(state.perClass.count);
@@ -236,6 +334,9 @@ export interface PerClassRow {
   nll: number;
   accuracy: number;
   precision: number;
+  /** Multilabel only. */
+  recall?: number;
+  f1?: number;
   predicted: number;
 }
 
@@ -266,6 +367,14 @@ export function summarize(stats: Stats, classNames: readonly string[] | null): S
     throw new XentError("empty", "nothing to average: the class weights of all used rows sum to 0");
   }
   const loss = o.reduction === "sum" ? lossSum : lossSum / weightSum;
+  const counts = { rows: stats.rows, used: stats.used, ignored: stats.ignored, skipped: stats.skipped };
+  if (o.task !== "multiclass") {
+    const metrics = o.task === "binary" ? binaryMetrics(stats) : multilabelMetrics(stats);
+    const perClass = stats.perClass
+      ? perClassRows(stats.perClass, classNames, o.task === "multilabel" ? stats.used : null)
+      : null;
+    return { counts, loss, metrics, perClass, worst: stats.worst };
+  }
   const n = stats.used;
   const nll = stats.sums.nll.value() / n;
   const metrics: Record<string, number> = {
@@ -286,20 +395,117 @@ export function summarize(stats: Stats, classNames: readonly string[] | null): S
   }
   metrics.ece = ece;
   return {
-    counts: { rows: stats.rows, used: stats.used, ignored: stats.ignored, skipped: stats.skipped },
+    counts,
     loss,
     metrics,
-    perClass: stats.perClass ? perClassRows(stats.perClass, classNames) : null,
+    perClass: stats.perClass ? perClassRows(stats.perClass, classNames, null) : null,
     worst: stats.worst,
   };
 }
 
-/** Each class's `loss` is F.cross_entropy's mean over that class's rows, whatever the reduction. */
-function perClassRows(pc: ClassStats, names: readonly string[] | null): PerClassRow[] {
-  const rows: PerClassRow[] = [];
+/**
+ * Precision, recall and F1 as scikit-learn's `precision_recall_fscore_support` with
+ * `zero_division=0`: a ratio over nothing (no predicted or no actual positives) is 0.
+ */
+function prf(tp: number, predicted: number, positives: number) {
+  const ratio = (a: number, b: number) => (b === 0 ? 0 : a / b);
+  return {
+    precision: ratio(tp, predicted),
+    recall: ratio(tp, positives),
+    f1: ratio(2 * tp, predicted + positives),
+  };
+}
+
+/**
+ * Binary metrics over the used rows: nll, accuracy at the threshold, the positive class's
+ * precision/recall/F1, Brier (scikit-learn's brier_score_loss), torchmetrics' binary ECE, and
+ * the confusion counts.
+ */
+function binaryMetrics(stats: Stats): Record<string, number> {
+  const n = stats.used;
+  const labels = stats.labels!;
+  const tp = labels.tp[0]!;
+  const fp = labels.predicted[0]! - tp;
+  const fn = labels.positives[0]! - tp;
+  let ece = 0;
+  for (let b = 0; b < stats.eceCount.length; b++) {
+    const nb = stats.eceCount[b]!;
+    if (nb === 0) continue;
+    ece += (nb / n) * Math.abs(stats.eceTarget[b]!.value() / nb - stats.eceConfidence[b]!.value() / nb);
+  }
+  return {
+    nll: stats.sums.nll.value() / n,
+    accuracy: stats.correct / n,
+    ...prf(tp, labels.predicted[0]!, labels.positives[0]!),
+    brier: stats.sums.brier.value() / n,
+    ece,
+    tp,
+    fp,
+    tn: n - tp - fp - fn,
+    fn,
+  };
+}
+
+/**
+ * Multilabel metrics, per element (N × C) unless named otherwise: nll, hamming accuracy, exact
+ * match (rows with every label right), micro precision/recall/F1 (counts summed over labels),
+ * macro F1 (mean of the labels' F1, scikit-learn's `average='macro'`), Brier.
+ */
+function multilabelMetrics(stats: Stats): Record<string, number> {
+  const n = stats.used;
+  const labels = stats.labels!;
+  let tp = 0;
+  let predicted = 0;
+  let positives = 0;
+  let macro = 0;
+  for (let j = 0; j < labels.labels; j++) {
+    tp += labels.tp[j]!;
+    predicted += labels.predicted[j]!;
+    positives += labels.positives[j]!;
+    macro += prf(labels.tp[j]!, labels.predicted[j]!, labels.positives[j]!).f1;
+  }
+  const micro = prf(tp, predicted, positives);
+  const wrong = predicted + positives - 2 * tp;
+  return {
+    nll: stats.sums.nll.value() / n,
+    hamming_accuracy: 1 - wrong / (n * labels.labels),
+    exact_match: stats.correct / n,
+    micro_precision: micro.precision,
+    micro_recall: micro.recall,
+    micro_f1: micro.f1,
+    macro_f1: macro / labels.labels,
+    brier: stats.sums.brier.value() / n,
+  };
+}
+
+/**
+ * Each class's `loss` is F.cross_entropy's mean over that class's rows, whatever the reduction.
+ * Multilabel (`rows` given): a label's loss and nll are means over every row, its count the rows
+ * where it is positive, with recall and F1 beside precision.
+ */
+function perClassRows(pc: ClassStats, names: readonly string[] | null, rows: number | null): PerClassRow[] {
+  const out: PerClassRow[] = [];
   for (let c = 0; c < pc.classes; c++) {
     const count = pc.count[c]!;
-    rows.push({
+    if (rows !== null) {
+      // correct counts tp + tn, and tn = rows − count − predicted + tp.
+      const tp = (pc.correct[c]! - rows + count + pc.predicted[c]!) / 2;
+      const { precision, recall, f1 } = prf(tp, pc.predicted[c]!, count);
+      out.push({
+        class: c,
+        name: names?.[c] ?? null,
+        count,
+        loss: pc.loss[c]!.value() / pc.weight[c]!.value(),
+        nll: pc.nll[c]!.value() / pc.weight[c]!.value(),
+        accuracy: pc.correct[c]! / rows,
+        precision,
+        recall,
+        f1,
+        predicted: pc.predicted[c]!,
+      });
+      continue;
+    }
+    out.push({
       class: c,
       name: names?.[c] ?? null,
       count,
@@ -310,5 +516,5 @@ function perClassRows(pc: ClassStats, names: readonly string[] | null): PerClass
       predicted: pc.predicted[c]!,
     });
   }
-  return rows;
+  return out;
 }

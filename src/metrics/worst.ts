@@ -7,6 +7,11 @@ export interface WorstRow {
   nll: number;
   pred: number;
   pTarget: number;
+  /** Binary: the target as given (soft targets are not whole numbers). */
+  value?: number;
+  /** Multilabel: the row's weight (its label count, the loss being their sum) and wrong labels. */
+  weight?: number;
+  wrong?: number;
 }
 
 /** True when (loss, index) is listed before row b: larger loss first, then lower index; NaN last. */

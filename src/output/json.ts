@@ -2,6 +2,7 @@ import { createReadStream, createWriteStream, mkdtempSync, rmSync } from "node:f
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import type { RowResults } from "../core/rowResults.js";
+import type { Task } from "../core/types.js";
 import { XentError } from "../errors.js";
 import { describeIoError } from "../readers/files.js";
 import { documentJson, type Report, type RunInfo, sampleJson } from "../wire/eval.js";
@@ -25,7 +26,10 @@ export class JsonPrinter implements Printer {
 
   constructor(private readonly out: Writer) {}
 
+  private task: Task = "multiclass";
+
   async begin(run: RunInfo): Promise<void> {
+    this.task = run.options.task;
     if (!run.perSample) return;
     let dir: string;
     try {
@@ -45,7 +49,7 @@ export class JsonPrinter implements Printer {
     await writeRows(
       spool.writer,
       res.rows,
-      (r) => `${spool.rows++ === 0 ? "" : ","}\n    ${json(sampleJson(res, r, ids))}`,
+      (r) => `${spool.rows++ === 0 ? "" : ","}\n    ${json(sampleJson(res, r, ids, this.task))}`,
     );
   }
 

@@ -1,4 +1,5 @@
 import type { RowResults } from "../core/rowResults.js";
+import type { Task } from "../core/types.js";
 import { documentJson, type Report, type RunInfo, sampleJson } from "../wire/eval.js";
 import type { Printer } from "./printer.js";
 import { type Writer, writeRows } from "./writer.js";
@@ -9,15 +10,19 @@ import { type Writer, writeRows } from "./writer.js";
  * so a slow reader slows xent down instead of filling memory.
  */
 export class NdjsonPrinter implements Printer {
+  private task: Task = "multiclass";
+
   constructor(private readonly out: Writer) {}
 
-  async begin(_run: RunInfo): Promise<void> {}
+  async begin(run: RunInfo): Promise<void> {
+    this.task = run.options.task;
+  }
 
   async samples(res: RowResults, ids: readonly string[] | undefined): Promise<void> {
     await writeRows(
       this.out,
       res.rows,
-      (r) => `${JSON.stringify({ type: "sample", ...sampleJson(res, r, ids) })}\n`,
+      (r) => `${JSON.stringify({ type: "sample", ...sampleJson(res, r, ids, this.task) })}\n`,
     );
   }
 

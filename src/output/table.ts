@@ -1,5 +1,5 @@
 import type { RowResults } from "../core/rowResults.js";
-import { DEFAULT_IGNORE_INDEX } from "../core/types.js";
+import { DEFAULT_IGNORE_INDEX, type Task } from "../core/types.js";
 import type { PerClassRow } from "../metrics/stats.js";
 import type { InputInfo } from "../readers/types.js";
 import { type Report, type RunInfo, type SampleJson, sampleJson, worstJson } from "../wire/eval.js";
@@ -44,28 +44,53 @@ function describeInput(info: InputInfo): string {
   return `${info.path}  ${parts.filter(Boolean).join(" · ")}`;
 }
 
-const SAMPLE_HEADER = ["index", "id", "target", "pred", "p_target", "nll", "loss"];
-const SAMPLE_NUMERIC = [true, false, false, false, true, true, true];
+/** The per-sample table's columns for each task: index, id, then the task's fields. */
+const SAMPLE_COLUMNS = {
+  multiclass: ["target", "pred", "p_target", "nll", "loss"],
+  binary: ["target", "pred", "p", "nll", "loss"],
+  multilabel: ["positives", "predicted", "wrong", "nll", "loss"],
+} as const satisfies Record<Task, readonly (keyof SampleJson)[]>;
+const sampleHeader = (task: Task) => ["index", "id", ...SAMPLE_COLUMNS[task]];
+/** index, id, then the task's columns: classes are text, the rest numbers. */
+const sampleNumeric = (task: Task) => [
+  true,
+  false,
+  ...SAMPLE_COLUMNS[task].map((k) => !(task !== "multilabel" && (k === "target" || k === "pred"))),
+];
 
 /** A class as "3" or "3 fox" when the classes have names. */
-function classLabel(c: number | null, names: readonly string[] | null): string {
-  if (c === null) return "-";
+function classLabel(c: number | null | undefined, names: readonly string[] | null): string {
+  if (c === null || c === undefined) return "-";
   const name = names?.[c];
   return name === undefined ? String(c) : `${c} ${name}`;
 }
 
-function sampleCells(s: SampleJson, names: readonly string[] | null): string[] {
-  const n = (x: number | null) => (x === null ? "-" : formatNumber(x));
+function sampleCells(s: SampleJson, names: readonly string[] | null, task: Task): string[] {
+  const n = (x: number | null | undefined) => (x === null || x === undefined ? "-" : formatNumber(x));
+  const loss = s.skipped ? "skipped" : s.ignored ? "ignored" : n(s.loss);
+  if (task === "multilabel") {
+    const count = (x: number | null | undefined) => (x === null || x === undefined ? "-" : String(x));
+    return [
+      String(s.index),
+      s.id ?? "",
+      count(s.positives),
+      count(s.predicted),
+      count(s.wrong),
+      n(s.nll),
+      loss,
+    ];
+  }
+  const target = s.target ?? null;
   return [
     String(s.index),
     s.id ?? "",
-    s.ignored && s.target !== null && (names === null || s.target < 0)
-      ? String(s.target)
-      : classLabel(s.target, names),
+    s.ignored && target !== null && (names === null || target < 0)
+      ? String(target)
+      : classLabel(target, names),
     classLabel(s.pred, names),
-    n(s.p_target),
+    n(task === "binary" ? s.p : s.p_target),
     n(s.nll),
-    s.skipped ? "skipped" : s.ignored ? "ignored" : n(s.loss),
+    loss,
   ];
 }
 
@@ -85,6 +110,7 @@ const DEFAULT_TOP_CLASSES = 30;
 export class TablePrinter implements Printer {
   private sampleHeader = true;
   private names: readonly string[] | null = null;
+  private task: Task = "multiclass";
 
   constructor(
     private readonly out: Writer,
@@ -93,21 +119,27 @@ export class TablePrinter implements Printer {
 
   async begin(run: RunInfo): Promise<void> {
     this.names = run.classNames;
+    this.task = run.options.task;
   }
 
   async samples(res: RowResults, ids: readonly string[] | undefined): Promise<void> {
     // Fixed widths (not measured over all rows) keep memory to a few rows of text.
     const line = (cells: string[]) => {
       if (!ids) cells.splice(1, 1);
-      const numeric = ids ? SAMPLE_NUMERIC : SAMPLE_NUMERIC.filter((_, j) => j !== 1);
+      const all = sampleNumeric(this.task);
+      const numeric = ids ? all : all.filter((_, j) => j !== 1);
       return cells
         .map((c, j) => (j === 0 ? c.padStart(7) : numeric[j] ? c.padStart(9) : c.padEnd(12)))
         .join("  ")
         .trimEnd();
     };
-    if (this.sampleHeader) await this.out.write(`${this.style.heading(line([...SAMPLE_HEADER]))}\n`);
+    if (this.sampleHeader) await this.out.write(`${this.style.heading(line(sampleHeader(this.task)))}\n`);
     this.sampleHeader = false;
-    await writeRows(this.out, res.rows, (r) => `${line(sampleCells(sampleJson(res, r, ids), this.names))}\n`);
+    await writeRows(
+      this.out,
+      res.rows,
+      (r) => `${line(sampleCells(sampleJson(res, r, ids, this.task), this.names, this.task))}\n`,
+    );
   }
 
   async end(report: Report): Promise<void> {
@@ -120,6 +152,12 @@ export class TablePrinter implements Printer {
     const counts = [`${c.used} used`, `${c.ignored} ignored`];
     if (c.skipped) counts.push(`${c.skipped} skipped (NaN)`);
     const setting: string[] = [o.reduction, o.inputType];
+    if (o.task !== "multiclass") setting.unshift(o.task);
+    if (o.posWeight)
+      setting.push(
+        o.posWeight.length <= 4 ? `pos_weight ${Array.from(o.posWeight).join(",")}` : "pos_weight per label",
+      );
+    if (o.task !== "multiclass" && o.threshold !== 0.5) setting.push(`threshold ${o.threshold}`);
     if (o.smoothing > 0) setting.push(`smoothing ${o.smoothing} ${o.smoothingStyle}`);
     if (o.classWeights) setting.push("class weights");
     if (o.ignoreIndex !== DEFAULT_IGNORE_INDEX) setting.push(`ignore index ${o.ignoreIndex}`);
@@ -145,11 +183,12 @@ export class TablePrinter implements Printer {
     if (summary.perClass) out.push("", ...this.perClass(summary.perClass, run));
     if (run.worst > 0 && !run.perSample) {
       out.push("", s.heading(`worst ${summary.worst.rows.length} rows by loss`));
+      const task = o.task;
       const rows = [
-        SAMPLE_HEADER,
-        ...summary.worst.rows.map((w) => sampleCells(worstJson(w), run.classNames)),
+        sampleHeader(task),
+        ...summary.worst.rows.map((w) => sampleCells(worstJson(w, task), run.classNames, task)),
       ];
-      out.push(alignColumns(...withoutEmptyIds(rows, SAMPLE_NUMERIC), s));
+      out.push(alignColumns(...withoutEmptyIds(rows, sampleNumeric(task)), s));
     }
     if (assertions) {
       out.push("");
@@ -176,23 +215,29 @@ export class TablePrinter implements Printer {
     const by = run.display.sortClasses === "loss" ? "by loss, worst first" : "by class";
     const title =
       shown.length < all.length ? `per class, ${by} (${shown.length} of ${all.length})` : `per class, ${by}`;
-    const rows = [["class", "name", "count", "loss", "nll", "accuracy", "precision", "predicted"]];
+    // Multilabel: a label's count is its positive rows, with recall and F1 beside precision.
+    const labels = run.options.task === "multilabel";
+    const rows = [
+      labels
+        ? ["label", "name", "positives", "loss", "nll", "precision", "recall", "f1", "predicted"]
+        : ["class", "name", "count", "loss", "nll", "accuracy", "precision", "predicted"],
+    ];
     for (const pc of shown) {
+      const scores = labels
+        ? [pc.precision, pc.recall ?? Number.NaN, pc.f1 ?? Number.NaN]
+        : [pc.accuracy, pc.precision];
       rows.push([
         String(pc.class),
         pc.name ?? "",
         String(pc.count),
         formatNumber(pc.loss),
         formatNumber(pc.nll),
-        formatNumber(pc.accuracy),
-        formatNumber(pc.precision),
+        ...scores.map((x) => formatNumber(x)),
         String(pc.predicted),
       ]);
     }
     if (!run.classNames) for (const r of rows) r.splice(1, 1);
-    const numeric = run.classNames
-      ? [true, false, true, true, true, true, true, true]
-      : [true, true, true, true, true, true, true];
+    const numeric = rows[0]!.map((_, j) => !(run.classNames && j === 1));
     const lines = [this.style.heading(title), alignColumns(rows, numeric, this.style)];
     const rest = sorted.slice(shown.length);
     if (rest.length > 0) {

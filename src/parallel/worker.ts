@@ -1,11 +1,11 @@
 import { closeSync, openSync, readSync } from "node:fs";
 import { parentPort, workerData } from "node:worker_threads";
-import { evaluateBlock } from "../core/evaluateBlock.js";
 import { isClassIndex, notAClassIndex } from "../core/indexTarget.js";
+import { makeKernel } from "../core/kernel.js";
 import { ProbabilityLook } from "../core/probabilityLook.js";
 import { allocRowResults } from "../core/rowResults.js";
 import type { RowBlock } from "../core/types.js";
-import { WasmKernel, wasmHandles } from "../core/wasmKernel.js";
+import { WasmKernel } from "../core/wasmKernel.js";
 import { XentError } from "../errors.js";
 import { Stats, statsToState } from "../metrics/stats.js";
 import { decode } from "../readers/npy/npy.js";
@@ -81,9 +81,8 @@ function describeError(e: unknown, file: string | undefined) {
 
 /** Block mode (blockPool.ts): blocks arrive from the main thread; the partial sums go back at the end. */
 function serveBlocks(init: BlockWorkerInit): void {
-  const kernel = wasmHandles(init.loss) ? new WasmKernel(init.loss) : null;
+  const kernel = makeKernel(init.loss, init.classes);
   const stats = new Stats(init.classes, init.loss, { perClass: init.perClass, worst: init.worst });
-  const scratch = new Float64Array(init.classes);
   const port = parentPort!;
   // Reused from block to block unless it goes back to the main thread (per-sample output).
   let kept = allocRowResults(0);
@@ -95,12 +94,11 @@ function serveBlocks(init: BlockWorkerInit): void {
     }
     const { block, seq } = m;
     try {
-      if (init.results || kept.status.length < block.rows) kept = allocRowResults(block.rows);
+      if (init.results || kept.status.length < block.rows) kept = allocRowResults(block.rows, kernel.labels);
       const results = kept;
       results.rows = block.rows;
       results.start = block.start;
-      if (kernel) kernel.evaluate(block, results, scratch);
-      else evaluateBlock(block, init.loss, results, scratch);
+      kernel.evaluate(block, results);
       stats.add(results, block.ids);
       // The scores' buffer goes back to be filled with a later block.
       const scores = block.scores.buffer as ArrayBuffer;

@@ -1,6 +1,7 @@
 import { isClassIndex, notAClassIndex } from "../core/indexTarget.js";
 import { SUM_TOLERANCE } from "../core/probabilityLook.js";
-import type { RowBlock, TargetBlock } from "../core/types.js";
+import { notABinaryTarget } from "../core/sigmoidBlock.js";
+import type { RowBlock, TargetBlock, Task } from "../core/types.js";
 import { XentError } from "../errors.js";
 import type { PredictionSource, RawTargets, ScoreChunk, TargetChunk, TargetSource } from "./types.js";
 
@@ -8,6 +9,7 @@ export interface PairOptions {
   chunkRows: number;
   classNames: readonly string[] | null;
   ignoreIndex: number;
+  task: Task;
 }
 
 /**
@@ -28,7 +30,15 @@ export async function* join(
   const C = predictions.classes;
   const names = options.classNames ? new Map(options.classNames.map((n, i) => [n, i])) : null;
   const resolve = (raw: RawTargets, file: string, start: number, lines: Uint32Array | undefined) =>
-    resolveTargets(raw, { C, names, ignoreIndex: options.ignoreIndex, file, start, lines });
+    resolveTargets(raw, {
+      C,
+      names,
+      ignoreIndex: options.ignoreIndex,
+      task: options.task,
+      file,
+      start,
+      lines,
+    });
   const scoreChunks = predictions.chunks(options.chunkRows)[Symbol.asyncIterator]();
   const targetChunks = targets?.chunks(options.chunkRows)[Symbol.asyncIterator]();
   try {
@@ -133,12 +143,62 @@ interface ResolveContext {
   C: number;
   names: Map<string, number> | null;
   ignoreIndex: number;
+  task: Task;
   file: string;
   start: number;
   lines: Uint32Array | undefined;
 }
 
+/** Booleans as text (pandas writes True/False) name binary targets when no class names are given. */
+const BOOLEANS = new Map([
+  ["true", 1],
+  ["True", 1],
+  ["TRUE", 1],
+  ["false", 0],
+  ["False", 0],
+  ["FALSE", 0],
+]);
+
 function resolveTargets(raw: RawTargets, ctx: ResolveContext): TargetBlock {
+  if (ctx.task === "binary") return resolveBinary(raw, ctx);
+  if (ctx.task === "multilabel") return resolveMultilabel(raw, ctx);
+  return resolveMulticlass(raw, ctx);
+}
+
+/** Binary: one value per row, 0, 1, a soft target in between, or the ignore index. */
+function resolveBinary(raw: RawTargets, ctx: ResolveContext): TargetBlock {
+  const where = (r: number) => ({ file: ctx.file, row: ctx.start + r, line: ctx.lines?.[r] });
+  if (raw.kind === "name") {
+    return resolveMulticlass(raw, { ...ctx, names: ctx.names ?? BOOLEANS, C: 2 });
+  }
+  // A (N, 1) array of floats arrives as probabilities of one class: the same values.
+  const v = raw.values;
+  for (let r = 0; r < v.length; r++) {
+    const y = v[r]!;
+    if (y !== ctx.ignoreIndex && !(y >= 0 && y <= 1)) throw notABinaryTarget(y, where(r));
+  }
+  return { kind: "index", values: v };
+}
+
+/** Multilabel: C values per row in [0, 1] (multi-hot, or probabilities), no sum to check. */
+function resolveMultilabel(raw: RawTargets, ctx: ResolveContext): TargetBlock {
+  const where = (r: number) => ({ file: ctx.file, row: ctx.start + r, line: ctx.lines?.[r] });
+  if (raw.kind !== "probs") {
+    throw new XentError(
+      "shape",
+      `multilabel targets are ${ctx.C} values per row (0/1 or probabilities), one per label; the file holds one ${raw.kind === "name" ? "name" : "value"} per row (class indices: --task multiclass)`,
+      { file: ctx.file },
+    );
+  }
+  const v = raw.values;
+  for (let i = 0; i < v.length; i++) {
+    const y = v[i]!;
+    if (!(y >= 0 && y <= 1)) throw notABinaryTarget(y, where(Math.floor(i / ctx.C)), i % ctx.C);
+  }
+  return raw;
+}
+
+function resolveMulticlass(raw: RawTargets, ctx: ResolveContext): TargetBlock {
   const where = (r: number) => ({ file: ctx.file, row: ctx.start + r, line: ctx.lines?.[r] });
   if (raw.kind === "index") {
     const v = raw.values;
@@ -190,7 +250,7 @@ function resolveTargets(raw: RawTargets, ctx: ResolveContext): TargetBlock {
     if (!(Math.abs(sum - 1) <= SUM_TOLERANCE)) {
       throw new XentError(
         "value",
-        `target probabilities sum to ${sum}, not 1 (±${SUM_TOLERANCE}); multi-hot targets? use --task multilabel (not available yet)`,
+        `target probabilities sum to ${sum}, not 1 (±${SUM_TOLERANCE}); multi-hot targets? use --task multilabel`,
         where(r),
       );
     }

@@ -1,5 +1,6 @@
+import { TASKS, type Task } from "../core/types.js";
 import { XentError } from "../errors.js";
-import { ECE_BINS } from "../metrics/calibration.js";
+import { BINARY_ECE_BINS, ECE_BINS } from "../metrics/calibration.js";
 import { SUMS } from "../metrics/stats.js";
 
 /**
@@ -50,14 +51,33 @@ export function checkState(state: unknown, file: string): void {
   if (typeof s.per_class !== "boolean") throw fail("per_class is not true or false");
   if (s.per_class && classes > 1 << 18) throw fail(`per-class sums of ${classes} classes (at most 262144)`);
   const worstK = count(s.worst, "worst", 1 << 24);
-  if (s.class_names !== null) {
-    const names = array(s.class_names, "class_names", classes);
-    if (names.some((n) => typeof n !== "string")) throw fail("class_names holds a non-string");
-  }
   const options = obj(s.options, "options");
   const oneOf = (key: string, values: readonly unknown[]) => {
     if (!values.includes(options[key])) throw fail(`options.${key} is not one of ${values.join(", ")}`);
   };
+  // States written before tasks existed are multiclass ones.
+  if (options.task === undefined) options.task = "multiclass";
+  oneOf("task", TASKS);
+  const task = options.task as Task;
+  if (task === "binary" && classes !== 1) throw fail(`a binary state of ${classes} classes`);
+  // Binary's one score stands for two classes (names, per-class table).
+  const tableClasses = task === "binary" ? 2 : classes;
+  if (s.class_names !== null) {
+    const names = array(s.class_names, "class_names", tableClasses);
+    if (names.some((n) => typeof n !== "string")) throw fail("class_names holds a non-string");
+  }
+  if (task !== "multiclass") {
+    if (typeof options.threshold !== "number" || !(options.threshold >= 0 && options.threshold <= 1))
+      throw fail("options.threshold is not in [0, 1]");
+    if (options.pos_weight !== null) {
+      const p = array(options.pos_weight, "options.pos_weight");
+      if (p.length !== 1 && p.length !== classes)
+        throw fail("options.pos_weight has neither 1 nor C entries");
+      if (p.some((x) => typeof x !== "number" || !(x >= 0 && Number.isFinite(x))))
+        throw fail("options.pos_weight holds a weight that is not a finite number ≥ 0");
+    }
+  } else if (options.pos_weight !== undefined || options.threshold !== undefined)
+    throw fail("options.pos_weight or threshold in a multiclass state");
   oneOf("input_type", ["logits", "probs", "log-probs"]);
   oneOf("smoothing_style", ["uniform", "others"]);
   oneOf("reduction", ["mean", "sum", "none"]);
@@ -86,25 +106,45 @@ export function checkState(state: unknown, file: string): void {
   const sums = obj(st.sums, "stats.sums");
   for (const key of SUMS) exactSum(sums[key], `stats.sums.${key}`);
   const ece = obj(st.ece, "stats.ece");
-  const binCounts = counts(ece.count, "stats.ece.count", ECE_BINS, used);
-  const binCorrect = counts(ece.correct, "stats.ece.correct", ECE_BINS, used);
+  const bins = task === "binary" ? BINARY_ECE_BINS : ECE_BINS;
+  const binCounts = counts(ece.count, "stats.ece.count", bins, used);
+  const binCorrect = counts(ece.correct, "stats.ece.correct", bins, used);
   if (binCounts.reduce((a, b) => a + b, 0) > used)
     throw fail("stats.ece.count adds up to more than stats.used");
   if (binCorrect.some((c, b) => c > binCounts[b]!)) throw fail("stats.ece.correct exceeds its bin's count");
-  array(ece.confidence, "stats.ece.confidence", ECE_BINS).forEach((x, b) => {
+  array(ece.confidence, "stats.ece.confidence", bins).forEach((x, b) => {
     exactSum(x, `stats.ece.confidence[${b}]`);
   });
+  if (task === "binary")
+    array(ece.target, "stats.ece.target", bins).forEach((x, b) => {
+      exactSum(x, `stats.ece.target[${b}]`);
+    });
+  else if (ece.target !== undefined) throw fail("stats.ece.target outside a binary state");
+  if (task === "multiclass") {
+    if (st.labels !== undefined) throw fail("stats.labels in a multiclass state");
+  } else {
+    const labels = obj(st.labels, "stats.labels");
+    const width = task === "binary" ? 1 : classes;
+    const positives = counts(labels.positives, "stats.labels.positives", width, used);
+    const predicted = counts(labels.predicted, "stats.labels.predicted", width, used);
+    const tp = counts(labels.tp, "stats.labels.tp", width, used);
+    if (tp.some((t, j) => t > positives[j]! || t > predicted[j]!))
+      throw fail("stats.labels.tp exceeds its label's positives or predictions");
+  }
   if (s.per_class !== (st.perClass !== null)) throw fail("stats.perClass does not match per_class");
   if (st.perClass !== null) {
     const pc = obj(st.perClass, "stats.perClass");
-    const n = counts(pc.count, "stats.perClass.count", classes, used);
-    const correct = counts(pc.correct, "stats.perClass.correct", classes, used);
-    const predicted = counts(pc.predicted, "stats.perClass.predicted", classes, used);
-    if (correct.some((c, k) => c > n[k]!)) throw fail("stats.perClass.correct exceeds its class's count");
-    if (n.reduce((a, b) => a + b, 0) > used || predicted.reduce((a, b) => a + b, 0) > used)
-      throw fail("stats.perClass counts add up to more than stats.used");
+    const n = counts(pc.count, "stats.perClass.count", tableClasses, used);
+    const correct = counts(pc.correct, "stats.perClass.correct", tableClasses, used);
+    const predicted = counts(pc.predicted, "stats.perClass.predicted", tableClasses, used);
+    // Multilabel: every row counts once per label (correct = tp + tn of the label).
+    if (task !== "multilabel") {
+      if (correct.some((c, k) => c > n[k]!)) throw fail("stats.perClass.correct exceeds its class's count");
+      if (n.reduce((a, b) => a + b, 0) > used || predicted.reduce((a, b) => a + b, 0) > used)
+        throw fail("stats.perClass counts add up to more than stats.used");
+    }
     for (const key of ["loss", "weight", "nll"])
-      array(pc[key], `stats.perClass.${key}`, classes).forEach((x, c) => {
+      array(pc[key], `stats.perClass.${key}`, tableClasses).forEach((x, c) => {
         exactSum(x, `stats.perClass.${key}[${c}]`);
       });
   }
@@ -118,6 +158,8 @@ export function checkState(state: unknown, file: string): void {
     if (typeof row.pred !== "number" || !Number.isSafeInteger(row.pred))
       throw fail(`stats.worst[${i}].pred is not a whole number`);
     for (const key of ["loss", "nll", "pTarget"]) number(row[key], `stats.worst[${i}].${key}`);
+    for (const key of ["value", "weight", "wrong"])
+      if (row[key] !== undefined) number(row[key], `stats.worst[${i}].${key}`);
     if (row.id !== undefined && typeof row.id !== "string")
       throw fail(`stats.worst[${i}].id is not a string`);
   });

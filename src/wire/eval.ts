@@ -1,6 +1,6 @@
 /** The `xent.eval/1` document: what a run reports, and how each part is written as JSON. */
 import type { RowResults } from "../core/rowResults.js";
-import { IGNORED, type LossOptions, SKIPPED } from "../core/types.js";
+import { IGNORED, type LossOptions, SKIPPED, type Task } from "../core/types.js";
 import type { Summary } from "../metrics/stats.js";
 import type { WorstRow } from "../metrics/worst.js";
 import type { InputInfo } from "../readers/types.js";
@@ -37,36 +37,101 @@ export interface Report {
 
 export const SCHEMA = "xent.eval/1";
 
+/**
+ * A `per_sample` entry. Its fields depend on the task (SAMPLE_FIELDS): multiclass rows carry the
+ * target class, prediction and p_target; binary rows the target as given, the prediction at the
+ * threshold and p = P(class 1); multilabel rows the counts of positive, predicted and wrong labels.
+ */
 export interface SampleJson {
   index: number;
   id?: string;
-  target: number | null;
+  target?: number | null;
   loss: number | null;
   nll: number | null;
-  pred: number | null;
-  p_target: number | null;
+  pred?: number | null;
+  p_target?: number | null;
+  p?: number | null;
+  positives?: number | null;
+  predicted?: number | null;
+  wrong?: number | null;
   ignored: boolean;
   skipped?: true;
 }
 
+/** The per-sample fields of each task, in order, between `index`/`id` and `ignored`. */
+export const SAMPLE_FIELDS = {
+  multiclass: ["target", "loss", "nll", "pred", "p_target"],
+  binary: ["target", "loss", "nll", "pred", "p"],
+  multilabel: ["loss", "nll", "positives", "predicted", "wrong"],
+} as const satisfies Record<Task, readonly (keyof SampleJson)[]>;
+
 /** Row r of a block as a `per_sample` entry; the fields of an unused row are null. */
-export function sampleJson(res: RowResults, r: number, ids: readonly string[] | undefined): SampleJson {
+export function sampleJson(
+  res: RowResults,
+  r: number,
+  ids: readonly string[] | undefined,
+  task: Task = "multiclass",
+): SampleJson {
   const status = res.status[r]!;
   const used = status !== IGNORED && status !== SKIPPED;
   const skipped = status === SKIPPED;
+  const unused = { ignored: !used, ...(skipped ? { skipped: true as const } : {}) };
+  const loss = skipped ? null : res.loss[r]!;
+  const nll = used ? res.nll[r]! : null;
+  if (task === "multilabel") {
+    return sample(res.start + r, ids?.[r], {
+      // The row's mean over its labels: the mean of these is `loss`.
+      loss: loss === null ? null : loss / res.weight[r]!,
+      nll,
+      positives: used ? res.target[r]! : null,
+      predicted: used ? res.pred[r]! : null,
+      wrong: used ? res.rank[r]! : null,
+      ...unused,
+    });
+  }
+  if (task === "binary") {
+    const value = res.value[r]!;
+    return sample(res.start + r, ids?.[r], {
+      target: value === value ? value : null,
+      loss,
+      nll,
+      pred: used ? res.pred[r]! : null,
+      p: used ? res.pTarget[r]! : null,
+      ...unused,
+    });
+  }
   const target = skipped && res.target[r] === -1 ? null : res.target[r]!;
   return sample(res.start + r, ids?.[r], {
     target,
-    loss: skipped ? null : res.loss[r]!,
-    nll: used ? res.nll[r]! : null,
+    loss,
+    nll,
     pred: used ? res.pred[r]! : null,
     p_target: used ? res.pTarget[r]! : null,
-    ignored: !used,
-    ...(skipped ? { skipped: true as const } : {}),
+    ...unused,
   });
 }
 
-export function worstJson(row: WorstRow): SampleJson {
+export function worstJson(row: WorstRow, task: Task = "multiclass"): SampleJson {
+  if (task === "multilabel") {
+    return sample(row.index, row.id, {
+      loss: row.loss / (row.weight ?? 1),
+      nll: row.nll,
+      positives: row.target,
+      predicted: row.pred,
+      wrong: row.wrong ?? null,
+      ignored: false,
+    });
+  }
+  if (task === "binary") {
+    return sample(row.index, row.id, {
+      target: row.value ?? row.target,
+      loss: row.loss,
+      nll: row.nll,
+      pred: row.pred,
+      p: row.pTarget,
+      ignored: false,
+    });
+  }
   return sample(row.index, row.id, {
     target: row.target,
     loss: row.loss,
@@ -94,7 +159,8 @@ export function documentJson(report: Report) {
     metrics: summary.metrics,
   };
   if (summary.perClass) doc.per_class = summary.perClass;
-  if (run.worst > 0 && !run.perSample) doc.per_sample = summary.worst.rows.map(worstJson);
+  if (run.worst > 0 && !run.perSample)
+    doc.per_sample = summary.worst.rows.map((w) => worstJson(w, run.options.task));
   if (assertions) doc.assertions = assertions;
   if (report.state) doc.state = report.state;
   return doc;

@@ -1,8 +1,12 @@
 import type { LossOptions } from "../core/types.js";
 
-/** The `options` object of the JSON document: every setting that changes a number. */
+/**
+ * The `options` object of the JSON document: every setting that changes a number. `pos_weight`
+ * and `threshold` belong to the sigmoid tasks and are written only for them.
+ */
 export function optionsJson(o: LossOptions): OptionsJson {
-  return {
+  const json: OptionsJson = {
+    task: o.task,
     input_type: o.inputType,
     smoothing: o.smoothing,
     smoothing_style: o.smoothingStyle,
@@ -13,9 +17,15 @@ export function optionsJson(o: LossOptions): OptionsJson {
     top_k: o.topK,
     on_nan: o.onNan,
   };
+  if (o.task !== "multiclass") {
+    json.pos_weight = o.posWeight ? Array.from(o.posWeight) : null;
+    json.threshold = o.threshold;
+  }
+  return json;
 }
 
 export interface OptionsJson {
+  task: LossOptions["task"];
   input_type: LossOptions["inputType"];
   smoothing: number;
   smoothing_style: LossOptions["smoothingStyle"];
@@ -25,11 +35,17 @@ export interface OptionsJson {
   temperature: number;
   top_k: number[];
   on_nan: LossOptions["onNan"];
+  pos_weight?: number[] | null;
+  threshold?: number;
 }
+
+/** The threshold of the sigmoid tasks when none is given: p > 0.5 is a positive prediction. */
+export const DEFAULT_THRESHOLD = 0.5;
 
 /** The inverse of optionsJson, for `xent merge`. */
 export function optionsFromJson(o: OptionsJson): LossOptions {
   return {
+    task: o.task,
     inputType: o.input_type,
     smoothing: o.smoothing,
     smoothingStyle: o.smoothing_style,
@@ -39,5 +55,7 @@ export function optionsFromJson(o: OptionsJson): LossOptions {
     temperature: o.temperature,
     topK: o.top_k,
     onNan: o.on_nan,
+    posWeight: o.pos_weight ? Float64Array.from(o.pos_weight) : null,
+    threshold: o.threshold ?? DEFAULT_THRESHOLD,
   };
 }

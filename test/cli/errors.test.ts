@@ -193,6 +193,8 @@ const cases: [string, string[], RegExp][] = [
       "0.1",
       "--smoothing-style",
       "others",
+      "--task",
+      "multiclass",
     ],
     /--smoothing-style others needs at least 2 classes/,
   ],

@@ -91,7 +91,7 @@ describe("files as pandas writes them give torch's number, or an error that says
     await refused(
       [at("sigmoid.csv"), at("sigmoid_labels.csv"), "--input-type", "probs"],
       new RegExp(
-        `the row's probabilities sum to ${expected.sigmoid_row_sums[0]}, not 1 \\(±0\\.001\\); sigmoid outputs\\? see --task multilabel .*sigmoid\\.csv line 2 \\(row 0\\)$`,
+        `the row's probabilities sum to ${expected.sigmoid_row_sums[0]}, not 1 \\(±0\\.001\\); sigmoid outputs\\? use --task multilabel, .*sigmoid\\.csv line 2 \\(row 0\\)$`,
       ),
     );
   });
@@ -99,7 +99,7 @@ describe("files as pandas writes them give torch's number, or an error that says
   it("refuses multi-hot targets, saying multilabel", async () => {
     await refused(
       [at("multi_logits.csv"), at("multi_hot.csv")],
-      /target probabilities sum to 3, not 1 \(±0\.001\); multi-hot targets\? use --task multilabel .*multi_hot\.csv line 2 \(row 0\)$/,
+      /target probabilities sum to 3, not 1 \(±0\.001\); multi-hot targets\? use --task multilabel, .*multi_hot\.csv line 2 \(row 0\)$/,
     );
   });
 

@@ -2,6 +2,7 @@ import type { LossOptions } from "../../src/core/types.js";
 
 /** xent's defaults: logits, no smoothing, no weights, mean, ignore index −100, NaN an error. */
 export const DEFAULT_OPTIONS: LossOptions = {
+  task: "multiclass",
   inputType: "logits",
   temperature: 1,
   smoothing: 0,
@@ -11,4 +12,6 @@ export const DEFAULT_OPTIONS: LossOptions = {
   reduction: "mean",
   topK: [],
   onNan: "error",
+  posWeight: null,
+  threshold: 0.5,
 };

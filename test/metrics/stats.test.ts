@@ -6,6 +6,9 @@ import { mergeState, Stats, statsToState, summarize } from "../../src/metrics/st
 
 const C = 4;
 const options: LossOptions = {
+  task: "multiclass",
+  posWeight: null,
+  threshold: 0.5,
   inputType: "logits",
   smoothing: 0,
   smoothingStyle: "uniform",

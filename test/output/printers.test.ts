@@ -13,6 +13,9 @@ import { Writer } from "../../src/output/writer.js";
 import type { Report, RunInfo } from "../../src/wire/eval.js";
 
 const options: LossOptions = {
+  task: "multiclass",
+  posWeight: null,
+  threshold: 0.5,
   inputType: "logits",
   smoothing: 0,
   smoothingStyle: "uniform",

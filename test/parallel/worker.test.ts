@@ -11,6 +11,9 @@ import { evalJson, ROOT } from "../helpers/run.js";
 const WORKER = `${ROOT}dist/bundle/worker.js`;
 
 const options: LossOptions = {
+  task: "multiclass",
+  posWeight: null,
+  threshold: 0.5,
   inputType: "logits",
   smoothing: 0.1,
   smoothingStyle: "uniform",

@@ -49,7 +49,12 @@ function targets(sizes: number[]): TargetSource {
 
 async function collect(p: PredictionSource, t: TargetSource) {
   const out: { start: number; rows: number; first: number; target: number }[] = [];
-  for await (const b of join(p, t, { chunkRows: 4, classNames: null, ignoreIndex: -100 })) {
+  for await (const b of join(p, t, {
+    chunkRows: 4,
+    classNames: null,
+    ignoreIndex: -100,
+    task: "multiclass" as const,
+  })) {
     out.push({ start: b.start, rows: b.rows, first: b.scores[0]!, target: b.targets.values[0]! });
   }
   return out;
@@ -98,6 +103,7 @@ describe("join returns both readers on every exit", () => {
       chunkRows: 4,
       classNames: null,
       ignoreIndex: -100,
+      task: "multiclass" as const,
     });
     for await (const _ of blocks) break;
     expect(log.sort()).toEqual(["p closed", "t closed"]);
@@ -115,6 +121,7 @@ describe("join returns both readers on every exit", () => {
       chunkRows: 4,
       classNames: null,
       ignoreIndex: -100,
+      task: "multiclass" as const,
     });
     await expect(async () => {
       for await (const _ of blocks) {

@@ -6,6 +6,8 @@ import {
   type OnNan,
   type Reduction,
   type SmoothingStyle,
+  TASKS,
+  type Task,
 } from "../../core/types.js";
 import { usage } from "../../errors.js";
 import { type EvaluateOptions, evaluate } from "../../evaluate.js";
@@ -32,6 +34,9 @@ Examples:
   PyTorch's label_smoothing=0.1 (uniform), and fairseq's style (1-e on the target, e/(C-1) elsewhere):
     xent eval logits.npy labels.csv --smoothing 0.1
     xent eval logits.npy labels.csv --smoothing 0.1 --smoothing-style others
+  A binary classifier (one logit per row), and a multi-label one (one sigmoid per label):
+    xent eval scores.npy labels.npy --pos-weight 3
+    xent eval logits.npy multi_hot.npy --task multilabel --per-class
   A CI check: exits 1 if either assertion fails, 2 on bad input:
     xent eval logits.npy labels.npy --assert 'loss<=0.35' --assert 'accuracy>=0.9'
   Into a script:
@@ -100,6 +105,12 @@ export function defineEval(program: Command, onArgs: (args: EvalArgs) => void): 
     .option("--class-names <file|a,b,c>", "class names, to match name targets and label output")
     .optionsGroup("Loss:")
     .addOption(
+      new Option(
+        "--task <task>",
+        "multiclass (softmax), binary (one sigmoid score per row), multilabel (one per label); default: binary for one score per row, else multiclass",
+      ).choices(TASKS),
+    )
+    .addOption(
       new Option("--input-type <type>", "what the predictions hold")
         .choices(["logits", "probs", "log-probs"])
         .default("logits"),
@@ -115,6 +126,14 @@ export function defineEval(program: Command, onArgs: (args: EvalArgs) => void): 
         .default("uniform"),
     )
     .option("--class-weights <file|w0,w1,...>", "PyTorch's weight: one value ≥ 0 per class")
+    .option(
+      "--pos-weight <p|p0,p1,...>",
+      "binary/multilabel: PyTorch's pos_weight (one value, or one per label)",
+    )
+    .option(
+      "--threshold <t>",
+      "binary/multilabel: a label is predicted when its probability is above t (default 0.5)",
+    )
     .option("--ignore-index <k>", "rows whose target is k are left out", String(DEFAULT_IGNORE_INDEX))
     .addOption(
       new Option("--reduction <r>", "how per-sample losses are reduced")
@@ -208,6 +227,12 @@ function evalArgs(predictions: string, targets: string | undefined, o: Record<st
     targetsKey: s("targetsKey"),
     classNames: s("classNames"),
     classWeights: s("classWeights"),
+    task: s("task") as Task | undefined,
+    posWeight: s("posWeight"),
+    threshold:
+      s("threshold") === undefined
+        ? undefined
+        : number("--threshold", s("threshold")!, (x) => x >= 0 && x <= 1, "a number from 0 to 1"),
     loss: {
       inputType,
       temperature,
@@ -288,6 +313,7 @@ async function evaluateAndPrint(
     chunkRows: plan.chunkRows,
     classNames: plan.classNames,
     ignoreIndex: plan.loss.ignoreIndex,
+    task: plan.loss.task,
   });
   const evaluation: EvaluateOptions = {
     classes: plan.predictions.classes,

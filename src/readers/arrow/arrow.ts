@@ -246,7 +246,7 @@ const isStringType = (t: DataType): boolean =>
 function targetKindOf(field: Field, forced: TargetKind | undefined, name: string): TargetKind {
   const t = field.type;
   const kind: TargetKind | null =
-    DataType.isInt(t) || DataType.isFloat(t)
+    DataType.isInt(t) || DataType.isFloat(t) || DataType.isBool(t)
       ? "index"
       : isStringType(t)
         ? "name"
@@ -256,7 +256,7 @@ function targetKindOf(field: Field, forced: TargetKind | undefined, name: string
   if (kind === null) {
     throw new XentError(
       "format",
-      `target column '${field.name}' has type ${t}; expected integers, strings or a list of floats`,
+      `target column '${field.name}' has type ${t}; expected integers, booleans, strings or a list of floats`,
       {
         file: name,
       },

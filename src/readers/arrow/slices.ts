@@ -138,8 +138,13 @@ export function batchTargets(
     );
     return { kind, values: Float64Array.from(probs) };
   }
-  const raw = data.values as ArrayLike<number | bigint>;
   const values = new Float64Array(n);
+  if (DataType.isBool(vector.type)) {
+    // Booleans are packed 8 to a byte: read through the vector.
+    for (let i = 0; i < n; i++) values[i] = vector.get(from + i) ? 1 : 0;
+    return { kind, values };
+  }
+  const raw = data.values as ArrayLike<number | bigint>;
   for (let i = 0; i < n; i++) {
     const v = raw[data.offset + from + i]!;
     values[i] = typeof v === "bigint" ? (v >= -(2n ** 53n) && v <= 2n ** 53n ? Number(v) : Number.NaN) : v;

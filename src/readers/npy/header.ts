@@ -71,6 +71,8 @@ export function parseNpyHeader(bytes: Uint8Array): NpyHeader {
 }
 
 function parseDescr(descr: string): NpyDtype {
+  // numpy's bool is one byte, 0 or 1: read as uint8 (any other byte is an out-of-range target).
+  if (descr === "|b1") return { kind: "u", size: 1, littleEndian: true, name: "bool" };
   const m = /^([<>|=])([fiu])(\d+)$/.exec(descr);
   const size = m ? Number(m[3]) : 0;
   const kind = m?.[2] as NpyDtype["kind"] | undefined;
@@ -78,7 +80,7 @@ function parseDescr(descr: string): NpyDtype {
   if (!m || !kind || !ok) {
     throw new XentError(
       "format",
-      `unsupported NPY dtype '${descr}' (expected float16/32/64 or an integer type)`,
+      `unsupported NPY dtype '${descr}' (expected float16/32/64, an integer type or bool)`,
     );
   }
   // '=' is native order, which numpy never writes to a file; '|' is for single bytes.

@@ -39,16 +39,17 @@ export async function npyPredictions(
   if (dtype.kind !== "f") {
     await fail(new XentError("format", `predictions must be float16/32/64, the file holds ${dtype.name}`));
   }
-  if (shape.length < 2) {
-    await fail(
-      new XentError(
-        "shape",
-        `predictions need at least 2 dimensions (rows × classes), the shape is ${shapeText(shape)}`,
-      ),
-    );
+  if (shape.length === 0) {
+    await fail(new XentError("shape", "predictions need rows: the array is a scalar, shape ()"));
   }
-  const axis = resolveAxis(classAxis, shape.length, array.name);
-  const total = shape.reduce((a, b) => a * b, 1) / (shape[axis] || 1);
+  // A 1-D array is one score per row (binary): rows of one value, as if its shape were (N, 1).
+  const vector = shape.length === 1;
+  if (vector && classAxis !== undefined && classAxis !== -1 && classAxis !== 0) {
+    await fail(new XentError("usage", `--class-axis ${classAxis} is out of range for a 1-dimensional array`));
+  }
+  const rowsShape = vector ? [shape[0]!, 1] : shape;
+  const axis = vector ? 1 : resolveAxis(classAxis, shape.length, array.name);
+  const total = rowsShape.reduce((a, b) => a * b, 1) / (rowsShape[axis] || 1);
   let done = 0;
   const close = once(() => array.close());
   return {
@@ -56,15 +57,15 @@ export async function npyPredictions(
     header: array.header,
     progress: () => (total > 0 ? done / total : null),
     countRows: async () => total,
-    layout: { shape, axis, path: array.name },
+    layout: { shape: rowsShape, axis, path: array.name },
     info: { path: array.name, format, dtype: dtype.name, shape },
-    classes: shape[axis]!,
+    classes: rowsShape[axis]!,
     classNames: null,
     targetKind: null,
     targetColumn: null,
     async *chunks(chunkRows) {
       try {
-        for await (const block of array.rows(axis, chunkRows)) {
+        for await (const block of vector ? array.values(chunkRows) : array.rows(axis, chunkRows)) {
           done = block.start + block.rows;
           yield { start: block.start, rows: block.rows, scores: block.data };
         }
@@ -92,7 +93,9 @@ export async function npyTargets(
     a.length === b.length && a.every((d, i) => d === b[i] || b[i] === -1);
   let kind: TargetKind;
   if (same(shape, rowShape) && forced !== "probs" && forced !== "name") kind = "index";
-  else if (same(shape, predictions.shape) && dtype.kind === "f" && (forced ?? "probs") === "probs")
+  else if (same(shape, predictions.shape) && (dtype.kind === "f" ? (forced ?? "probs") : forced) === "probs")
+    // Integer and bool arrays of the predictions' shape are multi-hot targets (--task multilabel
+    // asks for probs); otherwise probabilities are floats.
     kind = "probs";
   else {
     await array.close();
