@@ -14,9 +14,9 @@ interface GoldenCase {
   };
 }
 
-const golden = JSON.parse(readFileSync(`${ROOT}fixtures/golden/cases.json`, "utf8")) as {
-  cases: GoldenCase[];
-};
+const load = (path: string) => JSON.parse(readFileSync(`${ROOT}${path}`, "utf8")) as { cases: GoldenCase[] };
+const golden = load("fixtures/golden/cases.json");
+const tasks = load("fixtures/tasks/cases.json");
 
 function expectClose(actual: number | null, expected: number | null, what: string) {
   if (!close(actual, expected)) expect.fail(`${what}: xent ${actual}, PyTorch ${expected}`);
@@ -27,7 +27,11 @@ describe("golden cases from PyTorch float64 and scikit-learn (fixtures/golden/ge
     expect(golden.cases.length).toBeGreaterThan(240);
   });
 
-  for (const c of golden.cases) {
+  it("has binary and multilabel cases (fixtures/tasks/generate.py)", () => {
+    expect(tasks.cases.length).toBeGreaterThan(20);
+  });
+
+  for (const c of [...golden.cases, ...tasks.cases]) {
     it(c.name, async () => {
       const doc: Json = await evalJson(c.args);
       expect(doc.schema).toBe("xent.eval/1");
