@@ -20,7 +20,7 @@ import type { InputFormat, PredictionSource, Source, TargetKind, TargetSource } 
 import type { RunInfo } from "../wire/eval.js";
 import { DEFAULT_THRESHOLD } from "../wire/options.js";
 import type { OutputFormat } from "./printers.js";
-import type { AssertSpec } from "./values.js";
+import { type AssertSpec, checkAssertMetrics } from "./values.js";
 
 /** `xent eval`'s flags, parsed and checked, before any file is opened. */
 export interface EvalArgs {
@@ -138,7 +138,7 @@ async function completePlan(
   }
   const task = args.task ?? (C === 1 ? "binary" : "multiclass");
   checkTaskOptions(args, task, C);
-  if (task === "multilabel" && open.targetType === undefined) open.targetType = "probs";
+  checkAssertMetrics(args.asserts, task, args.loss.topK);
   const tooLarge = args.loss.topK.find((k) => k >= C);
   if (tooLarge !== undefined) {
     throw usage(

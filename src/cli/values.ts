@@ -1,4 +1,5 @@
 import { readFileSync } from "node:fs";
+import { TASKS, type Task } from "../core/types.js";
 import { usage } from "../errors.js";
 import { parseNumber } from "../readers/parseNumber.js";
 
@@ -15,8 +16,22 @@ export interface AssertSpec {
 
 export const INPUT_FORMATS = ["npy", "npz", "csv", "tsv", "arrow", "arrows"];
 
-/** The metric names `--assert` takes, given the `--top-k` list. */
-export function metricNames(topK: readonly number[]): string[] {
+/** The metric names `--assert` takes for a task, given the `--top-k` list. */
+export function metricNames(task: Task, topK: readonly number[]): string[] {
+  if (task === "binary")
+    return ["loss", "nll", "accuracy", "precision", "recall", "f1", "brier", "ece", "tp", "fp", "tn", "fn"];
+  if (task === "multilabel")
+    return [
+      "loss",
+      "nll",
+      "hamming_accuracy",
+      "exact_match",
+      "micro_precision",
+      "micro_recall",
+      "micro_f1",
+      "macro_f1",
+      "brier",
+    ];
   return [
     "loss",
     "nll",
@@ -27,6 +42,26 @@ export function metricNames(topK: readonly number[]): string[] {
     "brier",
     "ece",
   ];
+}
+
+/**
+ * Once the task is known (binary is detected from the predictions): every `--assert` names one of
+ * its metrics.
+ */
+export function checkAssertMetrics(
+  asserts: readonly AssertSpec[],
+  task: Task,
+  topK: readonly number[],
+): void {
+  const names = metricNames(task, topK);
+  for (const a of asserts) {
+    if (names.includes(a.metric)) continue;
+    const elsewhere = TASKS.filter((t) => t !== task && metricNames(t, topK).includes(a.metric));
+    const hint = elsewhere.length > 0 ? ` (it is one of --task ${elsewhere.join(" and ")})` : "";
+    throw usage(
+      `--assert '${a.expr}': unknown metric '${a.metric}' for --task ${task}${hint}; known: ${names.join(", ")}`,
+    );
+  }
 }
 
 export function number(flag: string, text: string, check: (x: number) => boolean, what: string): number {
@@ -47,15 +82,13 @@ export const integer = (flag: string, text: string, min: number) =>
 export const classAxis = (text: string | undefined) =>
   text === undefined ? undefined : number("--class-axis", text, Number.isSafeInteger, "a whole number");
 
-export function parseAssert(expr: string, topK: readonly number[]): AssertSpec {
+export function parseAssert(expr: string): AssertSpec {
   const m = /^\s*([A-Za-z0-9_]+)\s*(<=|>=|<|>)\s*(\S+)\s*$/.exec(expr);
   const threshold = m ? parseNumber(m[3]!) : undefined;
   if (!m || threshold === undefined || Number.isNaN(threshold)) {
     throw usage(`--assert '${expr}': expected METRIC OP NUMBER, e.g. 'loss<=0.5' (OP is <, <=, > or >=)`);
   }
-  const names = metricNames(topK);
-  if (!names.includes(m[1]!))
-    throw usage(`--assert '${expr}': unknown metric '${m[1]}'; known: ${names.join(", ")}`);
+  // Which metrics exist depends on the task, known once the predictions are open (checkAssertMetrics).
   return { expr: expr.replace(/\s+/g, ""), metric: m[1]!, op: m[2] as Comparison, threshold };
 }
 

@@ -219,9 +219,81 @@ const cases: [string, string[], RegExp][] = [
   [
     "an --assert on an unknown metric",
     [logits, labels, "--assert", "f1>0.5"],
-    /unknown metric 'f1'; known: loss, nll, perplexity, accuracy, entropy, brier, ece$/,
+    /unknown metric 'f1' for --task multiclass \(it is one of --task binary\); known: loss, nll, perplexity, accuracy, entropy, brier, ece$/,
   ],
   ["no targets at all", [logits], /no targets: give a targets file/],
+  [
+    "a binary target outside [0, 1]",
+    [npy("b.npy", [0.5, -1, 2], [3]), csv("b.csv", "label\n0\n1\n2\n")],
+    /target 2 is outside \[0, 1\]: binary targets are 0, 1 or a probability in between \(class indices of more classes: --task multiclass\), .*b\.csv line 4 \(row 2\)$/,
+  ],
+  [
+    "a binary probability outside [0, 1]",
+    [npy("bp.npy", [0.5, 1.5], [2]), npy("by.npy", [0, 1], [2], "<i8"), "--input-type", "probs"],
+    /probability 1\.5 is outside \[0, 1\], .*bp\.npy row 1$/,
+  ],
+  [
+    "a multilabel target outside [0, 1]",
+    [logits, npy("ml.npy", [0, 1, 0, 1, 1, -100, 0, 0, 1], [3, 3], "<i8"), "--task", "multilabel"],
+    /target -100 of label 2 is outside \[0, 1\]: multilabel targets are 0, 1 or a probability in between, .*ml\.npy row 1$/,
+  ],
+  [
+    "multilabel with one class index per row",
+    [logits, labels, "--task", "multilabel"],
+    /multilabel targets are 3 values per row \(0\/1 or probabilities\), one per label; the file holds one value per row \(class indices: --task multiclass\), .*labels\.csv$/,
+  ],
+  [
+    "--task binary with several scores per row",
+    [logits, labels, "--task", "binary"],
+    /--task binary takes one score per row \(a logit or P\(class 1\)\); the predictions have 3 per row/,
+  ],
+  [
+    "--class-weights for binary",
+    [npy("b1.npy", [0.5, -1], [2]), npy("b1y.npy", [0, 1], [2], "<i8"), "--class-weights", "1,2"],
+    /--class-weights has no meaning for --task binary \(one score per row\); --pos-weight weighs the positive class$/,
+  ],
+  [
+    "--pos-weight for multiclass",
+    [logits, labels, "--pos-weight", "2"],
+    /--pos-weight applies to --task binary and multilabel$/,
+  ],
+  [
+    "--pos-weight of the wrong length",
+    [
+      logits,
+      npy("ml2.npy", [0, 1, 0, 1, 1, 0, 0, 0, 1], [3, 3], "<i8"),
+      "--task",
+      "multilabel",
+      "--pos-weight",
+      "1,2",
+    ],
+    /--pos-weight: 2 weights for 3 classes$/,
+  ],
+  [
+    "a negative --pos-weight",
+    [npy("b2.npy", [0.5, -1], [2]), npy("b2y.npy", [0, 1], [2], "<i8"), "--pos-weight", "-1"],
+    /--pos-weight: weight 0 is not a finite number ≥ 0 \(-1\)$/,
+  ],
+  [
+    "--threshold above 1",
+    [logits, labels, "--threshold", "1.5"],
+    /--threshold 1\.5: expected a number from 0 to 1$/,
+  ],
+  [
+    "--top-k for binary",
+    [npy("b3.npy", [0.5, -1], [2]), npy("b3y.npy", [0, 1], [2], "<i8"), "--top-k", "1"],
+    /--top-k has no meaning for --task binary/,
+  ],
+  [
+    "an --assert on a metric of another task",
+    [npy("b4.npy", [0.5, -1], [2]), npy("b4y.npy", [0, 1], [2], "<i8"), "--assert", "perplexity<2"],
+    /unknown metric 'perplexity' for --task binary \(it is one of --task multiclass\); known: loss, nll, accuracy, precision, recall, f1, brier, ece, tp, fp, tn, fn$/,
+  ],
+  [
+    "an unknown binary class name",
+    [csv("bn.csv", "logit,label\n0.5,yes\n-1,no\n")],
+    /unknown class name 'yes' \(classes: true, True, TRUE, false, False, FALSE\), .*bn\.csv line 2 \(row 0\)$/,
+  ],
   [
     "an unknown target column",
     [csv("tc.csv", "a,b\n1,2\n"), "--target-column", "lbl"],

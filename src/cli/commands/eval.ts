@@ -251,7 +251,7 @@ function evalArgs(predictions: string, targets: string | undefined, o: Record<st
     sortClasses: s("sort") as "class" | "loss",
     topClasses: s("topClasses") === undefined ? null : integer("--top-classes", s("topClasses")!, 0),
     worst: s("worst") === undefined ? 0 : integer("--worst", s("worst")!, 0),
-    asserts: (o.assert as string[]).map((e) => parseAssert(e, topK)),
+    asserts: (o.assert as string[]).map((e) => parseAssert(e)),
     chunkRows: s("chunkRows") === undefined ? undefined : integer("--chunk-rows", s("chunkRows")!, 1),
     threads: s("threads") === undefined ? 0 : integer("--threads", s("threads")!, 1),
     progress: o.progress !== false && !o.quiet,

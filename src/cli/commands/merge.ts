@@ -10,7 +10,7 @@ import { mergeShards, type ShardDocument } from "../../wire/state.js";
 import { finish, type Outcome } from "../finish.js";
 import { makePrinter } from "../printers.js";
 import { readSettings, type Settings } from "../settings.js";
-import { integer, parseAssert } from "../values.js";
+import { checkAssertMetrics, integer, parseAssert } from "../values.js";
 
 /** `xent merge`: usage and options, and the run. */
 
@@ -122,8 +122,9 @@ export async function runMerge(
     perClass: first.state.per_class,
     display: { sortClasses: args.sortClasses, topClasses: args.topClasses },
   };
+  const asserts = args.asserts.map((e) => parseAssert(e));
+  checkAssertMetrics(asserts, loss.task, loss.topK);
   const printer = await makePrinter(args.format, out, settings.colour);
   await printer.begin(run);
-  const asserts = args.asserts.map((e) => parseAssert(e, loss.topK));
   return (await finish(stats, run, asserts, args.emitState, printer, out)).outcome;
 }

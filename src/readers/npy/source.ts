@@ -93,9 +93,8 @@ export async function npyTargets(
     a.length === b.length && a.every((d, i) => d === b[i] || b[i] === -1);
   let kind: TargetKind;
   if (same(shape, rowShape) && forced !== "probs" && forced !== "name") kind = "index";
-  else if (same(shape, predictions.shape) && (dtype.kind === "f" ? (forced ?? "probs") : forced) === "probs")
-    // Integer and bool arrays of the predictions' shape are multi-hot targets (--task multilabel
-    // asks for probs); otherwise probabilities are floats.
+  else if (same(shape, predictions.shape) && (forced ?? "probs") === "probs")
+    // Integer and bool arrays of the predictions' shape are multi-hot targets (--task multilabel).
     kind = "probs";
   else {
     await array.close();
