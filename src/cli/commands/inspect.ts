@@ -101,9 +101,11 @@ export async function runInspect(args: InspectArgs, out: Writer): Promise<Outcom
     classes: p.classes,
   };
   if (opened.layout) {
-    doc.array_shape = opened.layout.shape;
-    doc.class_axis = opened.layout.axis;
+    doc.array_shape = p.info.shape ?? opened.layout.shape;
+    doc.class_axis = p.info.shape?.length === 1 ? null : opened.layout.axis;
   }
+  // What eval will do without --task: one score per row is a binary classifier.
+  doc.task = p.classes === 1 ? "binary (one score per row)" : "multiclass (or --task multilabel)";
   if (p.info.member) doc[opened.archive ? "logits_key" : "logits_column"] = p.info.member;
   if (p.columns) doc.columns = p.columns;
   doc.target = p.targetKind ? { column: p.targetColumn, kind: p.targetKind } : null;
@@ -197,7 +199,13 @@ function inspectTable(doc: Record<string, unknown>): string {
   }
   add("rows × classes", `${doc.rows} × ${doc.classes}`);
   if (doc.array_shape)
-    add("array", `${shapeText(doc.array_shape as number[])}, class axis ${doc.class_axis}`);
+    add(
+      "array",
+      doc.class_axis === null
+        ? `${shapeText(doc.array_shape as number[])}, one score per row`
+        : `${shapeText(doc.array_shape as number[])}, class axis ${doc.class_axis}`,
+    );
+  add("task", String(doc.task));
   add("logits key", doc.logits_key);
   add("logits column", doc.logits_column);
   const target = doc.target as { column?: string; key?: string; kind: string } | null;
