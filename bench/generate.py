@@ -1,6 +1,7 @@
 """Benchmark inputs with a fixed seed: an 800 MB float32 NPY (200,000 × 1,000) with int64 labels,
 a 100,000 × 100 logits CSV (%.7g numbers) with a labels CSV, and LLM-sized rows: 2,000 × 131,072
-float32 (1 GiB) with labels. bench/arrow.mjs writes the first as Arrow."""
+float32 (1 GiB) with labels, and a binary classifier's 10,000,000 float32 logits (1-D) with int64
+0/1 labels. bench/arrow.mjs writes the first as Arrow."""
 import os
 import sys
 
@@ -33,3 +34,8 @@ if not os.path.exists(os.path.join(out, "logits.csv")):
     np.savetxt(os.path.join(out, "labels.csv"), rng.integers(0, C, N), fmt="%d", header="label", comments="")
     os.replace(os.path.join(out, "logits.csv.tmp"), os.path.join(out, "logits.csv"))
 npy_logits("vocab.npy", "vocab_labels.npy", 2_000, 131_072, 100)
+if not os.path.exists(os.path.join(out, "binary.npy")):
+    x = rng.standard_normal(10_000_000, dtype=np.float32) * 3
+    np.save(os.path.join(out, "binary_labels.npy"), (rng.random(x.shape) < 1 / (1 + np.exp(-x))).astype(np.int64))
+    np.save(os.path.join(out, "binary.npy.tmp.npy"), x)
+    os.replace(os.path.join(out, "binary.npy.tmp.npy"), os.path.join(out, "binary.npy"))

@@ -66,10 +66,17 @@ const benches = [
     ref: ["numpy", py("reference_npy.py", [`${data}/vocab.npy`, `${data}/vocab_labels.npy`])],
     values: 2_000 * 131_072,
   },
+  {
+    name: "binary",
+    what: "NPY 10M f32 logits, one per row (binary BCE) vs numpy",
+    xent: xent([`${data}/binary.npy`, `${data}/binary_labels.npy`]),
+    ref: ["numpy", py("reference_binary.py", [`${data}/binary.npy`, `${data}/binary_labels.npy`])],
+    values: 10_000_000,
+  },
 ].filter((b) => !only || only.includes(b.name));
 
 console.log(`runs: ${runs} (interleaved), medians\n`);
-console.log("bench  xent s  ref s  ref/xent  xent M logits/s  xent MiB  ref MiB  |Δloss|/loss  reference");
+console.log("bench   xent s  ref s  ref/xent  xent M logits/s  xent MiB  ref MiB  |Δloss|/loss  reference");
 const rates = {};
 for (const b of benches) {
   const [refName, refCmd] = b.ref;
@@ -89,7 +96,7 @@ for (const b of benches) {
   const diff = Math.abs(x[0].loss - r[0].loss) / Math.abs(r[0].loss);
   console.log(
     [
-      b.name.padEnd(5),
+      b.name.padEnd(6),
       xs.toFixed(2).padStart(6),
       rs.toFixed(2).padStart(5),
       (rs / xs).toFixed(2).padStart(8),

@@ -80,6 +80,11 @@ export interface EvalPlan {
 
 /** About this many values per block: large enough to amortise per-block work, small enough for cache and memory. */
 const BLOCK_VALUES = 1 << 20;
+/**
+ * At most this many rows per block: each row's results take ~90 bytes whatever C, so 2^20 rows of
+ * one score (binary) took 90 MB a block and a 10M-row run peaked at 430 MiB; 2^16 rows take 6 MB.
+ */
+const BLOCK_ROWS = 1 << 16;
 const PER_SAMPLE_BLOCK_ROWS = 1 << 14;
 
 export async function planEval(args: EvalArgs, csvParser: CsvParser): Promise<EvalPlan> {
@@ -214,7 +219,7 @@ async function completePlan(
       Math.max(
         1,
         Math.min(
-          args.perSample ? PER_SAMPLE_BLOCK_ROWS : Infinity,
+          args.perSample ? PER_SAMPLE_BLOCK_ROWS : BLOCK_ROWS,
           Math.floor(BLOCK_VALUES / Math.max(1, C)),
         ),
       ),

@@ -11,11 +11,23 @@ import type { InputType } from "./types.js";
  * overflows: x = ±1000 gives 0 or 1000, not NaN.
  */
 export function bceWithLogits(x: number, y: number, pw: number): number {
+  return bceWithLogitsOf(x, Math.exp(-Math.abs(x)), y, pw);
+}
+
+/**
+ * The same from e = exp(−|x|): one of PyTorch's two exps is always exp(0) = 1 (e^−m for x ≥ 0,
+ * e^(−x−m) for x < 0), so log(e^−m + e^(−x−m)) is log(1 + e) to the bit, and e serves the
+ * sigmoid too.
+ */
+export function bceWithLogitsOf(x: number, e: number, y: number, pw: number): number {
   const m = Math.max(-x, 0);
-  const log = Math.log(Math.exp(-m) + Math.exp(-x - m));
+  const log = Math.log(1 + e);
   if (pw === 1) return (1 - y) * x + m + log;
   return (1 - y) * x + ((pw - 1) * y + 1) * (log + m);
 }
+
+/** torch.sigmoid's 1 / (1 + exp(−x)), reusing e = exp(−|x|) when x ≥ 0. */
+export const sigmoidOf = (x: number, e: number) => 1 / (1 + (x >= 0 ? e : Math.exp(-x)));
 
 /**
  * PyTorch clamps each log term of `F.binary_cross_entropy` at −100, so that p = 0 or 1 gives a
@@ -54,10 +66,11 @@ export function sigmoidElement(
   out: SigmoidElement,
 ): SigmoidElement {
   if (inputType === "logits") {
-    out.p = 1 / (1 + Math.exp(-s));
-    out.loss = w * bceWithLogits(s, ys, pw);
+    const e = Math.exp(-Math.abs(s));
+    out.p = sigmoidOf(s, e);
+    out.loss = w * bceWithLogitsOf(s, e, ys, pw);
     // The common case (no smoothing, no weights) computes the loss once.
-    out.nll = ys === y && pw === 1 && w === 1 ? out.loss : bceWithLogits(s, y, 1);
+    out.nll = ys === y && pw === 1 && w === 1 ? out.loss : bceWithLogitsOf(s, e, y, 1);
     return out;
   }
   // Probabilities: log(1 − p) as PyTorch computes it; log-probabilities: log(1 − e^lp) without

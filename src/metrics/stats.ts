@@ -3,6 +3,7 @@ import { IGNORED, type LossOptions, SKIPPED } from "../core/types.js";
 import { XentError } from "../errors.js";
 import { BINARY_ECE_BINS, binaryEceBin, ECE_BINS, eceBin } from "./calibration.js";
 import { ExactSum } from "./exactSum.js";
+import { FastExactSum } from "./fastExactSum.js";
 import { WorstRows } from "./worst.js";
 
 /** Per-class partial sums (`--per-class`). */
@@ -83,13 +84,16 @@ export class Stats {
   correct = 0;
   readonly topK: Float64Array;
   /** One exact sum per SUMS name, each over the used rows' per-row value of the same name. */
-  readonly sums = Object.fromEntries(SUMS.map((name) => [name, new ExactSum()])) as Record<SumName, ExactSum>;
+  readonly sums = Object.fromEntries(SUMS.map((name) => [name, new FastExactSum()])) as Record<
+    SumName,
+    FastExactSum
+  >;
   /** Binary: torchmetrics' 15 bins of p and a 16th for p = 1; else 15 bins of max p. */
   readonly eceCount: Float64Array;
   readonly eceCorrect: Float64Array;
-  readonly eceConfidence: ExactSum[];
+  readonly eceConfidence: FastExactSum[];
   /** Binary: Σ y per bin of the soft targets (those of 1 are counted in eceCorrect); empty otherwise. */
-  readonly eceTarget: ExactSum[];
+  readonly eceTarget: FastExactSum[];
   /** Binary and multilabel: per-label counts; null for multiclass. */
   readonly labels: LabelCounts | null;
   readonly perClass: ClassStats | null;
@@ -105,8 +109,8 @@ export class Stats {
     const bins = binary ? BINARY_ECE_BINS : ECE_BINS;
     this.eceCount = new Float64Array(bins);
     this.eceCorrect = new Float64Array(bins);
-    this.eceConfidence = Array.from({ length: bins }, () => new ExactSum());
-    this.eceTarget = binary ? Array.from({ length: bins }, () => new ExactSum()) : [];
+    this.eceConfidence = Array.from({ length: bins }, () => new FastExactSum());
+    this.eceTarget = binary ? Array.from({ length: bins }, () => new FastExactSum()) : [];
     this.labels = options.task === "multiclass" ? null : new LabelCounts(binary ? 1 : classes);
     this.perClass = extras.perClass ? new ClassStats(tableClasses(options, classes)) : null;
     this.worst = new WorstRows(extras.worst);
