@@ -7,6 +7,11 @@ import { WasmKernel, wasmHandles } from "./wasmKernel.js";
 /** What evaluates a block into RowResults: the one choice of kernel, for every thread. */
 export interface Kernel {
   evaluate(block: RowBlock, out: RowResults): void;
+  /**
+   * Room for `rows` × C scores that evaluate() takes without a copy (the WebAssembly kernel's own
+   * memory): file workers read the file straight into it. Valid until the next call.
+   */
+  reserve(rows: number, C: number, f32: boolean): Float32Array | Float64Array;
   /** Per-element results' width RowResults need (multilabel: C), else 0. */
   readonly labels: number;
 }
@@ -16,15 +21,40 @@ export interface Kernel {
  * TypeScript reference), sigmoid rows in TypeScript.
  */
 export function makeKernel(options: LossOptions, classes: number): Kernel {
-  if (options.task === "binary")
-    return { labels: 0, evaluate: (b, out) => evaluateBinaryBlock(b, options, out) };
-  if (options.task === "multilabel")
-    return { labels: classes, evaluate: (b, out) => evaluateMultilabelBlock(b, options, out) };
+  if (options.task !== "multiclass") {
+    const multilabel = options.task === "multilabel";
+    let buffer = new ArrayBuffer(0);
+    return {
+      labels: multilabel ? classes : 0,
+      evaluate: (b, out) =>
+        multilabel ? evaluateMultilabelBlock(b, options, out) : evaluateBinaryBlock(b, options, out),
+      reserve: (rows, C, f32) => {
+        const bytes = rows * C * (f32 ? 4 : 8);
+        if (buffer.byteLength < bytes) buffer = new ArrayBuffer(bytes);
+        return f32 ? new Float32Array(buffer, 0, rows * C) : new Float64Array(buffer, 0, rows * C);
+      },
+    };
+  }
   if (wasmHandles(options)) {
     const wasm = new WasmKernel(options);
     const scratch = new Float64Array(classes);
-    return { labels: 0, evaluate: (b, out) => wasm.evaluate(b, out, scratch) };
+    return {
+      labels: 0,
+      evaluate: (b, out) => wasm.evaluate(b, out, scratch),
+      reserve: (rows, C, f32) => wasm.reserve(rows, C, f32),
+    };
   }
   const scratch = new Float64Array(classes);
-  return { labels: 0, evaluate: (b, out) => evaluateBlock(b, options, out, scratch) };
+  return {
+    labels: 0,
+    evaluate: (b, out) => evaluateBlock(b, options, out, scratch),
+    reserve: (rows, C, f32) => (f32 ? new Float32Array(rows * C) : new Float64Array(rows * C)),
+  };
 }
+
+/**
+ * Whether file workers can evaluate these options (the sigmoid kernels and the WebAssembly one
+ * read straight into their memory; the TypeScript softmax reference runs on blocks instead).
+ */
+export const fileWorkersHandle = (options: LossOptions) =>
+  options.task === "binary" || (options.task === "multiclass" && wasmHandles(options));

@@ -13,6 +13,12 @@ export class ProbabilityLook {
   possible = true;
   rows = 0;
 
+  /**
+   * `rowsSumToOne` false (binary and multilabel): sigmoid outputs have no row sum to check, and
+   * logits of a trained model all in [0, 1] are as unlikely as softmax rows are.
+   */
+  constructor(readonly rowsSumToOne = true) {}
+
   observe(scores: Scores, rows: number, C: number): void {
     if (!this.possible) return;
     for (let r = 0; r < rows; r++) {
@@ -25,7 +31,7 @@ export class ProbabilityLook {
         }
         sum += x;
       }
-      if (!(Math.abs(sum - 1) <= SUM_TOLERANCE)) {
+      if (this.rowsSumToOne && !(Math.abs(sum - 1) <= SUM_TOLERANCE)) {
         this.possible = false;
         return;
       }

@@ -1,4 +1,4 @@
-import { XentError } from "../errors.js";
+import { type ErrorContext, XentError } from "../errors.js";
 import { markUnused } from "./evaluateBlock.js";
 import { POSITIVE, PREDICTED, type RowResults } from "./rowResults.js";
 import { type SigmoidElement, sigmoidElement } from "./sigmoidLoss.js";
@@ -149,11 +149,7 @@ function checkedScore(scores: Scores, i: number, options: LossOptions, block: Ro
   return s;
 }
 
-export function notABinaryTarget(
-  y: number,
-  context: { row: number; line?: number | undefined },
-  label?: number,
-) {
+export function notABinaryTarget(y: number, context: ErrorContext, label?: number) {
   const of = label === undefined ? "" : ` of label ${label}`;
   const why =
     label === undefined

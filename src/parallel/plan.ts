@@ -1,6 +1,6 @@
 import { statSync } from "node:fs";
+import { fileWorkersHandle } from "../core/kernel.js";
 import type { LossOptions } from "../core/types.js";
-import { wasmHandles } from "../core/wasmKernel.js";
 import type { PredictionSource, TargetSource } from "../readers/types.js";
 import type { FileJob } from "./fileJob.js";
 import { defaultThreads, workersAvailable } from "./workerUrl.js";
@@ -43,7 +43,7 @@ export interface FilePlan {
  */
 export async function fileJob(run: ParallelInputs): Promise<FilePlan | null> {
   const threads = threadCount(run.threads);
-  if (threads < 2 || run.perSample || !wasmHandles(run.loss) || !workersAvailable()) return null;
+  if (threads < 2 || run.perSample || !fileWorkersHandle(run.loss) || !workersAvailable()) return null;
   if (!run.predictions.segments || !largeFile(run.predictions.info.path, run.minBytes)) return null;
   const plan = await run.predictions.segments(run.chunkRows, run.targets);
   if (!plan || plan.segments.length === 0) return null;

@@ -1,7 +1,8 @@
+import { spawnSync } from "node:child_process";
 import fc from "fast-check";
 import { describe, expect, it } from "vitest";
 import { tempDir, writeNpy, writeText } from "../helpers/files.js";
-import { runInProcess } from "../helpers/run.js";
+import { BIN, runInProcess } from "../helpers/run.js";
 
 /**
  * Binary and multilabel runs keep the promises multiclass ones do: chunking, threads and shard
@@ -193,6 +194,39 @@ describe("--task binary and multilabel", () => {
       }
     });
   }
+
+  it("binary on file workers names the earliest bad target and its file", async () => {
+    const bad = writeNpy(
+      dir,
+      "bad.npy",
+      Float64Array.from({ length: N }, (_, i) => (i === 4000 || i === 1500 ? 3 : i % 2)),
+      [N],
+      "<i8",
+    );
+    const r = spawnSync(
+      process.execPath,
+      [BIN, "eval", scores1, bad, "--threads", "2", "--chunk-rows", "500"],
+      {
+        encoding: "utf8",
+        env: { ...process.env, XENT_PARALLEL_MIN_BYTES: "0", XENT_DEBUG: "1" },
+      },
+    );
+    expect(r.status).toBe(2);
+    expect(r.stderr).toMatch(/evaluating on 2 threads reading the file/);
+    expect(r.stderr).toMatch(
+      /xent: error: target 3 is outside \[0, 1\]: binary targets .*bad\.npy row 1500\n$/,
+    );
+  });
+
+  it("warns when a binary classifier's scores all lie in [0, 1] (probabilities read as logits)", () => {
+    const p = writeNpy(dir, "p.npy", [0.2, 0.9, 0.6, 0.1], [4]);
+    const y = writeNpy(dir, "py.npy", [0, 1, 1, 0], [4], "<i8");
+    const r = spawnSync(process.execPath, [BIN, "eval", p, y, "--json"], { encoding: "utf8" });
+    expect(r.status).toBe(0);
+    expect(r.stderr).toMatch(
+      /^xent: warning: every score in .*p\.npy lies in \[0, 1\]: are these probabilities\? pass --input-type probs/,
+    );
+  });
 
   it("prints each task's per-sample fields (CSV)", async () => {
     const b = await runInProcess(["eval", scores1, targets1, "--format", "csv", "--chunk-rows", "3"]);

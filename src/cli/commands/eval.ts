@@ -323,7 +323,7 @@ async function evaluateAndPrint(
     predictionsPath: plan.predictions.info.path,
     onRows: args.perSample ? (res, ids) => printer.samples(res, ids) : undefined,
     onProgress: progress ? (rows) => progress.update(rows) : undefined,
-    look: plan.loss.inputType === "logits" ? new ProbabilityLook() : undefined,
+    look: plan.loss.inputType === "logits" ? new ProbabilityLook(plan.loss.task === "multiclass") : undefined,
   };
   const parallel = {
     predictions: plan.predictions,
@@ -356,8 +356,10 @@ async function evaluateAndPrint(
     if (!args.quiet) io.stderr.write(`xent: warning: ${text}\n`);
   };
   if (evaluation.look?.suspicious) {
+    const what = evaluation.look.rowsSumToOne ? "every row of" : "every score in";
+    const sums = evaluation.look.rowsSumToOne ? " and sums to 1" : "";
     warn(
-      `every row of ${plan.predictions.info.path} lies in [0, 1] and sums to 1: are these probabilities? pass --input-type probs (they are read as logits)`,
+      `${what} ${plan.predictions.info.path} lies in [0, 1]${sums}: are these probabilities? pass --input-type probs (they are read as logits)`,
     );
   }
   if (args.format === "csv" && args.perClass)

@@ -16,8 +16,8 @@ export function npySegments(
   const t = targets?.positional;
   if (!t || targets?.kind !== "index") return null;
   const { header } = p;
-  const contiguous =
-    p.axis === header.shape.length - 1 && (!header.fortranOrder || header.shape.length === 1);
+  // A 1-D array (one score per row) has its virtual class axis after the last.
+  const contiguous = p.axis >= header.shape.length - 1 && (!header.fortranOrder || header.shape.length === 1);
   const native = header.dtype.kind === "f" && header.dtype.size >= 4 && header.dtype.littleEndian;
   if (!contiguous || !native) return null;
   if (t.header.fortranOrder && t.header.shape.filter((d) => d > 1).length > 1) return null;
