@@ -126,16 +126,7 @@ export class Stats {
     const pc = this.perClass;
     this.rows += res.rows;
     for (let r = 0; r < res.rows; r++) {
-      const status = res.status[r]!;
-      if (status === IGNORED) {
-        this.ignored++;
-        continue;
-      }
-      if (status === SKIPPED) {
-        this.skipped++;
-        continue;
-      }
-      this.used++;
+      if (!this.counted(res.status[r]!)) continue;
       const loss = res.loss[r]!;
       const rank = res.rank[r]!;
       const y = res.target[r]!;
@@ -164,19 +155,38 @@ export class Stats {
         if (rank === 0) pc.correct[y]!++;
         pc.predicted[pred]!++;
       }
-      const index = res.start + r;
-      if (this.worst.wants(loss, index)) {
-        this.worst.add({
-          index,
-          id: ids?.[r],
-          target: y,
-          loss,
-          nll: res.nll[r]!,
-          pred,
-          pTarget: res.pTarget[r]!,
-        });
-      }
+      if (this.worst.wants(loss, res.start + r)) this.keepWorst(res, r, ids);
     }
+  }
+
+  /** Counts a row by its status; true when it is used (its values go into the sums). */
+  private counted(status: number): boolean {
+    if (status === IGNORED) {
+      this.ignored++;
+      return false;
+    }
+    if (status === SKIPPED) {
+      this.skipped++;
+      return false;
+    }
+    this.used++;
+    return true;
+  }
+
+  /** Row r among the worst rows (the caller checked that it enters the list). */
+  private keepWorst(res: RowResults, r: number, ids: readonly string[] | undefined): void {
+    const task = this.options.task;
+    this.worst.add({
+      index: res.start + r,
+      id: ids?.[r],
+      target: res.target[r]!,
+      loss: res.loss[r]!,
+      nll: res.nll[r]!,
+      pred: res.pred[r]!,
+      pTarget: res.pTarget[r]!,
+      ...(task === "binary" ? { value: res.value[r]! } : {}),
+      ...(task === "multilabel" ? { weight: res.weight[r]!, wrong: res.rank[r]! } : {}),
+    });
   }
 
   /**
@@ -190,16 +200,7 @@ export class Stats {
     const pc = this.perClass;
     this.rows += res.rows;
     for (let r = 0; r < res.rows; r++) {
-      const status = res.status[r]!;
-      if (status === IGNORED) {
-        this.ignored++;
-        continue;
-      }
-      if (status === SKIPPED) {
-        this.skipped++;
-        continue;
-      }
-      this.used++;
+      if (!this.counted(res.status[r]!)) continue;
       const loss = res.loss[r]!;
       const rank = res.rank[r]!;
       const y = res.target[r]!;
@@ -232,19 +233,7 @@ export class Stats {
           pc.predicted[pred]!++;
         }
       } else this.addLabels(res, r);
-      const index = res.start + r;
-      if (this.worst.wants(loss, index)) {
-        this.worst.add({
-          index,
-          id: ids?.[r],
-          target: y,
-          loss,
-          nll: res.nll[r]!,
-          pred,
-          pTarget: res.pTarget[r]!,
-          ...(binary ? { value: res.value[r]! } : { weight: res.weight[r]!, wrong: rank }),
-        });
-      }
+      if (this.worst.wants(loss, res.start + r)) this.keepWorst(res, r, ids);
     }
   }
 
