@@ -212,11 +212,14 @@ export class TablePrinter implements Printer {
     const limit =
       run.display.topClasses ?? (all.length > DEFAULT_TOP_CLASSES + 5 ? DEFAULT_TOP_CLASSES : all.length);
     const shown = limit === 0 ? sorted : sorted.slice(0, limit);
-    const by = run.display.sortClasses === "loss" ? "by loss, worst first" : "by class";
-    const title =
-      shown.length < all.length ? `per class, ${by} (${shown.length} of ${all.length})` : `per class, ${by}`;
     // Multilabel: a label's count is its positive rows, with recall and F1 beside precision.
     const labels = run.options.task === "multilabel";
+    const unit = labels ? "label" : "class";
+    const by = run.display.sortClasses === "loss" ? "by loss, worst first" : `by ${unit}`;
+    const title =
+      shown.length < all.length
+        ? `per ${unit}, ${by} (${shown.length} of ${all.length})`
+        : `per ${unit}, ${by}`;
     const rows = [
       labels
         ? ["label", "name", "positives", "loss", "nll", "precision", "recall", "f1", "predicted"]
