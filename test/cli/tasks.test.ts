@@ -228,6 +228,28 @@ describe("--task binary and multilabel", () => {
     );
   });
 
+  it("checks a binary state's own fields before merging it", async () => {
+    const doc = JSON.parse(
+      (await runInProcess(["eval", scores1, targets1, "--json", "--emit-state"])).stdout,
+    );
+    const tampered = structuredClone(doc);
+    tampered.state.stats.labels.tp[0] = tampered.state.stats.labels.positives[0] + 1;
+    const noTargets = structuredClone(doc);
+    delete noTargets.state.stats.ece.target;
+    const badThreshold = structuredClone(doc);
+    badThreshold.state.options.threshold = 2;
+    for (const [name, state, message] of [
+      ["tp.json", tampered, /stats\.labels\.tp exceeds its label's positives or predictions/],
+      ["ece.json", noTargets, /stats\.ece\.target is not an array/],
+      ["threshold.json", badThreshold, /options\.threshold is not in \[0, 1\]/],
+    ] as const) {
+      const file = writeText(dir, name, JSON.stringify(state));
+      const r = spawnSync(process.execPath, [BIN, "merge", file], { encoding: "utf8" });
+      expect(r.status).toBe(2);
+      expect(r.stderr).toMatch(message);
+    }
+  });
+
   it("prints each task's per-sample fields (CSV)", async () => {
     const b = await runInProcess(["eval", scores1, targets1, "--format", "csv", "--chunk-rows", "3"]);
     const lines = b.stdout.split("\n");
