@@ -12,7 +12,7 @@ import { ExactSum } from "./exactSum.js";
  * Why: ExactSum's add walks its partials (~25 ns); four of them per row were 60% of a 10M-row
  * binary run. This add is integer shifts and three float adds.
  */
-const CHUNKS = 68;
+export const CHUNKS = 68;
 const RADIX = 2 ** 32;
 const HALF = 2 ** 31;
 /** Adds between carry propagations: each chunk stays below 2^20 · 2^32 = 2^52. */
@@ -72,6 +72,23 @@ export class FastExactSum {
       chunks[k + 2]! -= c2;
     }
     if (++this.adds === CARRY_EVERY) this.carry();
+  }
+
+  /**
+   * Adds chunk k of an accumulator kept elsewhere (src/metrics/binarySums.ts, i64 chunks in
+   * WebAssembly): its low 32 bits (unsigned) go to chunk k, its high 32 bits (signed) to k + 1.
+   */
+  addChunk(k: number, low: number, high: number): void {
+    this.chunks[k]! += low;
+    this.chunks[k + 1]! += high;
+    if (++this.adds === CARRY_EVERY) this.carry();
+  }
+
+  /** Adds infinities and NaNs counted elsewhere. */
+  addSpecials(posInf: number, negInf: number, nan: number): void {
+    for (let i = 0; i < posInf; i++) this.exact.add(Number.POSITIVE_INFINITY);
+    for (let i = 0; i < negInf; i++) this.exact.add(Number.NEGATIVE_INFINITY);
+    for (let i = 0; i < nan; i++) this.exact.add(Number.NaN);
   }
 
   /**

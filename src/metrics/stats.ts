@@ -1,6 +1,7 @@
 import { POSITIVE, PREDICTED, type RowResults } from "../core/rowResults.js";
 import { IGNORED, type LossOptions, SKIPPED } from "../core/types.js";
 import { XentError } from "../errors.js";
+import { BinarySums, type BinaryTotals } from "./binarySums.js";
 import { BINARY_ECE_BINS, binaryEceBin, ECE_BINS, eceBin } from "./calibration.js";
 import { ExactSum } from "./exactSum.js";
 import { FastExactSum } from "./fastExactSum.js";
@@ -98,11 +99,13 @@ export class Stats {
   readonly labels: LabelCounts | null;
   readonly perClass: ClassStats | null;
   readonly worst: WorstRows;
+  /** Binary: the per-row sums in WebAssembly (null: in TypeScript, as everywhere without it). */
+  private readonly binarySums: BinarySums | null;
 
   constructor(
     readonly classes: number,
     readonly options: LossOptions,
-    extras: { perClass: boolean; worst: number },
+    extras: { perClass: boolean; worst: number; wasm?: boolean },
   ) {
     this.topK = new Float64Array(options.topK.length);
     const binary = options.task === "binary";
@@ -114,6 +117,7 @@ export class Stats {
     this.labels = options.task === "multiclass" ? null : new LabelCounts(binary ? 1 : classes);
     this.perClass = extras.perClass ? new ClassStats(tableClasses(options, classes)) : null;
     this.worst = new WorstRows(extras.worst);
+    this.binarySums = binary && extras.wasm !== false ? BinarySums.create() : null;
   }
 
   /** Adds one block's rows; `ids` are the block's per-row ids, kept for the worst rows only. */
@@ -197,6 +201,10 @@ export class Stats {
    */
   private addSigmoid(res: RowResults, ids?: readonly string[]): void {
     const binary = this.options.task === "binary";
+    if (binary && this.binarySums !== null) {
+      this.addBinaryInWasm(res, ids, this.binarySums);
+      return;
+    }
     const pc = this.perClass;
     this.rows += res.rows;
     for (let r = 0; r < res.rows; r++) {
@@ -233,6 +241,53 @@ export class Stats {
           pc.predicted[pred]!++;
         }
       } else this.addLabels(res, r);
+      if (this.worst.wants(loss, res.start + r)) this.keepWorst(res, r, ids);
+    }
+  }
+
+  /** Binary rows through BinarySums (WebAssembly); per-class sums and worst rows stay here. */
+  private addBinaryInWasm(res: RowResults, ids: readonly string[] | undefined, wasm: BinarySums): void {
+    const labels = this.labels!;
+    const totals: BinaryTotals = {
+      used: 0,
+      ignored: 0,
+      skipped: 0,
+      correct: 0,
+      positives: 0,
+      predicted: 0,
+      tp: 0,
+      binCount: this.eceCount,
+      binOnes: this.eceCorrect,
+      loss: this.sums.loss,
+      nll: this.sums.nll,
+      brier: this.sums.brier,
+      confidence: this.eceConfidence,
+      target: this.eceTarget,
+    };
+    wasm.add(res, totals);
+    this.rows += res.rows;
+    this.used += totals.used;
+    this.ignored += totals.ignored;
+    this.skipped += totals.skipped;
+    this.correct += totals.correct;
+    labels.positives[0]! += totals.positives;
+    labels.predicted[0]! += totals.predicted;
+    labels.tp[0]! += totals.tp;
+    const pc = this.perClass;
+    if (pc === null && this.worst.k === 0) return;
+    for (let r = 0; r < res.rows; r++) {
+      const status = res.status[r]!;
+      if (status === IGNORED || status === SKIPPED) continue;
+      const loss = res.loss[r]!;
+      if (pc !== null) {
+        const y = res.target[r]!;
+        pc.count[y]!++;
+        pc.loss[y]!.add(loss);
+        pc.weight[y]!.add(1);
+        pc.nll[y]!.add(res.nll[r]!);
+        if (res.rank[r] === 0) pc.correct[y]!++;
+        pc.predicted[res.pred[r]!]!++;
+      }
       if (this.worst.wants(loss, res.start + r)) this.keepWorst(res, r, ids);
     }
   }
