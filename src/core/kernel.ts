@@ -2,6 +2,7 @@ import { evaluateBlock } from "./evaluateBlock.js";
 import type { RowResults } from "./rowResults.js";
 import { evaluateBinaryBlock, evaluateMultilabelBlock } from "./sigmoidBlock.js";
 import type { LossOptions, RowBlock } from "./types.js";
+import { WasmBinaryKernel } from "./wasmBinary.js";
 import { WasmKernel, wasmHandles } from "./wasmKernel.js";
 
 /** What evaluates a block into RowResults: the one choice of kernel, for every thread. */
@@ -21,6 +22,14 @@ export interface Kernel {
  * TypeScript reference), sigmoid rows in TypeScript.
  */
 export function makeKernel(options: LossOptions, classes: number): Kernel {
+  if (WasmBinaryKernel.handles(options)) {
+    const wasm = new WasmBinaryKernel(options);
+    return {
+      labels: 0,
+      evaluate: (b, out) => wasm.evaluate(b, out),
+      reserve: (n, C, f32) => wasm.reserve(n, C, f32),
+    };
+  }
   if (options.task !== "multiclass") {
     const multilabel = options.task === "multilabel";
     let buffer = new ArrayBuffer(0);

@@ -27,7 +27,7 @@ const CALL_VALUES = 1 << 18;
 let compiled: WebAssembly.Module | null | undefined;
 
 /** The compiled kernel, or null where WebAssembly SIMD is missing (the TypeScript kernel then runs). */
-function kernelModule(): WebAssembly.Module | null {
+export function kernelModule(): WebAssembly.Module | null {
   if (compiled === undefined) {
     try {
       compiled = new WebAssembly.Module(Buffer.from(KERNEL_WASM, "base64"));
