@@ -86,7 +86,14 @@ const accAt = (index) => `(i32.const ${index * L.accBytes})`;
 const accOfBin = (first) =>
   `(i32.add (i32.const ${first * L.accBytes}) (i32.mul (local.get $bin) (i32.const ${L.accBytes})))`;
 const counter = (index) => `(i32.const ${L.counters + index * 8})`;
-const bump = (index) => `(f64.store ${counter(index)} (f64.add (f64.load ${counter(index)}) (f64.const 1)))`;
+// The seven scalar counts live in i32 locals during a call (rows per call < 2^31) and are added
+// to memory at its end, instead of a load and a store per count and row (no change measurable
+// above this machine's noise, ±15%).
+const COUNTS = ["used", "ignored", "skipped", "correct", "positives", "predicted", "tp"];
+const bump = (index) => {
+  const name = COUNTS.find((k) => L.count[k] === index);
+  return `(local.set $n_${name} (i32.add (local.get $n_${name}) (i32.const 1)))`;
+};
 const bumpBin = (first) => `
       (local.set $a (i32.add (i32.const ${L.counters + first * 8}) (i32.shl (local.get $bin) (i32.const 3))))
       (f64.store (local.get $a) (f64.add (f64.load (local.get $a)) (f64.const 1)))`;
@@ -108,6 +115,7 @@ export function sumsWat() {
     (local $r i32) (local $st i32) (local $x f64) (local $u i64) (local $e i32) (local $a i32) (local $m i64)
     (local $s i32) (local $o i64) (local $c0 i64) (local $c1 i64) (local $c2 i64) (local $rest i64)
     (local $bin i32) (local $pv f64) (local $y i32) (local $yhat i32) (local $v f64)
+    ${COUNTS.map((k) => `(local $n_${k} i32)`).join(" ")}
     (block $end
       (loop $row
         (br_if $end (i32.ge_u (local.get $r) (local.get $n)))
@@ -150,6 +158,7 @@ export function sumsWat() {
               (if (f64.ne (local.get $v) (f64.const 0))
                 (then (local.set $x (local.get $v))${addExact(accOfBin(L.acc.target))})))))
         (local.set $r (i32.add (local.get $r) (i32.const 1)))
-        (br $row))))
+        (br $row)))
+    ${COUNTS.map((k) => `(f64.store ${counter(L.count[k])} (f64.add (f64.load ${counter(L.count[k])}) (f64.convert_i32_u (local.get $n_${k}))))`).join("\n    ")})
 )`;
 }
