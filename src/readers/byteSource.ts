@@ -25,6 +25,8 @@ export interface ByteSource {
   size: number | null;
   /** Bytes handed out by stream() so far (for the progress bar). */
   bytesRead: number;
+  /** The compressions removed around the content (wrappers.ts), outermost first. */
+  wrappers?: ("gzip" | "zstd")[];
 }
 
 /** Counts what a stream hands out into `source.bytesRead`. */
@@ -36,6 +38,12 @@ async function* counted(source: ByteSource, chunks: AsyncIterable<Uint8Array>): 
 }
 
 export const STDIN_NAME = "<stdin>";
+
+/** What makes a source readable only from the front, for messages. */
+export function streamKind(source: ByteSource): string {
+  if (source.wrappers?.length) return `${source.wrappers[0]}-compressed data`;
+  return source.name === STDIN_NAME ? "standard input" : "a pipe";
+}
 
 export async function openByteSource(path: string, stdin?: Readable): Promise<ByteSource> {
   if (path === "-") return stdinSource(stdin ?? process.stdin);
@@ -77,6 +85,8 @@ async function* guard(stream: Readable, name: string): AsyncGenerator<Uint8Array
   try {
     for await (const chunk of stream) yield chunk as Uint8Array;
   } catch (e) {
+    // A decompressor's error (wrappers.ts) already says what and where.
+    if (e instanceof XentError) throw e;
     throw new XentError("io", `cannot read: ${describeIoError(e)}`, { file: name });
   } finally {
     stream.destroy();
@@ -86,7 +96,7 @@ async function* guard(stream: Readable, name: string): AsyncGenerator<Uint8Array
 const stdinSource = (stdin: Readable) => streamSource(stdin, STDIN_NAME);
 
 /** An input read once from the front: standard input, a pipe. `path` is null: no positional reads. */
-async function streamSource(input: Readable, name: string): Promise<ByteSource> {
+export async function streamSource(input: Readable, name: string): Promise<ByteSource> {
   const it = guard(input, name)[Symbol.asyncIterator]();
   const first: Uint8Array[] = [];
   let have = 0;

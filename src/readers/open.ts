@@ -1,7 +1,7 @@
 import type { Readable } from "node:stream";
 import { usage, XentError } from "../errors.js";
 import type { ArrowOptions } from "./arrow/arrow.js";
-import { type ByteSource, openByteSource } from "./byteSource.js";
+import { type ByteSource, openByteSource, streamKind } from "./byteSource.js";
 import type { CsvParser } from "./csv/table.js";
 import { NPY_MAGIC } from "./npy/header.js";
 import { type NpyArray, openNpy } from "./npy/npy.js";
@@ -9,7 +9,15 @@ import { LOGITS_KEYS, type NpzArchive, npzArray, openNpz, pickKey, TARGET_KEYS }
 import { npySegments } from "./npy/segments.js";
 import { type NpyLayout, npyPredictions, npyTargets } from "./npy/source.js";
 import { openNpyStream } from "./npy/stream.js";
-import type { InputFormat, PositionalNpy, PredictionSource, TargetKind, TargetSource } from "./types.js";
+import type {
+  InputFormat,
+  InputInfo,
+  PositionalNpy,
+  PredictionSource,
+  TargetKind,
+  TargetSource,
+} from "./types.js";
+import { unwrap } from "./wrappers.js";
 
 export interface OpenOptions extends ArrowOptions {
   /** What `-` reads (process.stdin unless a test feeds its own pieces). */
@@ -89,9 +97,20 @@ async function npyArray(source: ByteSource): Promise<NpyArray> {
 function archivePath(source: ByteSource): string {
   if (source.path === null)
     throw usage(
-      `an NPZ archive cannot be read from ${source.name === "<stdin>" ? "standard input" : "a pipe"} (its index is at the end); pass a regular file`,
+      `an NPZ archive cannot be read from ${streamKind(source)} (its index is at the end); ${source.wrappers ? "decompress it to a regular file" : "pass a regular file"}`,
     );
   return source.path;
+}
+
+/** Opens an input and removes gzip/zstd wrappers around it. */
+async function openInput(path: string, options: OpenOptions): Promise<ByteSource> {
+  return unwrap(await openByteSource(path, options.stdin));
+}
+
+/** Records the wrappers an input had in what the run reports of it. */
+function noteWrappers<T extends { info: InputInfo }>(source: ByteSource, opened: T): T {
+  if (source.wrappers?.length) opened.info.wrapper = source.wrappers.join("+");
+  return opened;
 }
 
 export async function openPredictions(
@@ -100,7 +119,18 @@ export async function openPredictions(
   options: OpenOptions,
   withTargets: boolean,
 ): Promise<OpenedPredictions> {
-  const source = await openByteSource(path, options.stdin);
+  const source = await openInput(path, options);
+  const opened = await predictionsOf(source, forced, options, withTargets);
+  noteWrappers(source, opened.source);
+  return opened;
+}
+
+async function predictionsOf(
+  source: ByteSource,
+  forced: InputFormat | undefined,
+  options: OpenOptions,
+  withTargets: boolean,
+): Promise<OpenedPredictions> {
   const format = detectFormat(source, forced);
   if (options.classAxis !== undefined && format !== "npy" && format !== "npz")
     throw usage("--class-axis applies to NPY and NPZ predictions");
@@ -157,7 +187,16 @@ export async function openTargets(
   options: OpenOptions,
   predictions: OpenedPredictions,
 ): Promise<TargetSource> {
-  const source = await openByteSource(path, options.stdin);
+  const source = await openInput(path, options);
+  return noteWrappers(source, await targetsOf(source, forced, options, predictions));
+}
+
+async function targetsOf(
+  source: ByteSource,
+  forced: InputFormat | undefined,
+  options: OpenOptions,
+  predictions: OpenedPredictions,
+): Promise<TargetSource> {
   const format = detectFormat(source, forced);
   const C = predictions.source.classes;
   // CSV/Arrow predictions: rows are not known before reading (−1).

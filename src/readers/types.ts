@@ -18,6 +18,8 @@ export interface InputInfo {
   /** NPZ member or Arrow column the values come from. */
   member?: string;
   compression?: string;
+  /** gzip or zstd around the whole file ("gzip", "zstd+gzip" for nested ones). */
+  wrapper?: string;
   dtype?: string;
   shape?: number[];
   kind?: TargetKind;

@@ -9,7 +9,7 @@ import {
   RecordBatchReader,
 } from "apache-arrow";
 import { usage, XentError } from "../../errors.js";
-import type { ByteSource } from "../byteSource.js";
+import { type ByteSource, streamKind } from "../byteSource.js";
 import {
   assignColumns,
   columnRoles,
@@ -97,7 +97,7 @@ export async function openArrow(source: ByteSource, format: "arrow" | "arrows"):
   if (format === "arrow" && source.path === null) {
     throw new XentError(
       "usage",
-      `the Arrow file format cannot be read from ${name === "<stdin>" ? "standard input" : "a pipe"} (its index is at the end); pipe the stream format (.arrows) or pass a regular file`,
+      `the Arrow file format cannot be read from ${streamKind(source)} (its index is at the end); ${source.wrappers ? "decompress it to a regular file" : "pipe the stream format (.arrows) or pass a regular file"}`,
     );
   }
   let handle: FileHandle | null = null;
