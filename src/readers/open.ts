@@ -5,7 +5,15 @@ import { type ByteSource, openByteSource, streamKind } from "./byteSource.js";
 import type { CsvParser } from "./csv/table.js";
 import { NPY_MAGIC } from "./npy/header.js";
 import { type NpyArray, openNpy } from "./npy/npy.js";
-import { LOGITS_KEYS, type NpzArchive, npzArray, openNpz, pickKey, TARGET_KEYS } from "./npy/npz.js";
+import {
+  LOGITS_KEYS,
+  type NpzArchive,
+  npzArray,
+  openNpz,
+  PICKLE_MESSAGE,
+  pickKey,
+  TARGET_KEYS,
+} from "./npy/npz.js";
 import { npySegments } from "./npy/segments.js";
 import { type NpyLayout, npyPredictions, npyTargets } from "./npy/source.js";
 import { openNpyStream } from "./npy/stream.js";
@@ -73,14 +81,49 @@ export function detectFormat(source: ByteSource, forced: InputFormat | undefined
       },
     );
   }
-  if (head.includes(0)) {
+  const known = knownBinary(head);
+  if (known !== null) throw new XentError("format", known, { file: source.name });
+  if (!looksLikeText(head)) {
     throw new XentError(
       "format",
-      "binary content of no known format (NPY, NPZ, Arrow, CSV or TSV expected)",
+      "binary content of no known format (NPY, NPZ, Arrow, gzip/zstd, CSV or TSV expected)",
       { file: source.name },
     );
   }
   return /\.tsv$/i.test(source.name) ? "tsv" : "csv";
+}
+
+const HDF5_MAGIC = [0x89, 0x48, 0x44, 0x46, 0x0d, 0x0a, 0x1a, 0x0a];
+
+/** Formats xent recognises but does not read, with the way out; null for anything else. */
+function knownBinary(head: Uint8Array): string | null {
+  if (startsWith(head, HDF5_MAGIC))
+    return "an HDF5 file, which xent does not read: save the arrays with numpy.save (NPY/NPZ) or safetensors";
+  // Pickle protocols 2 to 5 open with PROTO (0x80) and the protocol number: torch.save's legacy
+  // format and pickle.dump. Unpickling runs arbitrary code.
+  if (head[0] === 0x80 && head[1]! >= 2 && head[1]! <= 5)
+    return PICKLE_MESSAGE("a Python pickle (torch.save's legacy format, pickle.dump)");
+  if (Buffer.from(head.subarray(0, 4)).toString("latin1") === "PAR1")
+    return "a Parquet file, which this xent does not read yet: write the predictions as Arrow (polars' write_ipc, pyarrow.feather) or NPY";
+  return null;
+}
+
+/**
+ * Whether the first bytes can start a text table: no control characters but tab, newline and
+ * carriage return, and valid UTF-8 (an incomplete character at the very end aside). Binary
+ * content is refused here rather than quoted raw in a CSV error further on.
+ */
+function looksLikeText(head: Uint8Array): boolean {
+  for (const b of head) if ((b < 0x20 && b !== 9 && b !== 10 && b !== 13) || b === 0x7f) return false;
+  for (let cut = 0; cut < 4 && cut <= head.length; cut++) {
+    try {
+      new TextDecoder("utf-8", { fatal: true }).decode(head.subarray(0, head.length - cut));
+      return true;
+    } catch {
+      // try without a last, possibly incomplete, character
+    }
+  }
+  return false;
 }
 
 export interface OpenedPredictions {

@@ -2,7 +2,7 @@ import { writeFileSync } from "node:fs";
 import { join } from "node:path";
 import { describe, expect, it } from "vitest";
 import { npyBytes, tempDir, writeNpy, writeText } from "../helpers/files.js";
-import { xent } from "../helpers/run.js";
+import { ROOT, xent } from "../helpers/run.js";
 
 const dir = tempDir();
 const logits = writeNpy(dir, "logits.npy", [0, 1, 2, 2, 1, 0, 1, 1, 1], [3, 3]);
@@ -222,6 +222,40 @@ const cases: [string, string[], RegExp][] = [
     /unknown metric 'f1' for --task multiclass \(it is one of --task binary\); known: loss, nll, perplexity, accuracy, entropy, brier, ece$/,
   ],
   ["no targets at all", [logits], /no targets: give a targets file/],
+  [
+    "a Python pickle (torch.save's legacy format)",
+    [
+      raw("legacy.pt", Buffer.from([0x80, 0x02, 0x8a, 0x0a, 0x6c, 0xfc, 0x9c, 0x46, 0xf9, 0x20, 0x6a, 0xa8])),
+      labels,
+    ],
+    /a Python pickle \(torch\.save's legacy format, pickle\.dump\): pickled Python objects are not read \(unpickling is unsafe: it runs code\); save the tensors with numpy\.save \(NPY\/NPZ\) or safetensors, .*legacy\.pt$/,
+  ],
+  [
+    "a torch.save file (a zip of pickles)",
+    [`${ROOT}fixtures/unsupported/model.pt`, labels],
+    /a PyTorch file \(torch\.save\): pickled Python objects are not read .*model\.pt$/,
+  ],
+  [
+    "a pickle.dump file",
+    [`${ROOT}fixtures/unsupported/preds.pkl`, labels],
+    /a Python pickle \(torch\.save's legacy format, pickle\.dump\): pickled Python objects are not read/,
+  ],
+  [
+    "an HDF5 file",
+    [raw("preds.h5", Buffer.from("\x89HDF\r\n\x1a\n\0\0\0\0", "latin1")), labels],
+    /an HDF5 file, which xent does not read: save the arrays with numpy\.save/,
+  ],
+  [
+    "binary content that is no known format (never quoted raw)",
+    [
+      raw(
+        "noise.csv",
+        Buffer.from([0x42, 0x5a, 0x68, 0x39, 0x31, 0x41, 0x59, 0x26, 0x53, 0x59, 0xc3, 0x28, 0x01]),
+      ),
+      labels,
+    ],
+    /^xent: error: binary content of no known format \(NPY, NPZ, Arrow, gzip\/zstd, CSV or TSV expected\), .*noise\.csv$/,
+  ],
   [
     "a binary target outside [0, 1]",
     [npy("b.npy", [0.5, -1, 2], [3]), csv("b.csv", "label\n0\n1\n2\n")],

@@ -18,10 +18,18 @@ export interface NpzArchive {
   members: Map<string, ZipMember>;
 }
 
+/** What xent says of pickled inputs, whatever wrote them. */
+export const PICKLE_MESSAGE = (what: string) =>
+  `${what}: pickled Python objects are not read (unpickling is unsafe: it runs code); save the tensors with numpy.save (NPY/NPZ) or safetensors`;
+
 export async function openNpz(path: string): Promise<NpzArchive> {
   const handle = await openFile(path);
   try {
     const members = await zipMembers(handle, (await handle.stat()).size);
+    // torch.save writes a zip of a pickle (archive/data.pkl) and raw storages: not NPZ.
+    if (members.some((m) => m.name === "data.pkl" || m.name.endsWith("/data.pkl"))) {
+      throw new XentError("format", PICKLE_MESSAGE("a PyTorch file (torch.save)"));
+    }
     const map = new Map(members.filter((m) => m.name.endsWith(".npy")).map((m) => [m.name.slice(0, -4), m]));
     return { path, keys: [...map.keys()], members: map };
   } catch (e) {
