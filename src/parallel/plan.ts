@@ -1,7 +1,7 @@
 import { statSync } from "node:fs";
 import { fileWorkersHandle } from "../core/kernel.js";
 import type { LossOptions } from "../core/types.js";
-import type { PredictionSource, TargetSource } from "../readers/types.js";
+import type { InputInfo, PredictionSource, TargetSource } from "../readers/types.js";
 import type { FileJob } from "./fileJob.js";
 import { defaultThreads, workersAvailable } from "./workerUrl.js";
 
@@ -44,7 +44,7 @@ export interface FilePlan {
 export async function fileJob(run: ParallelInputs): Promise<FilePlan | null> {
   const threads = threadCount(run.threads);
   if (threads < 2 || run.perSample || !fileWorkersHandle(run.loss) || !workersAvailable()) return null;
-  if (!run.predictions.segments || !largeFile(run.predictions.info.path, run.minBytes)) return null;
+  if (!run.predictions.segments || !largeFile(fileOf(run.predictions.info), run.minBytes)) return null;
   const plan = await run.predictions.segments(run.chunkRows, run.targets);
   if (!plan || plan.segments.length === 0) return null;
   return {
@@ -70,8 +70,19 @@ export function blockWorkerCount(run: ParallelInputs): number {
   const threads = threadCount(run.threads);
   const format = run.predictions.info.format;
   if (threads < 2 || format === "csv" || format === "tsv" || !workersAvailable()) return 0;
-  // An NPZ member is named archive.npz:member.npy; the archive's size is what counts.
-  return largeFile(run.predictions.info.path.replace(/:[^:/]*\.npy$/, ""), run.minBytes) ? threads : 0;
+  return largeFile(fileOf(run.predictions.info), run.minBytes) ? threads : 0;
+}
+
+/**
+ * The file behind an input: an NPZ member is named archive.npz:member.npy and a safetensors
+ * tensor file.safetensors:key; the file's size is what counts.
+ */
+function fileOf(info: InputInfo): string {
+  const m = info.member;
+  if (m === undefined) return info.path;
+  for (const suffix of [`:${m}.npy`, `:${m}`])
+    if (info.path.endsWith(suffix)) return info.path.slice(0, -suffix.length);
+  return info.path;
 }
 
 /** Whether a file is big enough for worker threads; false for standard input (no size to judge). */

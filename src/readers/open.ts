@@ -5,18 +5,12 @@ import { type ByteSource, openByteSource, streamKind } from "./byteSource.js";
 import type { CsvParser } from "./csv/table.js";
 import { NPY_MAGIC } from "./npy/header.js";
 import { type NpyArray, openNpy } from "./npy/npy.js";
-import {
-  LOGITS_KEYS,
-  type NpzArchive,
-  npzArray,
-  openNpz,
-  PICKLE_MESSAGE,
-  pickKey,
-  TARGET_KEYS,
-} from "./npy/npz.js";
+import { LOGITS_KEYS, openNpz, PICKLE_MESSAGE, pickKey, TARGET_KEYS } from "./npy/npz.js";
 import { npySegments } from "./npy/segments.js";
 import { type NpyLayout, npyPredictions, npyTargets } from "./npy/source.js";
 import { openNpyStream } from "./npy/stream.js";
+import { looksLikeSafetensors, openSafetensors } from "./safetensors.js";
+import { npzTensors, safetensorsTensors, type TensorArchive } from "./tensorArchive.js";
 import type {
   InputFormat,
   InputInfo,
@@ -51,6 +45,7 @@ const BINARY_EXTENSIONS: [RegExp, InputFormat][] = [
   [/\.npz$/i, "npz"],
   [/\.(arrow|feather|ipc)$/i, "arrow"],
   [/\.arrows$/i, "arrows"],
+  [/\.safetensors$/i, "safetensors"],
 ];
 
 // Arrow (apache-arrow: 90 ms to load) and CSV (csv-parse) readers are imported when a file needs
@@ -68,6 +63,7 @@ export function detectFormat(source: ByteSource, forced: InputFormat | undefined
   if (startsWith(head, ZIP_MAGIC) || startsWith(head, ZIP_EMPTY)) return "npz";
   if (Buffer.from(head.subarray(0, 6)).toString("latin1") === ARROW_FILE) return "arrow";
   if (startsWith(head, [0xff, 0xff, 0xff, 0xff])) return "arrows";
+  if (looksLikeSafetensors(head)) return "safetensors";
   const hinted = BINARY_EXTENSIONS.find(([re]) => re.test(source.name))?.[1];
   if (hinted && head.length === 0)
     throw new XentError("format", `empty file (0 bytes), not ${hinted.toUpperCase()}`, { file: source.name });
@@ -130,18 +126,22 @@ export interface OpenedPredictions {
   source: PredictionSource;
   /** Shape and class axis of NPY/NPZ predictions, which NPY targets are checked against. */
   layout: NpyLayout | null;
-  archive: NpzArchive | null;
+  /** NPZ or safetensors predictions: the file whose other arrays may hold the targets. */
+  archive: TensorArchive | null;
 }
 
 async function npyArray(source: ByteSource): Promise<NpyArray> {
   return source.path !== null ? openNpy(source.path) : openNpyStream(source.stream(), source.name);
 }
 
-function archivePath(source: ByteSource): string {
-  if (source.path === null)
+function archivePath(source: ByteSource, format: "npz" | "safetensors"): string {
+  if (source.path === null) {
+    const what = format === "npz" ? "an NPZ archive" : "a safetensors file";
+    const why = format === "npz" ? "its index is at the end" : "its tensors are read by offset";
     throw usage(
-      `an NPZ archive cannot be read from ${streamKind(source)} (its index is at the end); ${source.wrappers ? "decompress it to a regular file" : "pass a regular file"}`,
+      `${what} cannot be read from ${streamKind(source)} (${why}); ${source.wrappers ? "decompress it to a regular file" : "pass a regular file"}`,
     );
+  }
   return source.path;
 }
 
@@ -175,10 +175,10 @@ async function predictionsOf(
   withTargets: boolean,
 ): Promise<OpenedPredictions> {
   const format = detectFormat(source, forced);
-  if (options.classAxis !== undefined && format !== "npy" && format !== "npz")
-    throw usage("--class-axis applies to NPY and NPZ predictions");
-  if (options.logitsKey !== undefined && format !== "npz")
-    throw usage("--logits-key applies to NPZ predictions");
+  if (options.classAxis !== undefined && format !== "npy" && format !== "npz" && format !== "safetensors")
+    throw usage("--class-axis applies to NPY, NPZ and safetensors predictions");
+  if (options.logitsKey !== undefined && format !== "npz" && format !== "safetensors")
+    throw usage("--logits-key applies to NPZ and safetensors predictions");
   if (options.logitsColumn !== undefined && format !== "arrow" && format !== "arrows")
     throw usage("--logits-column applies to Arrow predictions");
   switch (format) {
@@ -190,20 +190,27 @@ async function predictionsOf(
       }
       return { source: p, layout: p.layout, archive: null };
     }
-    case "npz": {
-      const archive = await openNpz(archivePath(source));
+    case "npz":
+    case "safetensors": {
+      const archive = await openArchive(source, format);
       const key = pickKey(archive, options.logitsKey, LOGITS_KEYS, "--logits-key");
       if (key === null) {
         throw new XentError(
           "format",
-          `no predictions array (${LOGITS_KEYS.join(", ")}) in the archive, which holds ${archive.keys.join(", ") || "nothing"}; pick one with --logits-key`,
+          `no predictions array (${LOGITS_KEYS.join(", ")}) in the ${format === "npz" ? "archive" : "file"}, which holds ${archive.keys.join(", ") || "nothing"}; pick one with --logits-key`,
           {
             file: source.name,
           },
         );
       }
-      const p = await npyPredictions(await npzArray(archive, key), options.classAxis, "npz");
+      const p = await npyPredictions(await archive.array(key), options.classAxis, format);
       p.info.member = key;
+      // A safetensors tensor lies at an offset of a regular file (dataOffset is absolute):
+      // worker threads read it as they read an NPY.
+      if (format === "safetensors") {
+        const at: PositionalNpy = { path: archive.path, header: p.header, axis: p.layout.axis };
+        p.segments = async (chunkRows, targets) => npySegments(at, p.classes, targets, chunkRows);
+      }
       return { source: p, layout: p.layout, archive };
     }
     case "arrow":
@@ -251,10 +258,9 @@ async function targetsOf(
         t.positional = { path: source.path, header: t.header, axis: t.header.shape.length };
       return t;
     }
-    case "npz": {
-      const archive = await openNpz(archivePath(source));
-      return archiveTargets(archive, options, layout, true);
-    }
+    case "npz":
+    case "safetensors":
+      return archiveTargets(await openArchive(source, format), options, layout, true);
     case "arrow":
     case "arrows": {
       const arrow = await import("./arrow/arrow.js");
@@ -275,9 +281,15 @@ async function targetsOf(
   }
 }
 
-/** Targets from an NPZ archive: `--targets-key`, else labels/targets/y; null when it has none. */
+/** An NPZ archive or a safetensors file, from a regular file. */
+async function openArchive(source: ByteSource, format: "npz" | "safetensors"): Promise<TensorArchive> {
+  const path = archivePath(source, format);
+  return format === "npz" ? npzTensors(await openNpz(path)) : safetensorsTensors(await openSafetensors(path));
+}
+
+/** Targets from an NPZ archive or safetensors file: `--targets-key`, else labels/targets/y. */
 export async function archiveTargets(
-  archive: NpzArchive,
+  archive: TensorArchive,
   options: OpenOptions,
   layout: NpyLayout,
   required: boolean,
@@ -293,7 +305,9 @@ export async function archiveTargets(
       },
     );
   }
-  const t = await npyTargets(await npzArray(archive, key), layout, options.targetType, "npz");
+  const t = await npyTargets(await archive.array(key), layout, options.targetType, archive.format);
   t.info.member = key;
+  if (archive.format === "safetensors")
+    t.positional = { path: archive.path, header: t.header, axis: t.header.shape.length };
   return t;
 }

@@ -9,7 +9,7 @@ export type RawTargets =
 
 export type TargetKind = RawTargets["kind"];
 
-export type InputFormat = "npy" | "npz" | "csv" | "tsv" | "arrow" | "arrows";
+export type InputFormat = "npy" | "npz" | "safetensors" | "csv" | "tsv" | "arrow" | "arrows";
 
 /** What `inputs` in the JSON output says of a file. */
 export interface InputInfo {

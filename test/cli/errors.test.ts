@@ -152,7 +152,7 @@ const cases: [string, string[], RegExp][] = [
   [
     "integer predictions",
     [npy("int.npy", [0, 1, 2, 3, 4, 5, 6, 7, 8], [3, 3], "<i4"), labels],
-    /predictions must be float16\/32\/64, the file holds int32/,
+    /predictions must be floats \(float16\/32\/64, bfloat16\), the file holds int32/,
   ],
   [
     "a .npy that is really text",

@@ -165,7 +165,7 @@ describe("bad inputs of the new formats exit 2 with what and where", () => {
     [
       "--class-axis on Arrow",
       [`${F}/preds.arrow`, "--class-axis", "1"],
-      /--class-axis applies to NPY and NPZ predictions/,
+      /--class-axis applies to NPY, NPZ and safetensors predictions/,
     ],
     [
       "an Arrow stream named .arrow",

@@ -57,7 +57,7 @@ export function defineEval(program: Command, onArgs: (args: EvalArgs) => void): 
     .description("evaluate losses and metrics of predictions against targets")
     .argument(
       "<predictions>",
-      "logits (or probabilities): NPY, NPZ, CSV, TSV or Arrow IPC; - for standard input",
+      "logits (or probabilities): NPY, NPZ, safetensors, CSV, TSV or Arrow IPC (gzip/zstd too); - for standard input",
     )
     .argument(
       "[targets]",
@@ -75,8 +75,11 @@ export function defineEval(program: Command, onArgs: (args: EvalArgs) => void): 
       ),
     )
     .option("--logits-column <name>", "Arrow: the list column of scores (default: the only one)")
-    .option("--logits-key <key>", "NPZ: the predictions array (default: logits, predictions or probs)")
-    .option("--targets-key <key>", "NPZ: the targets array (default: labels, targets or y)")
+    .option(
+      "--logits-key <key>",
+      "NPZ, safetensors: the predictions array (default: logits, predictions or probs)",
+    )
+    .option("--targets-key <key>", "NPZ, safetensors: the targets array (default: labels, targets or y)")
     .option(
       "--class-axis <axis>",
       "the class axis of an NPY array, e.g. 1 for (N, C, d1, ...); default: last",

@@ -4,7 +4,7 @@ import { XentError } from "../../errors.js";
 import { prettyJson } from "../../output/prettyJson.js";
 import { alignColumns } from "../../output/table.js";
 import type { Writer } from "../../output/writer.js";
-import { npzArray, pickKey, TARGET_KEYS } from "../../readers/npy/npz.js";
+import { pickKey, TARGET_KEYS } from "../../readers/npy/npz.js";
 import { shapeText } from "../../readers/npy/source.js";
 import {
   type OpenedPredictions,
@@ -119,21 +119,7 @@ export async function runInspect(args: InspectArgs, out: Writer): Promise<Outcom
     doc.header =
       "the first row may be a header or data: eval decides from the other input's row count, else pass --header or --no-header";
   }
-  if (opened.archive) {
-    const members = [];
-    for (const key of opened.archive.keys) {
-      const array = await npzArray(opened.archive, key);
-      const member = opened.archive.members.get(key)!;
-      members.push({
-        key,
-        dtype: array.header.dtype.name,
-        shape: array.header.shape,
-        compressed: member.method === 8,
-      });
-      await array.close();
-    }
-    doc.arrays = members;
-  }
+  if (opened.archive) doc.arrays = await opened.archive.describe();
   await opened.source[Symbol.asyncDispose]();
   await out.write(args.format === "json" ? `${prettyJson(doc)}\n` : inspectTable(doc));
   await out.end();

@@ -1,8 +1,8 @@
 import { XentError } from "../../errors.js";
 
 export interface NpyDtype {
-  /** 'f' float, 'i' signed integer, 'u' unsigned integer. */
-  kind: "f" | "i" | "u";
+  /** 'f' float, 'i' signed integer, 'u' unsigned integer, 'bf' bfloat16 (safetensors' BF16). */
+  kind: "f" | "i" | "u" | "bf";
   /** Bytes per element. */
   size: number;
   littleEndian: boolean;

@@ -1,7 +1,7 @@
 import type { FileHandle } from "node:fs/promises";
 import { XentError } from "../../errors.js";
 import { openFile, readExactly } from "../files.js";
-import { float16ToNumber } from "../float16.js";
+import { bfloat16ToNumber, float16ToNumber } from "../float16.js";
 import { NPY_PREAMBLE, type NpyDtype, type NpyHeader, npyHeaderLength, parseNpyHeader } from "./header.js";
 
 /** An NPY array opened for reading rows: from a file or an NPZ member (positional) or a stream. */
@@ -136,7 +136,10 @@ export function decode(bytes: Uint8Array, dtype: NpyDtype): Float64Array | Float
       return decodeInt64(new Int32Array(bytes.buffer, bytes.byteOffset, 2 * n));
   }
   const view = new DataView(bytes.buffer, bytes.byteOffset, bytes.byteLength);
-  const out = dtype.kind === "f" && dtype.size <= 4 ? new Float32Array(n) : new Float64Array(n);
+  const out =
+    (dtype.kind === "f" || dtype.kind === "bf") && dtype.size <= 4
+      ? new Float32Array(n)
+      : new Float64Array(n);
   const get = elementReader(view, dtype);
   for (let i = 0; i < n; i++) out[i] = get(i * dtype.size);
   return out;
@@ -173,6 +176,8 @@ function elementReader(view: DataView, dtype: NpyDtype): (byteOffset: number) =>
   switch (`${dtype.kind}${dtype.size}`) {
     case "f2":
       return (o) => float16ToNumber(view.getUint16(o, le));
+    case "bf2":
+      return (o) => bfloat16ToNumber(view.getUint16(o, le));
     case "f4":
       return (o) => view.getFloat32(o, le);
     case "f8":

@@ -41,20 +41,20 @@ export async function openNpz(path: string): Promise<NpzArchive> {
 
 /** The key to read: the one asked for, else the first default present; null when none is. */
 export function pickKey(
-  archive: NpzArchive,
+  archive: { path: string; keys: readonly string[] },
   asked: string | undefined,
   defaults: string[],
   flag: string,
 ): string | null {
   if (asked !== undefined) {
-    if (!archive.members.has(asked)) {
+    if (!archive.keys.includes(asked)) {
       throw usage(
         `${flag} ${asked}: no such array in ${archive.path}; it holds ${archive.keys.join(", ") || "none"}`,
       );
     }
     return asked;
   }
-  return defaults.find((k) => archive.members.has(k)) ?? null;
+  return defaults.find((k) => archive.keys.includes(k)) ?? null;
 }
 
 const crcError = (member: ZipMember, path: string) =>

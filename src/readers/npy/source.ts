@@ -29,15 +29,20 @@ export interface NpyLayout {
 export async function npyPredictions(
   array: NpyArray,
   classAxis: number | undefined,
-  format: "npy" | "npz",
+  format: "npy" | "npz" | "safetensors",
 ): Promise<PredictionSource & { layout: NpyLayout; header: NpyHeader }> {
   const { shape, dtype } = array.header;
   const fail = async (e: XentError) => {
     await array.close();
     throw e.at({ file: array.name });
   };
-  if (dtype.kind !== "f") {
-    await fail(new XentError("format", `predictions must be float16/32/64, the file holds ${dtype.name}`));
+  if (dtype.kind !== "f" && dtype.kind !== "bf") {
+    await fail(
+      new XentError(
+        "format",
+        `predictions must be floats (float16/32/64, bfloat16), the file holds ${dtype.name}`,
+      ),
+    );
   }
   if (shape.length === 0) {
     await fail(new XentError("shape", "predictions need rows: the array is a scalar, shape ()"));
@@ -85,7 +90,7 @@ export async function npyTargets(
   array: NpyArray,
   predictions: NpyLayout,
   forced: TargetKind | undefined,
-  format: "npy" | "npz",
+  format: "npy" | "npz" | "safetensors",
 ): Promise<TargetSource & { header: NpyHeader }> {
   const { shape, dtype } = array.header;
   const rowShape = predictions.shape.filter((_, i) => i !== predictions.axis);
