@@ -1,7 +1,7 @@
 """Benchmark inputs with a fixed seed: an 800 MB float32 NPY (200,000 × 1,000) with int64 labels,
 a 100,000 × 100 logits CSV (%.7g numbers) with a labels CSV, and LLM-sized rows: 2,000 × 131,072
 float32 (1 GiB) with labels, and a binary classifier's 10,000,000 float32 logits (1-D) with int64
-0/1 labels. bench/arrow.mjs writes the first as Arrow."""
+0/1 labels, and the first logits again as float16. bench/arrow.mjs writes the first as Arrow."""
 import os
 import sys
 
@@ -39,3 +39,12 @@ if not os.path.exists(os.path.join(out, "binary.npy")):
     np.save(os.path.join(out, "binary_labels.npy"), (rng.random(x.shape) < 1 / (1 + np.exp(-x))).astype(np.int64))
     np.save(os.path.join(out, "binary.npy.tmp.npy"), x)
     os.replace(os.path.join(out, "binary.npy.tmp.npy"), os.path.join(out, "binary.npy"))
+if not os.path.exists(os.path.join(out, "logits16.npy")):
+    # The NPY bench's logits as float16 (400 MB), converted a slice at a time.
+    src = np.load(os.path.join(out, "logits.npy"), mmap_mode="r")
+    dst = np.lib.format.open_memmap(os.path.join(out, "logits16.npy.tmp"), mode="w+", dtype=np.float16, shape=src.shape)
+    for i in range(0, src.shape[0], 10_000):
+        dst[i:i + 10_000] = src[i:i + 10_000].astype(np.float16)
+    dst.flush()
+    del dst
+    os.replace(os.path.join(out, "logits16.npy.tmp"), os.path.join(out, "logits16.npy"))

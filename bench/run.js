@@ -67,6 +67,13 @@ const benches = [
     values: 2_000 * 131_072,
   },
   {
+    name: "f16",
+    what: "the NPY bench's logits as float16 vs xent on the float32 NPY (time per value)",
+    xent: xent([`${data}/logits16.npy`, `${data}/labels.npy`]),
+    ref: ["xent-npy", xent([`${data}/logits.npy`, `${data}/labels.npy`])],
+    values: 200_000 * 1000,
+  },
+  {
     name: "binary",
     what: "NPY 10M f32 logits, one per row (binary BCE) vs numpy",
     xent: xent([`${data}/binary.npy`, `${data}/binary_labels.npy`]),

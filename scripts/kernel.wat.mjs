@@ -421,12 +421,47 @@ function binaryFunction(f32) {
     ${v("flagged")})`;
 }
 
+/**
+ * Half precision widened to float32, eight values a loop: `n` values from $src (u16 each) to $dst
+ * (f32), rounded up to eight (both regions are padded). float16: the exponent and mantissa bits
+ * moved up 13 and multiplied by 2^112, which rebiases normals and renormalises subnormals exactly;
+ * infinities and NaNs (exponent 31) take exponent 255 with their mantissa; then the sign.
+ * bfloat16: the bits moved to the top half.
+ */
+function widenFunction(kind) {
+  const i32 = (x) => `(v128.const i32x4 ${x} ${x} ${x} ${x})`;
+  const convert = (h) =>
+    kind === "bf16"
+      ? `(i32x4.shl ${h} (i32.const 16))`
+      : `(v128.or
+          (v128.bitselect
+            (v128.or (i32x4.shl (v128.and ${h} ${i32(0x7fff)}) (i32.const 13)) ${i32(0x7f800000)})
+            (f32x4.mul (i32x4.shl (v128.and ${h} ${i32(0x7fff)}) (i32.const 13)) (v128.const f32x4 0x1p112 0x1p112 0x1p112 0x1p112))
+            (i32x4.eq (v128.and ${h} ${i32(0x7c00)}) ${i32(0x7c00)}))
+          (i32x4.shl (v128.and ${h} ${i32(0x8000)}) (i32.const 16)))`;
+  return `
+  (func (export "widen_${kind}") (param $src i32) (param $dst i32) (param $n i32)
+    (local $i i32) (local $v v128) (local $h v128)
+    (block $done
+      (loop $eight
+        (br_if $done (i32.ge_u (local.get $i) (local.get $n)))
+        (local.set $v (v128.load (i32.add (local.get $src) (i32.shl (local.get $i) (i32.const 1)))))
+        (local.set $h (i32x4.extend_low_i16x8_u (local.get $v)))
+        (v128.store (i32.add (local.get $dst) (i32.shl (local.get $i) (i32.const 2))) ${convert("(local.get $h)")})
+        (local.set $h (i32x4.extend_high_i16x8_u (local.get $v)))
+        (v128.store offset=16 (i32.add (local.get $dst) (i32.shl (local.get $i) (i32.const 2))) ${convert("(local.get $h)")})
+        (local.set $i (i32.add (local.get $i) (i32.const 8)))
+        (br $eight))))`;
+}
+
 export function kernelWat() {
   return `(module
   (memory (export "memory") 1)
   ${["plain", "d", "w"].flatMap((sums) => [rowsFunction(true, sums), rowsFunction(false, sums)]).join("\n")}
   ${binaryFunction(true)}
   ${binaryFunction(false)}
+  ${widenFunction("f16")}
+  ${widenFunction("bf16")}
 )
 `;
 }

@@ -13,6 +13,12 @@ export interface Kernel {
    * memory): file workers read the file straight into it. Valid until the next call.
    */
   reserve(rows: number, C: number, f32: boolean): Float32Array | Float64Array;
+  /**
+   * Half precision read straight into the kernel (the WebAssembly one): halves() is room for the
+   * raw values, widen() turns them into float32 scores in SIMD. Absent: the caller widens.
+   */
+  halves?(rows: number, C: number): Uint16Array;
+  widen?(kind: "f16" | "bf16", rows: number, C: number): Float32Array;
   /** Per-element results' width RowResults need (multilabel: C), else 0. */
   readonly labels: number;
 }
@@ -51,6 +57,8 @@ export function makeKernel(options: LossOptions, classes: number): Kernel {
       labels: 0,
       evaluate: (b, out) => wasm.evaluate(b, out, scratch),
       reserve: (rows, C, f32) => wasm.reserve(rows, C, f32),
+      halves: (rows, C) => wasm.halves(rows, C),
+      widen: (kind, rows, C) => wasm.widen(kind, rows, C),
     };
   }
   const scratch = new Float64Array(classes);

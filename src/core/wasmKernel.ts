@@ -16,6 +16,8 @@ interface KernelExports {
   rows_f64_d: RowsFunction;
   rows_f32_w: RowsFunction;
   rows_f64_w: RowsFunction;
+  widen_f16: (src: number, dst: number, n: number) => void;
+  widen_bf16: (src: number, dst: number, n: number) => void;
 }
 
 /** The per-row record as indices into Float64Array and Int32Array views of it (layout: RECORD). */
@@ -85,6 +87,30 @@ export class WasmKernel {
     const outPtr = align(yPtr + rows * 4);
     const buffer = this.ensure(outPtr + rows * RECORD.bytes);
     return f32 ? new Float32Array(buffer, 0, rows * C) : new Float64Array(buffer, 0, rows * C);
+  }
+
+  /**
+   * Room for `rows` × C half-precision values after everything reserve(rows, C, true) lays out:
+   * a file worker reads float16/bfloat16 into it, then widen() converts them into the scores.
+   */
+  halves(rows: number, C: number): Uint16Array {
+    const at = this.halvesAt(rows, C);
+    const buffer = this.ensure(at + rows * C * 2 + 16);
+    return new Uint16Array(buffer, at, rows * C);
+  }
+
+  /** Widens what halves() holds into float32 scores at the start of memory (reserve's view). */
+  widen(kind: "f16" | "bf16", rows: number, C: number): Float32Array {
+    const view = this.reserve(rows, C, true) as Float32Array;
+    this.exports[`widen_${kind}`](this.halvesAt(rows, C), 0, rows * C);
+    return view;
+  }
+
+  private halvesAt(rows: number, C: number): number {
+    const w = this.options.classWeights;
+    const wPtr = align(rows * C * 4 + PAD);
+    const yPtr = align(wPtr + (w === null ? 0 : (C + 8) * 8));
+    return align(align(yPtr + rows * 4) + rows * RECORD.bytes);
   }
 
   evaluate(block: RowBlock, out: RowResults, scratch?: Float64Array): void {

@@ -8,6 +8,7 @@ import { notABinaryTarget } from "../core/sigmoidBlock.js";
 import type { RowBlock } from "../core/types.js";
 import { XentError } from "../errors.js";
 import { Stats, statsToState } from "../metrics/stats.js";
+import { bfloat16ToFloat32, float16ToFloat32 } from "../readers/float16.js";
 import { decode } from "../readers/npy/npy.js";
 import type { BlockReply, BlockWorkerInit } from "./blockWorkers.js";
 import type { FileJob } from "./fileJob.js";
@@ -21,8 +22,11 @@ function run(job: FileJob): void {
   const kernel = makeKernel(job.loss, job.classes);
   const checkTarget = targetCheck(job);
   const stats = new Stats(job.classes, job.loss, { perClass: job.perClass, worst: job.worst });
-  const f32 = job.predictions.dtype.size === 4;
   const size = job.predictions.dtype.size;
+  // Half precision (float16, bfloat16) is widened to float32 into the kernel's memory.
+  const half = size === 2;
+  const f32 = size <= 4;
+  let raw16 = new Uint16Array(0);
   const tsize = job.targets.dtype.size;
   const C = job.classes;
   const scoresFd = openSync(job.predictions.path, "r");
@@ -30,11 +34,30 @@ function run(job: FileJob): void {
   let results = allocRowResults(0);
   const look = new ProbabilityLook(job.loss.task === "multiclass");
   look.possible = job.look;
+  const halfKind = job.predictions.dtype.kind === "bf" ? "bf16" : "f16";
+  /** A segment's scores in the kernel's memory; half precision widened to float32 on the way. */
+  const readScores = (rows: number, at: number): Float32Array | Float64Array => {
+    if (half && kernel.halves && kernel.widen) {
+      // Read into the kernel's memory and widened there in SIMD.
+      const halves = kernel.halves(rows, C);
+      readFully(scoresFd, new Uint8Array(halves.buffer, halves.byteOffset, rows * C * 2), at);
+      return kernel.widen(halfKind, rows, C);
+    }
+    const scores = kernel.reserve(rows, C, f32);
+    if (!half) {
+      readFully(scoresFd, new Uint8Array(scores.buffer, scores.byteOffset, rows * C * size), at);
+      return scores;
+    }
+    if (raw16.length < rows * C) raw16 = new Uint16Array(rows * C);
+    const halves = raw16.subarray(0, rows * C);
+    readFully(scoresFd, new Uint8Array(halves.buffer, 0, rows * C * 2), at);
+    (halfKind === "bf16" ? bfloat16ToFloat32 : float16ToFloat32)(halves, scores as Float32Array);
+    return scores;
+  };
   try {
     for (let k = job.worker; k < job.segments.length; k += job.workers) {
       const { start, rows, scoresAt, targetsAt } = job.segments[k]!;
-      const scores = kernel.reserve(rows, C, f32);
-      readFully(scoresFd, new Uint8Array(scores.buffer, scores.byteOffset, rows * C * size), scoresAt);
+      const scores = readScores(rows, scoresAt);
       const raw = new Uint8Array(rows * tsize);
       readFully(targetsFd, raw, targetsAt);
       const decoded = decode(raw, job.targets.dtype);

@@ -16,3 +16,25 @@ export function bfloat16ToNumber(h: number): number {
   bfBits[0] = h << 16;
   return bfFloat[0]!;
 }
+
+let table: Float32Array | null = null;
+
+/**
+ * float16 → float32 for a whole array through a 65,536-entry table (256 KiB, built once): one load
+ * per value where float16ToNumber took ~10 ns of arithmetic. float16 LLM logits (4×1024×32000)
+ * took 14× the float32 time.
+ */
+export function float16ToFloat32(halves: Uint16Array, out: Float32Array): void {
+  if (table === null) {
+    table = new Float32Array(65536);
+    for (let h = 0; h < 65536; h++) table[h] = float16ToNumber(h);
+  }
+  const t = table;
+  for (let i = 0; i < halves.length; i++) out[i] = t[halves[i]!]!;
+}
+
+/** bfloat16 → float32 for a whole array: each value's bits shifted into the top half. */
+export function bfloat16ToFloat32(halves: Uint16Array, out: Float32Array): void {
+  const bits = new Uint32Array(out.buffer, out.byteOffset, out.length);
+  for (let i = 0; i < halves.length; i++) bits[i] = halves[i]! << 16;
+}

@@ -3,7 +3,7 @@ import { writeFileSync } from "node:fs";
 import { join } from "node:path";
 import { describe, expect, it } from "vitest";
 import { tempDir, writeNpy } from "../helpers/files.js";
-import { BIN, ROOT } from "../helpers/run.js";
+import { BIN, ROOT, runInProcess } from "../helpers/run.js";
 
 /** Large enough (5M values) for the worker threads to be used. */
 const dir = tempDir();
@@ -195,4 +195,36 @@ describe("polars' Arrow files on worker threads (XENT_PARALLEL_MIN_BYTES=1 lets 
       expect(two.stdout).toBe(one.stdout);
     });
   }
+});
+
+describe("float16 NPY: worker threads widen in WebAssembly, one thread through the reader", () => {
+  it("gives byte-identical JSON for --threads 1 and 2", async () => {
+    const n = 3000;
+    const c = 37;
+    let s = 11;
+    // Finite halves of both signs, subnormals included (exponent field 0 to 29).
+    const halves = Array.from({ length: n * c }, () => {
+      s = (s * 1103515245 + 12345) >>> 0;
+      return ((s >>> 16) & 0x8000) | ((s % 30) << 10) | (s & 0x3ff);
+    });
+    const f16 = writeNpy(dir, "h.npy", halves, [n, c], "<f2");
+    const y = writeNpy(
+      dir,
+      "hy.npy",
+      Float64Array.from({ length: n }, (_, i) => (i * 7) % c),
+      [n],
+      "<i8",
+    );
+    const run = (threads: number) =>
+      runInProcess(
+        ["eval", f16, y, "--json", "--per-class", "--threads", String(threads), "--chunk-rows", "500"],
+        undefined,
+        {
+          parallelMinBytes: 0,
+        },
+      ).then((r) => r.stdout);
+    const one = await run(1);
+    expect(JSON.parse(one).inputs.predictions.dtype).toBe("float16");
+    expect(await run(2)).toBe(one);
+  });
 });

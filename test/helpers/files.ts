@@ -24,6 +24,8 @@ export function npyBytes(values: ArrayLike<number>, shape: number[], descr = "<f
       little ? data.writeBigInt64LE(BigInt(v), i * 8) : data.writeBigInt64BE(BigInt(v), i * 8);
     else if (descr.endsWith("i4")) little ? data.writeInt32LE(v, i * 4) : data.writeInt32BE(v, i * 4);
     else if (descr === "|u1" || descr === "|b1") data.writeUInt8(v, i);
+    // half precision: the values are the raw 16-bit patterns
+    else if (descr === "<f2") data.writeUInt16LE(v, i * 2);
     else throw new Error(`npyBytes: unsupported ${descr}`);
   }
   const preamble = Buffer.from([0x93, 0x4e, 0x55, 0x4d, 0x50, 0x59, 1, 0, 0, 0]);

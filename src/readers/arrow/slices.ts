@@ -1,7 +1,7 @@
 import { type Data, DataType, type RecordBatch, type Vector } from "apache-arrow";
 import type { Scores } from "../../core/types.js";
 import { XentError } from "../../errors.js";
-import { float16ToNumber } from "../float16.js";
+import { float16ToFloat32 } from "../float16.js";
 import type { RawTargets, TargetKind } from "../types.js";
 
 /**
@@ -36,7 +36,7 @@ function floatValues(data: Data, from: number, count: number): Scores {
     );
   if (values instanceof Uint16Array) {
     const out = new Float32Array(count);
-    for (let i = 0; i < count; i++) out[i] = float16ToNumber(values[start + i]!);
+    float16ToFloat32(values.subarray(start, start + count), out);
     return out;
   }
   return values.subarray(start, start + count);

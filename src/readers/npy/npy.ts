@@ -1,7 +1,7 @@
 import type { FileHandle } from "node:fs/promises";
 import { XentError } from "../../errors.js";
 import { openFile, readExactly } from "../files.js";
-import { bfloat16ToNumber, float16ToNumber } from "../float16.js";
+import { bfloat16ToFloat32, bfloat16ToNumber, float16ToFloat32, float16ToNumber } from "../float16.js";
 import { NPY_PREAMBLE, type NpyDtype, type NpyHeader, npyHeaderLength, parseNpyHeader } from "./header.js";
 
 /** An NPY array opened for reading rows: from a file or an NPZ member (positional) or a stream. */
@@ -130,6 +130,12 @@ export function decode(bytes: Uint8Array, dtype: NpyDtype): Float64Array | Float
   const n = bytes.length / dtype.size;
   const nativeLE = dtype.littleEndian || dtype.size === 1;
   if (nativeLE && bytes.byteOffset % dtype.size === 0) {
+    if (dtype.size === 2 && (dtype.kind === "f" || dtype.kind === "bf")) {
+      const out = new Float32Array(n);
+      const halves = new Uint16Array(bytes.buffer, bytes.byteOffset, n);
+      (dtype.kind === "f" ? float16ToFloat32 : bfloat16ToFloat32)(halves, out);
+      return out;
+    }
     if (dtype.kind === "f" && dtype.size === 4) return new Float32Array(bytes.buffer, bytes.byteOffset, n);
     if (dtype.kind === "f" && dtype.size === 8) return new Float64Array(bytes.buffer, bytes.byteOffset, n);
     if (dtype.kind === "i" && dtype.size === 8)

@@ -4,7 +4,7 @@ import type { DirectPlan, PositionalNpy, Segment, TargetSource } from "../types.
  * Where worker threads read an NPY evaluation themselves: little-endian float32/64 logits in C
  * order with the class axis last, beside an NPY of index targets, cut into runs of `chunkRows`
  * rows at their byte offsets in both files. Null when the layout does not allow it (Fortran
- * order, another class axis, float16 or big-endian values, probability targets): then the rows
+ * order, another class axis, big-endian values, probability targets): then the rows
  * go through the reader and the same kernel on this thread or fed to workers.
  */
 export function npySegments(
@@ -18,7 +18,8 @@ export function npySegments(
   const { header } = p;
   // A 1-D array (one score per row) has its virtual class axis after the last.
   const contiguous = p.axis >= header.shape.length - 1 && (!header.fortranOrder || header.shape.length === 1);
-  const native = header.dtype.kind === "f" && header.dtype.size >= 4 && header.dtype.littleEndian;
+  // float16 and bfloat16 too: the workers widen them to float32 as they read (worker.ts).
+  const native = (header.dtype.kind === "f" || header.dtype.kind === "bf") && header.dtype.littleEndian;
   if (!contiguous || !native) return null;
   if (t.header.fortranOrder && t.header.shape.filter((d) => d > 1).length > 1) return null;
   const rows = header.shape.reduce((a, b) => a * b, 1) / Math.max(1, classes);
