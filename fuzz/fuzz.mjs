@@ -1,7 +1,7 @@
 #!/usr/bin/env node
 // A seeded, structure-aware mutation fuzzer for xent's readers and for `xent merge`.
 //
-//   npm run fuzz -- [--cases N] [--seed S] [--only npy,npz,csv,arrow,arrows,merge] [--case K] [--keep DIR]
+//   npm run fuzz -- [--cases N] [--seed S] [--only npy,npz,csv,arrow,arrows,safetensors,gzip,merge] [--case K] [--keep DIR]
 //
 // Every case is a seed input (real files: fixtures/ and small ones made here) with mutations that
 // know the format (NPY header, zip directory, Arrow metadata words, CSV text, JSON state fields),
@@ -19,7 +19,7 @@ import { mkdirSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from "nod
 import { availableParallelism, tmpdir } from "node:os";
 import { join } from "node:path";
 import { fileURLToPath } from "node:url";
-import { crc32, deflateRawSync } from "node:zlib";
+import { crc32, deflateRawSync, gunzipSync, gzipSync } from "node:zlib";
 
 const ROOT = fileURLToPath(new URL("../", import.meta.url));
 const BIN = join(ROOT, "bin/xent.js");
@@ -33,7 +33,7 @@ const args = Object.fromEntries(
 );
 const CASES = Number(args.cases ?? 400);
 const SEED = Number(args.seed ?? 1);
-const ONLY = (args.only ?? "npy,npz,csv,arrow,arrows,merge").split(",");
+const ONLY = (args.only ?? "npy,npz,csv,arrow,arrows,safetensors,gzip,merge").split(",");
 const TIMEOUT_MS = Number(args.timeout ?? 10_000);
 const PARALLEL = Number(args.jobs ?? availableParallelism());
 
@@ -118,6 +118,22 @@ const csvText = `${["c0", "c1", "c2", "c3", "c4", "label"].join(",")}\n${Array.f
   [...Array.from(logits.subarray(i * C, i * C + C), (x) => x.toPrecision(7)), labels[i]].join(","),
 ).join("\n")}\n`;
 
+/** safetensors by the specification: 8-byte header length, JSON header, the tensors' bytes. */
+function safetensors(tensors) {
+  const header = { __metadata__: { format: "pt" } };
+  let at = 0;
+  for (const [name, dtype, shape, bytes] of tensors) {
+    header[name] = { dtype, shape, data_offsets: [at, at + bytes.length] };
+    at += bytes.length;
+  }
+  let text = JSON.stringify(header);
+  text += " ".repeat((8 - (text.length % 8)) % 8);
+  const length = Buffer.alloc(8);
+  length.writeBigUInt64LE(BigInt(text.length));
+  return Buffer.concat([length, Buffer.from(text), ...tensors.map((t) => t[3])]);
+}
+const npyData = (bytes) => bytes.subarray(10 + bytes.readUInt16LE(8));
+
 const F = join(ROOT, "fixtures/formats/");
 const seeds = {
   npy: [
@@ -159,6 +175,19 @@ const seeds = {
     name,
     bytes: readFileSync(F + name),
   })),
+  safetensors: [
+    {
+      name: "preds.safetensors",
+      bytes: safetensors([
+        ["logits", "F32", [N, C], npyData(logitsNpy)],
+        ["labels", "I64", [N], npyData(labelsNpy)],
+      ]),
+    },
+  ],
+  gzip: [
+    { name: "logits.npy.gz", bytes: gzipSync(logitsNpy), targets: "labels.npy" },
+    { name: "preds.csv.gz", bytes: gzipSync(Buffer.from(csvText)) },
+  ],
   merge: [],
 };
 
@@ -315,6 +344,25 @@ function mutateJson(text, r) {
   return { bytes: Buffer.from(JSON.stringify(doc)), how: `${path.join(".")}=${JSON.stringify(to)}` };
 }
 
+/** A safetensors header field changed (shape, offsets, dtype), the header re-serialised with its length. */
+function mutateSafetensorsHeader(bytes, r) {
+  const n = Number(bytes.readBigUInt64LE(0));
+  const header = JSON.parse(bytes.subarray(8, 8 + n).toString("utf8"));
+  const names = Object.keys(header).filter((k) => k !== "__metadata__");
+  const t = header[names[Math.floor(r() * names.length)]];
+  const pick = (xs) => xs[Math.floor(r() * xs.length)];
+  const field = pick(["shape", "data_offsets", "dtype"]);
+  if (field === "dtype") t.dtype = pick(["F16", "BF16", "F64", "I32", "U8", "BOOL", "F8_E5M2", 3]);
+  else {
+    const i = Math.floor(r() * t[field].length);
+    t[field][i] = pick([0, 1, -1, t[field][i] + 1, t[field][i] - 1, t[field][i] * 2, 2 ** 53, 1.5, "7"]);
+  }
+  const text = Buffer.from(JSON.stringify(header));
+  const length = Buffer.alloc(8);
+  length.writeBigUInt64LE(BigInt(text.length));
+  return { bytes: Buffer.concat([length, text, bytes.subarray(8 + n)]), how: `header ${field}` };
+}
+
 // ---------------------------------------------------------------- independent readings
 const logSoftmaxLoss = (rows, targets, C_) => {
   let sum = 0;
@@ -380,7 +428,66 @@ function referenceLoss(format, bytes) {
     }
     return logSoftmaxLoss(Float64Array.from(rows), ys, C);
   }
+  if (format === "safetensors") {
+    const t = readSafetensors(bytes);
+    const p = t?.get("logits");
+    const y = t?.get("labels");
+    if (!p || !y || p.dtype !== "F32" || y.dtype !== "I64" || p.shape.length !== 2 || y.shape.length !== 1)
+      return null;
+    const [rows, classes] = p.shape;
+    if (rows !== y.shape[0] || classes < 1) return null;
+    const values = Float64Array.from(new Float32Array(new Uint8Array(p.bytes).buffer));
+    const ys = Float64Array.from(new BigInt64Array(new Uint8Array(y.bytes).buffer), Number);
+    if (values.some((x) => Number.isNaN(x)) || [...ys].some((v) => v < 0 || v >= classes)) return null;
+    return logSoftmaxLoss(values, ys, classes);
+  }
+  if (format === "gzip") {
+    let inner;
+    try {
+      inner = gunzipSync(bytes);
+    } catch {
+      return null;
+    }
+    return referenceLoss(inner.subarray(0, 6).toString("latin1") === "\x93NUMPY" ? "npy" : "csv", inner);
+  }
   return undefined; // no independent reading here: compared with the unmutated input instead
+}
+
+/** safetensors by the specification, strictly: null for anything it does not allow. */
+function readSafetensors(bytes) {
+  if (bytes.length < 8) return null;
+  const n = Number(bytes.readBigUInt64LE(0));
+  if (n > 1e8 || 8 + n > bytes.length) return null;
+  let header;
+  try {
+    header = JSON.parse(bytes.subarray(8, 8 + n).toString("utf8"));
+  } catch {
+    return null;
+  }
+  if (typeof header !== "object" || header === null || Array.isArray(header)) return null;
+  const sizes = { F32: 4, I64: 8, F64: 8, F16: 2, BF16: 2, I32: 4, U8: 1 };
+  const data = bytes.subarray(8 + n);
+  const out = new Map();
+  const spans = [];
+  for (const [name, t] of Object.entries(header)) {
+    if (name === "__metadata__") continue;
+    if (!t || typeof t !== "object" || !(t.dtype in sizes) || !Array.isArray(t.shape)) return null;
+    if (!t.shape.every((d) => Number.isSafeInteger(d) && d >= 0)) return null;
+    const o = t.data_offsets;
+    if (!Array.isArray(o) || o.length !== 2 || !o.every((x) => Number.isSafeInteger(x) && x >= 0))
+      return null;
+    if (o[0] > o[1] || o[1] > data.length) return null;
+    if (o[1] - o[0] !== t.shape.reduce((a, b) => a * b, 1) * sizes[t.dtype]) return null;
+    spans.push(o);
+    out.set(name, { dtype: t.dtype, shape: t.shape, bytes: data.subarray(o[0], o[1]) });
+  }
+  spans.sort((a, b) => a[0] - b[0]);
+  let end = 0;
+  for (const [b, e] of spans) {
+    if (b !== end) return null;
+    end = e;
+  }
+  return end === data.length ? out : null;
 }
 
 /** apache-arrow's reading of an uncompressed Arrow input, in a child with a timeout (it can loop). */
@@ -481,12 +588,15 @@ async function main() {
           ? mutateJson(seed.bytes.toString(), r)
           : format === "csv"
             ? mutateCsv(seed.bytes, r)
-            : mutateBytes(seed.bytes, r, format);
+            : format === "safetensors" && r() < 0.5
+              ? mutateSafetensorsHeader(seed.bytes, r)
+              : mutateBytes(seed.bytes, r, format);
       const dir = args.keep ?? work;
       mkdirSync(dir, { recursive: true });
       const file = join(dir, `case-${SEED}-${k}-${seed.name}`);
       writeFileSync(file, m.bytes);
-      const viaStdin = format !== "merge" && format !== "npz" && format !== "arrow" && r() < 0.3;
+      const viaStdin =
+        format !== "merge" && format !== "npz" && format !== "arrow" && format !== "safetensors" && r() < 0.3;
       const argv =
         format === "merge"
           ? ["merge", file, "--json"]
