@@ -241,6 +241,11 @@ const cases: [string, string[], RegExp][] = [
     /a Python pickle \(torch\.save's legacy format, pickle\.dump\): pickled Python objects are not read/,
   ],
   [
+    "a Parquet file (as polars writes it), not read yet",
+    [`${ROOT}fixtures/parquet/digits_columns_zstd.parquet`],
+    /a Parquet file, which this xent does not read yet: write the predictions as Arrow \(polars' write_ipc, pyarrow\.feather\) or NPY, .*digits_columns_zstd\.parquet$/,
+  ],
+  [
     "an HDF5 file",
     [raw("preds.h5", Buffer.from("\x89HDF\r\n\x1a\n\0\0\0\0", "latin1")), labels],
     /an HDF5 file, which xent does not read: save the arrays with numpy\.save/,
