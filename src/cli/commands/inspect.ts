@@ -95,6 +95,7 @@ export async function runInspect(args: InspectArgs, out: Writer): Promise<Outcom
     path: p.info.path,
     format: p.info.format,
     compression: p.info.compression ?? null,
+    wrapper: p.info.wrapper ?? null,
     role: "predictions",
     dtype: p.info.dtype ?? "float64",
     rows,
@@ -157,6 +158,7 @@ async function inspectTargets(args: InspectArgs): Promise<Record<string, unknown
     schema: "xent.inspect/1",
     path: t.info.path,
     format: t.info.format,
+    wrapper: t.info.wrapper ?? null,
     role: "targets",
     dtype: t.info.dtype ?? null,
     rows,
@@ -172,6 +174,7 @@ function inspectTable(doc: Record<string, unknown>): string {
   };
   add("file", doc.path);
   add("format", doc.compression ? `${doc.format} (${doc.compression} compressed)` : doc.format);
+  if (doc.wrapper) add("wrapped in", String(doc.wrapper));
   add("dtype", doc.dtype);
   if (doc.role === "targets") {
     const t = doc.target as { column: string | null; kind: string };
