@@ -4,6 +4,7 @@ import { allocRowResults } from "../../src/core/rowResults.js";
 import { evaluateBinaryBlock } from "../../src/core/sigmoidBlock.js";
 import type { LossOptions, RowBlock } from "../../src/core/types.js";
 import { WasmBinaryKernel } from "../../src/core/wasmBinary.js";
+import { expectAgreement } from "../helpers/agree.js";
 import { DEFAULT_OPTIONS } from "../helpers/options.js";
 
 const binary: LossOptions = { ...DEFAULT_OPTIONS, task: "binary", onNan: "skip" };
@@ -19,24 +20,16 @@ function agree(block: RowBlock, options: LossOptions) {
   const wasm = allocRowResults(block.rows);
   evaluateBinaryBlock(block, options, ts);
   new WasmBinaryKernel(options).evaluate(block, wasm);
-  for (let r = 0; r < block.rows; r++) {
-    // p within 1e-15 of the threshold may fall on either side: the two sigmoids differ by an ulp.
-    const nearThreshold = Math.abs(ts.pTarget[r]! - options.threshold) < 1e-12;
-    for (const f of INTS) {
-      if (nearThreshold && f !== "status" && f !== "target") continue;
-      if (wasm[f][r] !== ts[f][r]) expect.fail(`row ${r} ${f}: wasm ${wasm[f][r]}, ts ${ts[f][r]}`);
-    }
-    for (const f of FIELDS) {
-      const a = wasm[f][r]!;
-      const b = ts[f][r]!;
-      const ok =
-        Object.is(a, b) ||
-        (Number.isNaN(a) && Number.isNaN(b)) ||
-        Math.abs(a - b) <= 1e-9 * Math.abs(b) + 1e-15;
-      if (!ok)
-        expect.fail(`row ${r} ${f}: wasm ${a}, ts ${b}; x=${block.scores[r]}, y=${block.targets.values[r]}`);
-    }
-  }
+  // p within 1e-12 of the threshold may fall on either side: the two sigmoids differ by an ulp.
+  const nearThreshold = (r: number) => Math.abs(ts.pTarget[r]! - options.threshold) < 1e-12;
+  expectAgreement(
+    block,
+    wasm,
+    ts,
+    { floats: FIELDS, ints: INTS },
+    { relative: 1e-9, absolute: 1e-15 },
+    (r, f) => nearThreshold(r) && f !== "status" && f !== "target",
+  );
 }
 
 const block = (scores: Float32Array | Float64Array, targets: number[]): RowBlock => ({

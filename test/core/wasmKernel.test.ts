@@ -4,6 +4,7 @@ import { evaluateBlock } from "../../src/core/evaluateBlock.js";
 import { allocRowResults, type RowResults } from "../../src/core/rowResults.js";
 import type { LossOptions, RowBlock } from "../../src/core/types.js";
 import { WasmKernel, wasmHandles } from "../../src/core/wasmKernel.js";
+import { expectAgreement } from "../helpers/agree.js";
 import { DEFAULT_OPTIONS } from "../helpers/options.js";
 
 const base: LossOptions = { ...DEFAULT_OPTIONS, onNan: "skip" };
@@ -23,25 +24,7 @@ function agree(block: RowBlock, options: LossOptions) {
   const wasm = results(block.rows);
   evaluateBlock(block, options, ts);
   new WasmKernel(options).evaluate(block, wasm);
-  for (let r = 0; r < block.rows; r++) {
-    for (const f of INTS) {
-      if (wasm[f][r] !== ts[f][r]) expect.fail(`row ${r} ${f}: wasm ${wasm[f][r]}, ts ${ts[f][r]}`);
-    }
-    for (const f of FIELDS) {
-      const a = wasm[f][r]!;
-      const b = ts[f][r]!;
-      const ok =
-        Object.is(a, b) ||
-        (Number.isNaN(a) && Number.isNaN(b)) ||
-        Math.abs(a - b) <= 1e-6 * Math.abs(b) + 1e-12;
-      if (!ok) {
-        const row = Array.from(block.scores.subarray(r * block.classes, (r + 1) * block.classes));
-        expect.fail(
-          `row ${r} ${f}: wasm ${a}, ts ${b}; C=${block.classes}, y=${block.targets.values[r]}, row=${JSON.stringify(row)}`,
-        );
-      }
-    }
-  }
+  expectAgreement(block, wasm, ts, { floats: FIELDS, ints: INTS }, { relative: 1e-6, absolute: 1e-12 });
 }
 
 function block(values: number[], C: number, targets: number[], f32: boolean): RowBlock {
