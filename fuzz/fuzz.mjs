@@ -595,8 +595,7 @@ async function main() {
       mkdirSync(dir, { recursive: true });
       const file = join(dir, `case-${SEED}-${k}-${seed.name}`);
       writeFileSync(file, m.bytes);
-      const viaStdin =
-        format !== "merge" && format !== "npz" && format !== "arrow" && format !== "safetensors" && r() < 0.3;
+      const viaStdin = format !== "merge" && format !== "npz" && format !== "safetensors" && r() < 0.3;
       const argv =
         format === "merge"
           ? ["merge", file, "--json"]

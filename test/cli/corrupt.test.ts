@@ -30,6 +30,19 @@ describe("corrupted inputs of the fuzzing campaign are refused, never a number o
     });
   }
 
+  it("refuses a batch found corrupt while the one before it is evaluated, from standard input", async () => {
+    // The batch read ahead failed while no one awaited it yet: Node killed the process with a
+    // stack trace (an unhandled rejection) instead of the one-line error (fuzz seed 31, case 234).
+    for (const name of ["arrow_stdin_bad_second_batch.arrow", "arrows_batch_beyond_checks.arrows"]) {
+      refusedCleanly(
+        await xent(["eval", "-", "--json", "--threads", "1"], {
+          input: readFileSync(`${dir}${name}`, "latin1"),
+          latin1: true,
+        }),
+      );
+    }
+  });
+
   it("reads a CSV with lone CR line endings from a path as from standard input", async () => {
     const file = `${dir}csv_lone_cr.csv`;
     const fromPath = await xent(["eval", file, "--json"]);

@@ -9,7 +9,7 @@ import {
   RecordBatchReader,
 } from "apache-arrow";
 import { usage, XentError } from "../../errors.js";
-import { type ByteSource, streamKind } from "../byteSource.js";
+import type { ByteSource } from "../byteSource.js";
 import {
   assignColumns,
   columnRoles,
@@ -94,12 +94,6 @@ export async function openArrow(source: ByteSource, format: "arrow" | "arrows"):
   registerArrowCodecs();
   const name = source.name;
   if (source.head.length === 0) throw new XentError("format", "empty file: no Arrow schema", { file: name });
-  if (format === "arrow" && source.path === null) {
-    throw new XentError(
-      "usage",
-      `the Arrow file format cannot be read from ${streamKind(source)} (its index is at the end); ${source.wrappers ? "decompress it to a regular file" : "pipe the stream format (.arrows) or pass a regular file"}`,
-    );
-  }
   let handle: FileHandle | null = null;
   let reader: Reader;
   let metas: BatchMeta[] | null = null;
@@ -123,7 +117,11 @@ export async function openArrow(source: ByteSource, format: "arrow" | "arrows"):
       else metas = await checkArrowStreamFile(handle, (await handle.stat()).size, name);
       reader = (await RecordBatchReader.from(handle)) as Reader;
     } else {
-      const checked = checkedArrowStream(source.stream(), name, (meta) => {
+      // An Arrow file read from the front (standard input, a pipe, gzip/zstd): after its 8 bytes of
+      // magic and padding it holds the stream format, up to an end-of-stream marker before the
+      // footer, which is not needed to read the batches in order.
+      const bytes = format === "arrow" ? skipBytes(source.stream(), 8) : source.stream();
+      const checked = checkedArrowStream(bytes, name, (meta) => {
         streamed.push(meta);
         compression ??= meta.codec;
       });
@@ -138,7 +136,7 @@ export async function openArrow(source: ByteSource, format: "arrow" | "arrows"):
     await handle?.close();
     throw invalid(name, format, e);
   }
-  if (format === "arrow" && !reader.isFile()) {
+  if (format === "arrow" && source.path !== null && !reader.isFile()) {
     await handle?.close();
     throw new XentError("format", "this is the Arrow stream format; pass --input-format arrows", {
       file: name,
@@ -190,7 +188,16 @@ export async function openArrow(source: ByteSource, format: "arrow" | "arrows"):
       input.first = null;
       // The next batch is read while this one is evaluated (one batch ahead), so that worker
       // threads are not left waiting for the read of each batch.
-      let ahead: Promise<RecordBatch | null> | null = b === null ? null : next();
+      // A batch read ahead may fail (a corrupt batch on standard input, checked as it arrives)
+      // while this one is still being evaluated: its promise gets a handler at once, or Node
+      // reported the rejection as unhandled and the process died with a stack trace before the
+      // await below could report the error (fuzz seed 31, case 234).
+      const readAhead = () => {
+        const p = next();
+        p.catch(() => {});
+        return p;
+      };
+      let ahead: Promise<RecordBatch | null> | null = b === null ? null : readAhead();
       try {
         while (b !== null) {
           input.batchesRead++;
@@ -199,7 +206,7 @@ export async function openArrow(source: ByteSource, format: "arrow" | "arrows"):
           b = null;
           releaseMemory(bytes);
           b = await ahead!;
-          ahead = b === null ? null : next();
+          ahead = b === null ? null : readAhead();
         }
       } finally {
         await ahead?.catch(() => null);
@@ -460,4 +467,17 @@ export async function arrowTargets(
       }
     },
   };
+}
+
+/** The bytes of a stream after its first `n`. */
+async function* skipBytes(chunks: AsyncIterable<Uint8Array>, n: number): AsyncGenerator<Uint8Array> {
+  let left = n;
+  for await (const chunk of chunks) {
+    if (left >= chunk.length) {
+      left -= chunk.length;
+      continue;
+    }
+    yield left > 0 ? chunk.subarray(left) : chunk;
+    left = 0;
+  }
 }
