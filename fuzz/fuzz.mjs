@@ -1,7 +1,7 @@
 #!/usr/bin/env node
 // A seeded, structure-aware mutation fuzzer for xent's readers and for `xent merge`.
 //
-//   npm run fuzz -- [--cases N] [--seed S] [--only npy,npz,csv,arrow,arrows,safetensors,gzip,merge] [--case K] [--keep DIR]
+//   npm run fuzz -- [--cases N] [--seed S] [--only npy,npz,csv,arrow,arrows,safetensors,gzip,zstd,merge] [--case K] [--keep DIR]
 //
 // Every case is a seed input (real files: fixtures/ and small ones made here) with mutations that
 // know the format (NPY header, zip directory, Arrow metadata words, CSV text, JSON state fields),
@@ -33,7 +33,7 @@ const args = Object.fromEntries(
 );
 const CASES = Number(args.cases ?? 400);
 const SEED = Number(args.seed ?? 1);
-const ONLY = (args.only ?? "npy,npz,csv,arrow,arrows,safetensors,gzip,merge").split(",");
+const ONLY = (args.only ?? "npy,npz,csv,arrow,arrows,safetensors,gzip,zstd,merge").split(",");
 const TIMEOUT_MS = Number(args.timeout ?? 10_000);
 const PARALLEL = Number(args.jobs ?? availableParallelism());
 
@@ -188,6 +188,12 @@ const seeds = {
     { name: "logits.npy.gz", bytes: gzipSync(logitsNpy), targets: "labels.npy" },
     { name: "preds.csv.gz", bytes: gzipSync(Buffer.from(csvText)) },
   ],
+  // No independent zstd decoder here: outcomes are compared with the unmutated file (crashes,
+  // hangs and internal errors are what this finds).
+  zstd: ["preds.csv.zst", "preds.csv.gz.zst", "labels.csv.zst"].map((name) => ({
+    name,
+    bytes: readFileSync(join(ROOT, "fixtures/wrapped/", name)),
+  })),
   merge: [],
 };
 

@@ -76,6 +76,19 @@ describe("compressed inputs (gzip, zstd) read as the files inside them", () => {
     }
   });
 
+  it("checks the window of every zstd frame, and skips skippable frames", async () => {
+    const frame = readFileSync(`${W}labels.csv.zst`);
+    const huge = Uint8Array.of(0x28, 0xb5, 0x2f, 0xfd, 0x00, 21 << 3, 0, 0, 0, 0);
+    const second = raw("two.csv.zst", Buffer.concat([frame, huge]));
+    const r = await xent(["eval", digits[0]!, second]);
+    expect(r.code).toBe(2);
+    expect(r.stderr.trimEnd()).toMatch(/zstd data with a 2048 MiB window: .*two\.csv\.zst$/);
+    // A skippable frame (magic 0x184D2A50, 4 bytes of length, its bytes) before the data.
+    const skippable = Buffer.concat([Buffer.from([0x50, 0x2a, 0x4d, 0x18, 3, 0, 0, 0, 1, 2, 3]), frame]);
+    const file = raw("skip.csv.zst", skippable);
+    expect(await numbers([digits[0]!, file])).toEqual(await numbers([...digits]));
+  });
+
   it("reads an Arrow file inside gzip (its stream), and explains that an NPZ cannot be", async () => {
     const npz = raw("p.npz.gz", gzipSync(readFileSync(`${ROOT}fixtures/formats/preds.npz`)));
     const arrow = raw("p.arrow.gz", gzipSync(readFileSync(`${ROOT}fixtures/formats/preds_batches.arrow`)));
