@@ -322,7 +322,11 @@ export async function* splitRows(
       if (eof && filled === 0) return;
     }
   } catch (e) {
-    throw e instanceof XentError && e.context.line === undefined ? e.at({ file: name, line: line + 1 }) : e;
+    // An error of the bytes' source (a read, a decompressor) already names the file, and the line
+    // the parser had reached says nothing about it.
+    throw e instanceof XentError && e.context.line === undefined && e.context.file === undefined
+      ? e.at({ file: name, line: line + 1 })
+      : e;
   } finally {
     await it.return?.();
   }
