@@ -36,6 +36,7 @@ describe("compressed inputs (gzip, zstd) read as the files inside them", () => {
     ["CSV in gzip", [`${W}preds.csv.gz`], preds],
     ["CSV in zstd", [`${W}preds.csv.zst`], preds],
     ["CSV in gzip in zstd", [`${W}preds.csv.gz.zst`], preds],
+    ["CSV in zstd without a content checksum", [`${W}preds.no-check.csv.zst`], preds],
     ["an Arrow stream in gzip", [`${W}preds.arrows.gz`], [`${ROOT}fixtures/formats/preds.arrows`]],
   ] as const) {
     it(`${name}: bit-identical numbers`, async () => {
@@ -74,6 +75,15 @@ describe("compressed inputs (gzip, zstd) read as the files inside them", () => {
       expect(r.stderr.trimEnd().split("\n")).toHaveLength(1);
       expect(r.stderr.trimEnd()).toMatch(message);
     }
+  });
+
+  it("checks every zstd frame's content checksum: one flipped bit is an error, not another loss", async () => {
+    // fzstd does not check XXH64; this file once gave 2.29114 where the data gives 2.29109.
+    const r = await xent(["eval", `${ROOT}fixtures/corrupt/zstd_bit_flip.csv.zst`]);
+    expect(r.code).toBe(2);
+    expect(r.stderr).toMatch(
+      /^xent: error: corrupt zstd data: frame 1's content does not match its checksum \(XXH64 6cb299ef, stated 8d598c22\), \S*zstd_bit_flip\.csv\.zst\n$/,
+    );
   });
 
   it("checks the window of every zstd frame, and skips skippable frames", async () => {
