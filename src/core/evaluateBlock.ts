@@ -69,7 +69,7 @@ export function evaluateBlock(
         markUnused(out, r, SKIPPED, y);
         continue;
       }
-      throw new XentError("value", "NaN score (use --on-nan skip to leave such rows out)", where(block, r));
+      throw nanScore(block, r);
     }
     if (options.inputType !== "logits") checkSum(scores, offset, C, options.inputType, block, r);
     out.status[r] = USED;
@@ -109,9 +109,13 @@ function checkSum(scores: Scores, offset: number, C: number, type: InputType, bl
 }
 
 /** The place of row r, for an error: built only when one is thrown. */
-function where(block: RowBlock, r: number) {
+export function where(block: RowBlock, r: number) {
   return { row: block.start + r, line: block.lines?.[r] };
 }
+
+/** The error of a NaN score under `--on-nan error`, for every kernel. */
+export const nanScore = (block: RowBlock, r: number) =>
+  new XentError("value", "NaN score (use --on-nan skip to leave such rows out)", where(block, r));
 
 /** Row r is ignored (IGNORED) or skipped (SKIPPED): loss 0 or NaN, no metrics. */
 export function markUnused(out: RowResults, r: number, status: number, y: number) {

@@ -1,5 +1,6 @@
 import { type ErrorContext, XentError } from "../errors.js";
-import { markUnused } from "./evaluateBlock.js";
+import { markUnused, nanScore, where } from "./evaluateBlock.js";
+import { badLogProbability, badProbability } from "./logProbs.js";
 import { POSITIVE, PREDICTED, type RowResults } from "./rowResults.js";
 import { type SigmoidElement, sigmoidElement } from "./sigmoidLoss.js";
 import { IGNORED, type LossOptions, type RowBlock, type Scores, SKIPPED, USED } from "./types.js";
@@ -81,8 +82,9 @@ export function evaluateMultilabelBlock(block: RowBlock, options: LossOptions, o
     let nan = false;
     for (let j = 0; j < C; j++) {
       const y = targets.values[offset + j]!;
-      if (!(y >= 0 && y <= 1)) throw notABinaryTarget(y, { ...where(block, r) }, j);
-      if (checkedScore(scores, offset + j, options, block, r) !== scores[offset + j]) nan = true;
+      if (!(y >= 0 && y <= 1)) throw notABinaryTarget(y, where(block, r), j);
+      const s = checkedScore(scores, offset + j, options, block, r);
+      if (s !== s) nan = true;
     }
     if (nan) {
       markUnused(out, r, SKIPPED, -1);
@@ -136,11 +138,12 @@ function checkedScore(scores: Scores, i: number, options: LossOptions, block: Ro
   const s = scores[i]!;
   if (s !== s) {
     if (options.onNan === "skip") return s;
-    throw new XentError("value", "NaN score (use --on-nan skip to leave such rows out)", where(block, r));
+    throw nanScore(block, r);
   }
-  if (options.inputType === "probs" && !(s >= 0 && s <= 1))
+  // The softmax kernel's checks, on one score: the same bounds (and slack for log-probabilities).
+  if (options.inputType === "probs" && badProbability(scores, i, 1) >= 0)
     throw new XentError("value", `probability ${s} is outside [0, 1]`, where(block, r));
-  if (options.inputType === "log-probs" && s > 1e-6)
+  if (options.inputType === "log-probs" && badLogProbability(scores, i, 1) >= 0)
     throw new XentError(
       "value",
       `log-probability ${s} is above 0 (are these logits? drop --input-type log-probs)`,
@@ -156,8 +159,4 @@ export function notABinaryTarget(y: number, context: ErrorContext, label?: numbe
       ? "binary targets are 0, 1 or a probability in between (class indices of more classes: --task multiclass)"
       : "multilabel targets are 0, 1 or a probability in between";
   return new XentError("value", `target ${y}${of} is outside [0, 1]: ${why}`, context);
-}
-
-function where(block: RowBlock, r: number) {
-  return { row: block.start + r, line: block.lines?.[r] };
 }
