@@ -25,6 +25,16 @@ export class ClassStats {
     this.nll = Array.from({ length: classes }, () => new ExactSum());
   }
 
+  /** A row of class y predicted as `pred`: its count, sums, and whether it was right. */
+  add(y: number, pred: number, right: boolean, loss: number, weight: number, nll: number): void {
+    this.count[y]!++;
+    this.loss[y]!.add(loss);
+    this.weight[y]!.add(weight);
+    this.nll[y]!.add(nll);
+    if (right) this.correct[y]!++;
+    this.predicted[pred]!++;
+  }
+
   merge(other: ClassStats): void {
     for (let c = 0; c < this.classes; c++) {
       this.count[c]! += other.count[c]!;
@@ -151,14 +161,7 @@ export class Stats {
         if (rank === 0) this.eceCorrect[bin]!++;
         this.eceConfidence[bin]!.add(confidence);
       }
-      if (pc !== null) {
-        pc.count[y]!++;
-        pc.loss[y]!.add(loss);
-        pc.weight[y]!.add(res.weight[r]!);
-        pc.nll[y]!.add(res.nll[r]!);
-        if (rank === 0) pc.correct[y]!++;
-        pc.predicted[pred]!++;
-      }
+      pc?.add(y, pred, rank === 0, loss, res.weight[r]!, res.nll[r]!);
       if (this.worst.wants(loss, res.start + r)) this.keepWorst(res, r, ids);
     }
   }
@@ -195,7 +198,7 @@ export class Stats {
 
   /**
    * Binary and multilabel rows. Their weight (1, or C labels) and entropy (not reported) are
-   * not summed: the mean's denominator is used × width (sigmoidWeight). Binary calibration counts
+   * not summed: the mean's denominator is used × width (see summarize). Binary calibration counts
    * targets of exactly 1 and sums only soft ones: exact sums cost ~20 ns an add, and were 60% of
    * a 10M-row binary run.
    */
@@ -232,14 +235,7 @@ export class Stats {
           if (pred === 1) labels.tp[0]!++;
         }
         if (pred === 1) labels.predicted[0]!++;
-        if (pc !== null) {
-          pc.count[y]!++;
-          pc.loss[y]!.add(loss);
-          pc.weight[y]!.add(1);
-          pc.nll[y]!.add(res.nll[r]!);
-          if (rank === 0) pc.correct[y]!++;
-          pc.predicted[pred]!++;
-        }
+        pc?.add(y, pred, rank === 0, loss, 1, res.nll[r]!);
       } else this.addLabels(res, r);
       if (this.worst.wants(loss, res.start + r)) this.keepWorst(res, r, ids);
     }
@@ -279,15 +275,7 @@ export class Stats {
       const status = res.status[r]!;
       if (status === IGNORED || status === SKIPPED) continue;
       const loss = res.loss[r]!;
-      if (pc !== null) {
-        const y = res.target[r]!;
-        pc.count[y]!++;
-        pc.loss[y]!.add(loss);
-        pc.weight[y]!.add(1);
-        pc.nll[y]!.add(res.nll[r]!);
-        if (res.rank[r] === 0) pc.correct[y]!++;
-        pc.predicted[res.pred[r]!]!++;
-      }
+      pc?.add(res.target[r]!, res.pred[r]!, res.rank[r] === 0, loss, 1, res.nll[r]!);
       if (this.worst.wants(loss, res.start + r)) this.keepWorst(res, r, ids);
     }
   }
