@@ -15,10 +15,17 @@ export function wrapperOf(head: Uint8Array): Wrapper | null {
   const starts = (magic: number[]) => magic.every((b, i) => head[i] === b);
   if (starts(GZIP_MAGIC)) return "gzip";
   if (starts(ZSTD_MAGIC)) return "zstd";
-  // A zstd stream may open with a skippable frame (magic 0x184D2A50 to 0x184D2A5F).
-  if ((head[0]! & 0xf0) === 0x50 && head[1] === 0x2a && head[2] === 0x4d && head[3] === 0x18) return "zstd";
+  // A zstd stream may open with a skippable frame.
+  if (head.length >= 4 && isSkippable(le32(head, 0))) return "zstd";
   return null;
 }
+
+/** A little-endian u32 at `at` of bytes (an array or a Uint8Array). */
+const le32 = (b: ArrayLike<number>, at: number) =>
+  (b[at]! | (b[at + 1]! << 8) | (b[at + 2]! << 16) | (b[at + 3]! << 24)) >>> 0;
+
+/** The magic of a zstd skippable frame: 0x184D2A50 to 0x184D2A5F. */
+const isSkippable = (magic: number) => (magic & 0xfffffff0) === 0x184d2a50;
 
 const ZSTD_SLICE = 1024;
 
@@ -40,8 +47,7 @@ export async function unwrap(source: ByteSource): Promise<ByteSource> {
     const decompressed =
       wrapper === "gzip" ? gunzip(compressed, source.name) : unzstd(compressed, source.name);
     const inner = await streamSource(Readable.from(decompressed), source.name);
-    const outer = source;
-    Object.defineProperty(inner, "bytesRead", { get: () => outer.bytesRead, set: () => {} });
+    Object.defineProperty(inner, "bytesRead", { get: () => source.bytesRead, set: () => {} });
     inner.size = source.size;
     inner.wrappers = [...(current.wrappers ?? []), wrapper];
     current = inner;
@@ -192,17 +198,17 @@ export class ZstdFrameWalker {
     const h = this.head;
     if (this.state === "checksum") {
       if (h.length < 4) return;
-      this.checksums.push((h[0]! | (h[1]! << 8) | (h[2]! << 16) | (h[3]! << 24)) >>> 0);
+      this.checksums.push(le32(h, 0));
       this.head = [];
       this.state = "magic";
       return;
     }
     if (this.state === "magic") {
       if (h.length < 4) return;
-      const magic = (h[0]! | (h[1]! << 8) | (h[2]! << 16) | (h[3]! << 24)) >>> 0;
-      if ((magic & 0xfffffff0) === 0x184d2a50) {
+      const magic = le32(h, 0);
+      if (isSkippable(magic)) {
         if (h.length < 8) return;
-        this.skipThen((h[4]! | (h[5]! << 8) | (h[6]! << 16) | (h[7]! << 24)) >>> 0, "magic");
+        this.skipThen(le32(h, 4), "magic");
         return;
       }
       if (magic !== ZSTD_FRAME) {
