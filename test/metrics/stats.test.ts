@@ -3,22 +3,10 @@ import { describe, expect, it } from "vitest";
 import { allocRowResults, type RowResults } from "../../src/core/rowResults.js";
 import { IGNORED, type LossOptions, SKIPPED, USED } from "../../src/core/types.js";
 import { mergeState, Stats, statsToState, summarize } from "../../src/metrics/stats.js";
+import { DEFAULT_OPTIONS } from "../helpers/options.js";
 
 const C = 4;
-const options: LossOptions = {
-  task: "multiclass",
-  posWeight: null,
-  threshold: 0.5,
-  inputType: "logits",
-  smoothing: 0,
-  smoothingStyle: "uniform",
-  reduction: "mean",
-  ignoreIndex: -100,
-  classWeights: null,
-  temperature: 1,
-  topK: [2],
-  onNan: "error",
-};
+const options: LossOptions = { ...DEFAULT_OPTIONS, topK: [2] };
 
 interface Row {
   status: number;

@@ -11,21 +11,9 @@ import { makeStyle } from "../../src/output/style.js";
 import { TablePrinter } from "../../src/output/table.js";
 import { Writer } from "../../src/output/writer.js";
 import type { Report, RunInfo } from "../../src/wire/eval.js";
+import { DEFAULT_OPTIONS } from "../helpers/options.js";
 
-const options: LossOptions = {
-  task: "multiclass",
-  posWeight: null,
-  threshold: 0.5,
-  inputType: "logits",
-  smoothing: 0,
-  smoothingStyle: "uniform",
-  reduction: "mean",
-  ignoreIndex: DEFAULT_IGNORE_INDEX,
-  classWeights: null,
-  temperature: 1,
-  topK: [],
-  onNan: "error",
-};
+const options: LossOptions = { ...DEFAULT_OPTIONS };
 
 /** Two rows, one used (class 1, loss ln 2) and one ignored: what every printer is given. */
 function rows() {

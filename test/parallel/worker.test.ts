@@ -5,25 +5,13 @@ import { mergeState, Stats, type StatsState, summarize } from "../../src/metrics
 import type { FileJob } from "../../src/parallel/fileJob.js";
 import { openPredictions, openTargets } from "../../src/readers/open.js";
 import { tempDir, writeNpy } from "../helpers/files.js";
+import { DEFAULT_OPTIONS } from "../helpers/options.js";
 import { evalJson, ROOT } from "../helpers/run.js";
 
 /** The bundled worker script, as the CLI starts it (`npm test` builds it first). */
 const WORKER = `${ROOT}dist/bundle/worker.js`;
 
-const options: LossOptions = {
-  task: "multiclass",
-  posWeight: null,
-  threshold: 0.5,
-  inputType: "logits",
-  smoothing: 0.1,
-  smoothingStyle: "uniform",
-  reduction: "mean",
-  ignoreIndex: DEFAULT_IGNORE_INDEX,
-  classWeights: null,
-  temperature: 1,
-  topK: [2],
-  onNan: "error",
-};
+const options: LossOptions = { ...DEFAULT_OPTIONS, smoothing: 0.1, topK: [2] };
 
 function runWorker(job: FileJob): Promise<{ type: string; state?: StatsState; error?: { message: string } }> {
   return new Promise((resolve, reject) => {
