@@ -117,9 +117,13 @@ export function where(block: RowBlock, r: number) {
 export const nanScore = (block: RowBlock, r: number) =>
   new XentError("value", "NaN score (use --on-nan skip to leave such rows out)", where(block, r));
 
-/** Row r is ignored (IGNORED) or skipped (SKIPPED): loss 0 or NaN, no metrics. */
-export function markUnused(out: RowResults, r: number, status: number, y: number) {
+/**
+ * Row r is ignored (IGNORED) or skipped (SKIPPED): loss 0 or NaN, no metrics. `y` is the target
+ * class kept for output, `value` the target as given (binary rows print it; y by default).
+ */
+export function markUnused(out: RowResults, r: number, status: number, y: number, value = y) {
   out.status[r] = status;
+  out.value[r] = value;
   out.target[r] = Number.isInteger(y) && Math.abs(y) < 2 ** 31 ? y : -1;
   out.loss[r] = status === IGNORED ? 0 : Number.NaN;
   out.weight[r] = 0;

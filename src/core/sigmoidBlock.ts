@@ -32,14 +32,12 @@ export function evaluateBinaryBlock(block: RowBlock, options: LossOptions, out: 
     const y = targets.values[r]!;
     if (y === options.ignoreIndex) {
       markUnused(out, r, IGNORED, y);
-      out.value[r] = y;
       continue;
     }
     if (!(y >= 0 && y <= 1)) throw notABinaryTarget(y, where(block, r));
     const s = checkedScore(scores, r, options, block, r);
     if (s !== s) {
-      markUnused(out, r, SKIPPED, positive(y) ? 1 : 0);
-      out.value[r] = y;
+      markUnused(out, r, SKIPPED, positive(y) ? 1 : 0, y);
       continue;
     }
     sigmoidElement(s, options.inputType, y, smooth(y, options.smoothing), pw, 1, element);
@@ -87,8 +85,7 @@ export function evaluateMultilabelBlock(block: RowBlock, options: LossOptions, o
       if (s !== s) nan = true;
     }
     if (nan) {
-      markUnused(out, r, SKIPPED, -1);
-      out.value[r] = Number.NaN;
+      markUnused(out, r, SKIPPED, -1, Number.NaN);
       continue;
     }
     let loss = 0;

@@ -101,7 +101,6 @@ export class WasmBinaryKernel {
       if (f === 0) continue;
       if (f === 1) {
         markUnused(out, r, IGNORED, targets.values[r]!);
-        out.value[r] = targets.values[r]!;
       } else this.fallback(block, r, out);
     }
   }
