@@ -2,6 +2,7 @@ import { existsSync } from "node:fs";
 import type { Readable } from "node:stream";
 import type { LossOptions, Task } from "../core/types.js";
 import { usage, XentError } from "../errors.js";
+import { tableClasses } from "../metrics/stats.js";
 import { listColumns, TARGET_NAMES } from "../readers/columns.js";
 import type { CsvParser } from "../readers/csv/table.js";
 import { NPY_MAGIC } from "../readers/npy/header.js";
@@ -181,7 +182,7 @@ async function completePlan(
   await settleHeaders(predictions, targets);
 
   // Binary: one score stands for two classes, whose names (if any) come from --class-names.
-  const names = task === "binary" ? 2 : C;
+  const names = tableClasses(task, C);
   const classNames =
     args.classNames !== undefined
       ? readClassNames(args.classNames, names)

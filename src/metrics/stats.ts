@@ -1,5 +1,5 @@
 import { POSITIVE, PREDICTED, type RowResults } from "../core/rowResults.js";
-import { IGNORED, type LossOptions, SKIPPED } from "../core/types.js";
+import { IGNORED, type LossOptions, SKIPPED, type Task } from "../core/types.js";
 import { XentError } from "../errors.js";
 import { BinarySums, type BinaryTotals } from "./binarySums.js";
 import { BINARY_ECE_BINS, binaryEceBin, ECE_BINS, eceBin } from "./calibration.js";
@@ -71,9 +71,8 @@ export class LabelCounts {
   }
 }
 
-/** The classes a per-class table has: binary's one score stands for two classes. */
-export const tableClasses = (options: LossOptions, classes: number) =>
-  options.task === "binary" ? 2 : classes;
+/** The classes a task has (per-class table, class names): binary's one score stands for two. */
+export const tableClasses = (task: Task, classes: number) => (task === "binary" ? 2 : classes);
 
 /**
  * The exact sums of a run, named after the per-row values they add up (RowResults' fields): the
@@ -125,7 +124,7 @@ export class Stats {
     this.eceConfidence = Array.from({ length: bins }, () => new FastExactSum());
     this.eceTarget = binary ? Array.from({ length: bins }, () => new FastExactSum()) : [];
     this.labels = options.task === "multiclass" ? null : new LabelCounts(binary ? 1 : classes);
-    this.perClass = extras.perClass ? new ClassStats(tableClasses(options, classes)) : null;
+    this.perClass = extras.perClass ? new ClassStats(tableClasses(options.task, classes)) : null;
     this.worst = new WorstRows(extras.worst);
     this.binarySums = binary && extras.wasm !== false ? BinarySums.create() : null;
   }

@@ -1,7 +1,7 @@
 import { TASKS, type Task } from "../core/types.js";
 import { XentError } from "../errors.js";
 import { BINARY_ECE_BINS, ECE_BINS } from "../metrics/calibration.js";
-import { SUMS } from "../metrics/stats.js";
+import { SUMS, tableClasses } from "../metrics/stats.js";
 
 /**
  * Checks an `--emit-state` document's `state` field by field before `xent merge` adds it up: a
@@ -61,9 +61,9 @@ export function checkState(state: unknown, file: string): void {
   const task = options.task as Task;
   if (task === "binary" && classes !== 1) throw fail(`a binary state of ${classes} classes`);
   // Binary's one score stands for two classes (names, per-class table).
-  const tableClasses = task === "binary" ? 2 : classes;
+  const named = tableClasses(task, classes);
   if (s.class_names !== null) {
-    const names = array(s.class_names, "class_names", tableClasses);
+    const names = array(s.class_names, "class_names", named);
     if (names.some((n) => typeof n !== "string")) throw fail("class_names holds a non-string");
   }
   if (task !== "multiclass") {
@@ -134,9 +134,9 @@ export function checkState(state: unknown, file: string): void {
   if (s.per_class !== (st.perClass !== null)) throw fail("stats.perClass does not match per_class");
   if (st.perClass !== null) {
     const pc = obj(st.perClass, "stats.perClass");
-    const n = counts(pc.count, "stats.perClass.count", tableClasses, used);
-    const correct = counts(pc.correct, "stats.perClass.correct", tableClasses, used);
-    const predicted = counts(pc.predicted, "stats.perClass.predicted", tableClasses, used);
+    const n = counts(pc.count, "stats.perClass.count", named, used);
+    const correct = counts(pc.correct, "stats.perClass.correct", named, used);
+    const predicted = counts(pc.predicted, "stats.perClass.predicted", named, used);
     // Multilabel: every row counts once per label (correct = tp + tn of the label).
     if (task !== "multilabel") {
       if (correct.some((c, k) => c > n[k]!)) throw fail("stats.perClass.correct exceeds its class's count");
@@ -144,7 +144,7 @@ export function checkState(state: unknown, file: string): void {
         throw fail("stats.perClass counts add up to more than stats.used");
     }
     for (const key of ["loss", "weight", "nll"])
-      array(pc[key], `stats.perClass.${key}`, tableClasses).forEach((x, c) => {
+      array(pc[key], `stats.perClass.${key}`, named).forEach((x, c) => {
         exactSum(x, `stats.perClass.${key}[${c}]`);
       });
   }
