@@ -1,6 +1,7 @@
 import { spawnSync } from "node:child_process";
 import fc from "fast-check";
 import { describe, expect, it } from "vitest";
+import { metricNames } from "../../src/cli/values.js";
 import { tempDir, writeNpy, writeText } from "../helpers/files.js";
 import { BIN, runInProcess } from "../helpers/run.js";
 
@@ -258,6 +259,15 @@ describe("--task binary and multilabel", () => {
     expect(lines[2]).toMatch(/^1,,[01],[0-9.e-]+,[0-9.e-]+,[01],[0-9.e-]+$/);
     const m = await runInProcess(["eval", scoresC, targetsC, "--task", "multilabel", "--format", "csv"]);
     expect(m.stdout.split("\n")[0]).toBe("index,id,loss,nll,positives,predicted,wrong");
+  });
+
+  it("--assert knows exactly the metrics each task reports", async () => {
+    const binaryDoc = JSON.parse((await runInProcess(["eval", scores1, targets1, "--json"])).stdout);
+    const multilabelDoc = JSON.parse(
+      (await runInProcess(["eval", scoresC, targetsC, "--task", "multilabel", "--json"])).stdout,
+    );
+    expect(["loss", ...Object.keys(binaryDoc.metrics)]).toEqual(metricNames("binary", []));
+    expect(["loss", ...Object.keys(multilabelDoc.metrics)]).toEqual(metricNames("multilabel", []));
   });
 
   it("reads True/False labels and class names for binary", async () => {
