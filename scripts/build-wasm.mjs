@@ -6,7 +6,7 @@ import { mkdirSync, writeFileSync } from "node:fs";
 import { dirname } from "node:path";
 import { fileURLToPath } from "node:url";
 import wabtInit from "wabt";
-import { FLAG, kernelWat, RECORD } from "./kernel.wat.mjs";
+import { BINARY_OUTPUTS, FLAG, kernelWat, RECORD } from "./kernel.wat.mjs";
 import { CHUNKS, LAYOUT, sumsWat } from "./sums.wat.mjs";
 import { xxh64Wat } from "./xxh64.wat.mjs";
 
@@ -42,6 +42,8 @@ build(
 export const RECORD = ${JSON.stringify(RECORD)} as const;
 /** The record's flag values. */
 export const FLAG = ${JSON.stringify(FLAG)} as const;
+/** The binary function's output arrays, in memory order (see BINARY_OUTPUTS in scripts/kernel.wat.mjs). */
+export const BINARY_OUTPUTS = ${JSON.stringify(BINARY_OUTPUTS)} as const;
 `,
 );
 // The exact sums of binary runs, beside the metrics that use them.

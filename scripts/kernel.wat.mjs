@@ -331,6 +331,8 @@ const LOG_COEFFS = [
  * flag). The function returns how many rows are flagged.
  */
 export const BINARY_OUTPUTS = { f64: ["loss", "nll", "p", "brier", "flag"], i32: ["pred", "target", "rank"] };
+const F64_OUT = Object.fromEntries(BINARY_OUTPUTS.f64.map((name, k) => [name, k]));
+const I32_OUT = Object.fromEntries(BINARY_OUTPUTS.i32.map((name, k) => [name, k]));
 
 /**
  * Binary cross-entropy with logits, two rows at a time in f64x2: x at $x (f32 or f64), targets y at
@@ -355,12 +357,12 @@ function binaryFunction(f32) {
     `(i32.add ${v("out")} (i32.add (i32.mul ${v("stride")} (i32.const ${k})) (i32.shl ${v("r")} (i32.const 3))))`;
   // i32 array k (after the five f64 ones): lane 0 at row r, lane 1 at row r + 1.
   const i32At = (k) =>
-    `(i32.add ${v("out")} (i32.add (i32.add (i32.mul ${v("stride")} (i32.const 5)) (i32.mul ${v("stride32")} (i32.const ${k}))) (i32.shl ${v("r")} (i32.const 2))))`;
+    `(i32.add ${v("out")} (i32.add (i32.add (i32.mul ${v("stride")} (i32.const ${BINARY_OUTPUTS.f64.length})) (i32.mul ${v("stride32")} (i32.const ${k}))) (i32.shl ${v("r")} (i32.const 2))))`;
   const store32 = (k, vec) => `
         (local.set $lanes ${vec})
         (i32.store ${i32At(k)} (i32x4.extract_lane 0 ${v("lanes")}))
         (i32.store offset=4 ${i32At(k)} (i32x4.extract_lane 2 ${v("lanes")}))`;
-  const statusAt = `(i32.add ${v("out")} (i32.add (i32.add (i32.mul ${v("stride")} (i32.const 5)) (i32.mul ${v("stride32")} (i32.const 3))) ${v("r")}))`;
+  const statusAt = `(i32.add ${v("out")} (i32.add (i32.add (i32.mul ${v("stride")} (i32.const ${BINARY_OUTPUTS.f64.length})) (i32.mul ${v("stride32")} (i32.const ${BINARY_OUTPUTS.i32.length}))) ${v("r")}))`;
   const one = "(v128.const i64x2 1 1)";
   return `
   (func (export "binary_${f32 ? "f32" : "f64"}") (param $x i32) (param $y i32) (param $n i32) (param $out i32)
@@ -389,24 +391,24 @@ function binaryFunction(f32) {
           (f64x2.mul ${f64(0.5)} (f64x2.splat ${v("smoothing")}))))
         ;; PyTorch's two orders: ((1 − y)x + m) + L without pos_weight (so that x + m cancels
         ;; exactly for a confident right answer), (1 − y)x + lw·(L + m) with it
-        (v128.store ${at(0)} (select (result v128)
+        (v128.store ${at(F64_OUT.loss)} (select (result v128)
           (f64x2.add (f64x2.add (f64x2.mul (f64x2.sub ${f64(1)} ${v("ysm")}) ${v("xs")}) ${v("m")}) ${v("L")})
           (f64x2.add (f64x2.mul (f64x2.sub ${f64(1)} ${v("ysm")}) ${v("xs")})
             (f64x2.mul (f64x2.add (f64x2.mul (f64x2.sub (f64x2.splat ${v("pw")}) ${f64(1)}) ${v("ysm")}) ${f64(1)})
               (f64x2.add ${v("L")} ${v("m")})))
           (f64.eq ${v("pw")} (f64.const 1))))
-        (v128.store ${at(1)} (f64x2.add (f64x2.add (f64x2.mul (f64x2.sub ${f64(1)} ${v("ys")}) ${v("xs")}) ${v("m")}) ${v("L")}))
+        (v128.store ${at(F64_OUT.nll)} (f64x2.add (f64x2.add (f64x2.mul (f64x2.sub ${f64(1)} ${v("ys")}) ${v("xs")}) ${v("m")}) ${v("L")}))
         (local.set $p (f64x2.div (v128.bitselect ${f64(1)} ${v("e0")} (f64x2.ge ${v("xs")} ${f64(0)})) ${v("z")}))
-        (v128.store ${at(2)} ${v("p")})
-        (v128.store ${at(3)} (f64x2.mul (f64x2.sub ${v("p")} ${v("ys")}) (f64x2.sub ${v("p")} ${v("ys")})))
+        (v128.store ${at(F64_OUT.p)} ${v("p")})
+        (v128.store ${at(F64_OUT.brier)} (f64x2.mul (f64x2.sub ${v("p")} ${v("ys")}) (f64x2.sub ${v("p")} ${v("ys")})))
         ;; flags: 1 for the ignore index; else 2 for a non-finite x or a target outside [0, 1]
         (local.set $ign (f64x2.eq ${v("ys")} (f64x2.splat ${v("ignore")})))
         (local.set $bad (v128.or (v128.not (f64x2.lt (f64x2.abs ${v("xs")}) ${f64("inf")}))
           (v128.not (v128.and (f64x2.ge ${v("ys")} ${f64(0)}) (f64x2.le ${v("ys")} ${f64(1)})))))
         (local.set $flag (v128.bitselect ${f64(1)} (v128.and ${v("bad")} ${f64(2)}) ${v("ign")}))
-        (v128.store ${at(4)} ${v("flag")})
+        (v128.store ${at(F64_OUT.flag)} ${v("flag")})
         (local.set $yhat (v128.and (f64x2.gt ${v("p")} (f64x2.splat ${v("threshold")})) ${one}))
-        (local.set $yy (v128.and (f64x2.gt ${v("ys")} ${f64(0.5)}) ${one}))${store32(0, v("yhat"))}${store32(1, v("yy"))}${store32(2, `(v128.xor ${v("yhat")} ${v("yy")})`)}
+        (local.set $yy (v128.and (f64x2.gt ${v("ys")} ${f64(0.5)}) ${one}))${store32(I32_OUT.pred, v("yhat"))}${store32(I32_OUT.target, v("yy"))}${store32(I32_OUT.rank, `(v128.xor ${v("yhat")} ${v("yy")})`)}
         (local.set $lanes (i32x4.trunc_sat_f64x2_s_zero ${v("flag")}))
         (i32.store8 ${statusAt} (i32x4.extract_lane 0 ${v("lanes")}))
         (i32.store8 offset=1 ${statusAt} (i32x4.extract_lane 1 ${v("lanes")}))

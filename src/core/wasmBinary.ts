@@ -2,6 +2,7 @@ import { markUnused } from "./evaluateBlock.js";
 import { allocRowResults, copyRow, type RowResults } from "./rowResults.js";
 import { evaluateBinaryBlock } from "./sigmoidBlock.js";
 import { IGNORED, type LossOptions, type RowBlock } from "./types.js";
+import { BINARY_OUTPUTS } from "./wasm/kernelBinary.js";
 import { kernelModule } from "./wasmKernel.js";
 
 /** Returns how many rows it flagged (ignored, or left to TypeScript). */
@@ -21,6 +22,18 @@ interface BinaryExports {
   binary_f32: BinaryFunction;
   binary_f64: BinaryFunction;
 }
+
+/** Each output array's place in memory order, as the kernel writes them. */
+const F64 = Object.fromEntries(BINARY_OUTPUTS.f64.map((name, k) => [name, k])) as Record<
+  (typeof BINARY_OUTPUTS.f64)[number],
+  number
+>;
+const I32 = Object.fromEntries(BINARY_OUTPUTS.i32.map((name, k) => [name, k])) as Record<
+  (typeof BINARY_OUTPUTS.i32)[number],
+  number
+>;
+const F64_ARRAYS = BINARY_OUTPUTS.f64.length;
+const I32_ARRAYS = BINARY_OUTPUTS.i32.length;
 
 /** Bytes past an array the kernel may read (the second lane of an odd row count). */
 const PAD = 16;
@@ -50,8 +63,8 @@ export class WasmBinaryKernel {
     const y = align(rows * size + PAD);
     const out = align(y + rows * 8 + PAD);
     const stride = (rows + (rows & 1)) * 8;
-    // Five f64 arrays, three i32 ones, the u8 statuses (BINARY_OUTPUTS in scripts/kernel.wat.mjs).
-    const end = out + 5 * stride + 3 * (stride / 2) + stride / 8;
+    // The f64 arrays, the i32 ones, the u8 statuses (BINARY_OUTPUTS).
+    const end = out + F64_ARRAYS * stride + I32_ARRAYS * (stride / 2) + stride / 8;
     const memory = this.exports.memory;
     const missing = end - memory.buffer.byteLength;
     if (missing > 0) memory.grow(Math.ceil(missing / 65536));
@@ -82,20 +95,20 @@ export class WasmBinaryKernel {
     const run = f32 ? this.exports.binary_f32 : this.exports.binary_f64;
     const flagged = run(0, y, rows, outAt, o.ignoreIndex, o.posWeight?.[0] ?? 1, o.smoothing, o.threshold);
     const f64 = (k: number) => new Float64Array(buffer, outAt + k * stride, rows);
-    const i32 = (k: number) => new Int32Array(buffer, outAt + 5 * stride + (k * stride) / 2, rows);
-    const p = f64(2);
-    out.loss.set(f64(0));
-    out.nll.set(f64(1));
+    const i32 = (k: number) => new Int32Array(buffer, outAt + F64_ARRAYS * stride + (k * stride) / 2, rows);
+    const p = f64(F64.p);
+    out.loss.set(f64(F64.loss));
+    out.nll.set(f64(F64.nll));
     out.confidence.set(p);
     out.pTarget.set(p);
-    out.brier.set(f64(3));
+    out.brier.set(f64(F64.brier));
     out.value.set(targets.values);
-    out.pred.set(i32(0));
-    out.target.set(i32(1));
-    out.rank.set(i32(2));
-    out.status.set(new Uint8Array(buffer, outAt + 5 * stride + 3 * (stride / 2), rows));
+    out.pred.set(i32(I32.pred));
+    out.target.set(i32(I32.target));
+    out.rank.set(i32(I32.rank));
+    out.status.set(new Uint8Array(buffer, outAt + F64_ARRAYS * stride + I32_ARRAYS * (stride / 2), rows));
     if (flagged === 0) return;
-    const flag = f64(4);
+    const flag = f64(F64.flag);
     for (let r = 0; r < rows; r++) {
       const f = flag[r]!;
       if (f === 0) continue;
