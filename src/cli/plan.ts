@@ -125,12 +125,12 @@ async function completePlan(
 ): Promise<EvalPlan> {
   const predictions = opened.source;
   const format = predictions.info.format;
-  const tabular = ["csv", "tsv", "arrow", "arrows"].includes(format);
+  const tabular = ["csv", "tsv", "arrow", "arrows", "parquet"].includes(format);
   if (args.idColumn !== undefined && !tabular && args.targets === undefined) {
-    throw usage("--id-column applies to CSV, TSV and Arrow tables");
+    throw usage("--id-column applies to CSV, TSV, Arrow and Parquet tables");
   }
   if ((args.scoreColumns ?? args.dropColumns) !== undefined && !tabular) {
-    throw usage("--score-columns and --drop-columns apply to CSV, TSV and Arrow predictions");
+    throw usage("--score-columns and --drop-columns apply to CSV, TSV, Arrow and Parquet predictions");
   }
   const C = predictions.classes;
   if (!(Number.isSafeInteger(C) && C >= 0 && C <= MAX_CLASSES)) {

@@ -14,7 +14,7 @@ export interface AssertSpec {
   threshold: number;
 }
 
-export const INPUT_FORMATS = ["npy", "npz", "safetensors", "csv", "tsv", "arrow", "arrows"];
+export const INPUT_FORMATS = ["npy", "npz", "safetensors", "csv", "tsv", "arrow", "arrows", "parquet"];
 
 /** The metric names `--assert` takes for a task, given the `--top-k` list. */
 export function metricNames(task: Task, topK: readonly number[]): string[] {

@@ -46,6 +46,7 @@ const BINARY_EXTENSIONS: [RegExp, InputFormat][] = [
   [/\.(arrow|feather|ipc)$/i, "arrow"],
   [/\.arrows$/i, "arrows"],
   [/\.safetensors$/i, "safetensors"],
+  [/\.(parquet|pq)$/i, "parquet"],
 ];
 
 // Arrow (apache-arrow: 90 ms to load) and CSV (csv-parse) readers are imported when a file needs
@@ -64,6 +65,7 @@ export function detectFormat(source: ByteSource, forced: InputFormat | undefined
   if (Buffer.from(head.subarray(0, 6)).toString("latin1") === ARROW_FILE) return "arrow";
   if (startsWith(head, [0xff, 0xff, 0xff, 0xff])) return "arrows";
   if (looksLikeSafetensors(head)) return "safetensors";
+  if (Buffer.from(head.subarray(0, 4)).toString("latin1") === "PAR1") return "parquet";
   const hinted = BINARY_EXTENSIONS.find(([re]) => re.test(source.name))?.[1];
   if (hinted && head.length === 0)
     throw new XentError("format", `empty file (0 bytes), not ${hinted.toUpperCase()}`, { file: source.name });
@@ -99,8 +101,6 @@ function knownBinary(head: Uint8Array): string | null {
   // format and pickle.dump. Unpickling runs arbitrary code.
   if (head[0] === 0x80 && head[1]! >= 2 && head[1]! <= 5)
     return PICKLE_MESSAGE("a Python pickle (torch.save's legacy format, pickle.dump)");
-  if (Buffer.from(head.subarray(0, 4)).toString("latin1") === "PAR1")
-    return "a Parquet file, which this xent does not read yet: write the predictions as Arrow (polars' write_ipc, pyarrow.feather) or NPY";
   return null;
 }
 
@@ -134,10 +134,13 @@ async function npyArray(source: ByteSource): Promise<NpyArray> {
   return source.path !== null ? openNpy(source.path) : openNpyStream(source.stream(), source.name);
 }
 
-function archivePath(source: ByteSource, format: "npz" | "safetensors"): string {
+/** The path of an input read by offset (NPZ, safetensors, Parquet), which a stream cannot be. */
+function archivePath(source: ByteSource, format: "npz" | "safetensors" | "parquet"): string {
   if (source.path === null) {
-    const what = format === "npz" ? "an NPZ archive" : "a safetensors file";
-    const why = format === "npz" ? "its index is at the end" : "its tensors are read by offset";
+    const what = { npz: "an NPZ archive", safetensors: "a safetensors file", parquet: "a Parquet file" }[
+      format
+    ];
+    const why = format === "safetensors" ? "its tensors are read by offset" : "its index is at the end";
     throw usage(
       `${what} cannot be read from ${streamKind(source)} (${why}); ${source.wrappers ? "decompress it to a regular file" : "pass a regular file"}`,
     );
@@ -179,8 +182,8 @@ async function predictionsOf(
     throw usage("--class-axis applies to NPY, NPZ and safetensors predictions");
   if (options.logitsKey !== undefined && format !== "npz" && format !== "safetensors")
     throw usage("--logits-key applies to NPZ and safetensors predictions");
-  if (options.logitsColumn !== undefined && format !== "arrow" && format !== "arrows")
-    throw usage("--logits-column applies to Arrow predictions");
+  if (options.logitsColumn !== undefined && format !== "arrow" && format !== "arrows" && format !== "parquet")
+    throw usage("--logits-column applies to Arrow and Parquet predictions");
   switch (format) {
     case "npy": {
       const p = await npyPredictions(await npyArray(source), options.classAxis, "npy");
@@ -218,6 +221,18 @@ async function predictionsOf(
       const arrow = await import("./arrow/arrow.js");
       const p = await arrow.arrowPredictions(await arrow.openArrow(source, format), options, withTargets);
       return { source: p, layout: null, archive: null };
+    }
+    case "parquet": {
+      const [arrow, parquet] = await Promise.all([
+        import("./arrow/arrow.js"),
+        import("./parquet/parquet.js"),
+      ]);
+      const input = await parquet.openParquet(archivePath(source, format), source.name);
+      return {
+        source: await arrow.arrowPredictions(input, options, withTargets),
+        layout: null,
+        archive: null,
+      };
     }
     default: {
       const csv = await import("./csv/table.js");
@@ -266,6 +281,17 @@ async function targetsOf(
       const arrow = await import("./arrow/arrow.js");
       return arrow.arrowTargets(
         await arrow.openArrow(source, format),
+        { ...options, scoreColumns: undefined, dropColumns: undefined },
+        C,
+      );
+    }
+    case "parquet": {
+      const [arrow, parquet] = await Promise.all([
+        import("./arrow/arrow.js"),
+        import("./parquet/parquet.js"),
+      ]);
+      return arrow.arrowTargets(
+        await parquet.openParquet(archivePath(source, format), source.name),
         { ...options, scoreColumns: undefined, dropColumns: undefined },
         C,
       );

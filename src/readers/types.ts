@@ -9,7 +9,7 @@ export type RawTargets =
 
 export type TargetKind = RawTargets["kind"];
 
-export type InputFormat = "npy" | "npz" | "safetensors" | "csv" | "tsv" | "arrow" | "arrows";
+export type InputFormat = "npy" | "npz" | "safetensors" | "csv" | "tsv" | "arrow" | "arrows" | "parquet";
 
 /** What `inputs` in the JSON output says of a file. */
 export interface InputInfo {
@@ -116,6 +116,8 @@ export interface PredictionSource extends Source, RowsAhead {
   segments?: (chunkRows: number, targets: TargetSource | null) => Promise<DirectPlan | null>;
   /** Tabular formats: every column with its type and what xent reads it as (`xent inspect`). */
   columns?: ColumnInfo[];
+  /** Parquet: its row groups and the program that wrote it (`xent inspect`). */
+  rowGroups?: { count: number; writtenBy: string | null };
   /** Tabular formats: the column names (or 0-based numbers), for messages. */
   columnNames?: string[];
   chunks(chunkRows: number): AsyncIterable<ScoreChunk>;

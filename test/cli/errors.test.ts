@@ -1,4 +1,4 @@
-import { writeFileSync } from "node:fs";
+import { readFileSync, writeFileSync } from "node:fs";
 import { join } from "node:path";
 import { describe, expect, it } from "vitest";
 import { npyBytes, tempDir, writeNpy, writeText } from "../helpers/files.js";
@@ -241,9 +241,24 @@ const cases: [string, string[], RegExp][] = [
     /a Python pickle \(torch\.save's legacy format, pickle\.dump\): pickled Python objects are not read/,
   ],
   [
-    "a Parquet file (as polars writes it), not read yet",
-    [`${ROOT}fixtures/parquet/digits_columns_zstd.parquet`],
-    /a Parquet file, which this xent does not read yet: write the predictions as Arrow \(polars' write_ipc, pyarrow\.feather\) or NPY, .*digits_columns_zstd\.parquet$/,
+    "a null score in a Parquet list column",
+    [`${ROOT}fixtures/parquet/null_score.parquet`],
+    /null score of class 3, .*null_score\.parquet row 7$/,
+  ],
+  [
+    "a null label in a Parquet file",
+    [`${ROOT}fixtures/parquet/null_label.parquet`],
+    /null target, .*null_label\.parquet row 11$/,
+  ],
+  [
+    "a Parquet list row shorter than the first",
+    [`${ROOT}fixtures/parquet/short_row.parquet`],
+    /a list of 9 scores where the first row has 10, .*short_row\.parquet row 5$/,
+  ],
+  [
+    "a truncated Parquet file",
+    [raw("cut.parquet", readFileSync(`${ROOT}fixtures/parquet/digits_list.parquet`).subarray(0, 5000))],
+    /truncated Parquet file: no footer \(the file must end with its metadata's length and PAR1\), .*cut\.parquet$/,
   ],
   [
     "an HDF5 file",

@@ -108,6 +108,10 @@ export async function runInspect(args: InspectArgs, out: Writer): Promise<Outcom
   // What eval will do without --task: one score per row is a binary classifier.
   doc.task = p.classes === 1 ? "binary (one score per row)" : "multiclass (or --task multilabel)";
   if (p.info.member) doc[opened.archive ? "logits_key" : "logits_column"] = p.info.member;
+  if (p.rowGroups) {
+    doc.row_groups = p.rowGroups.count;
+    doc.written_by = p.rowGroups.writtenBy;
+  }
   if (p.columns) doc.columns = p.columns;
   doc.target = p.targetKind ? { column: p.targetColumn, kind: p.targetKind } : null;
   if (opened.archive) {
@@ -176,6 +180,8 @@ function inspectTable(doc: Record<string, unknown>): string {
   add("format", doc.compression ? `${doc.format} (${doc.compression} compressed)` : doc.format);
   if (doc.wrapper) add("wrapped in", String(doc.wrapper));
   add("dtype", doc.dtype);
+  add("row groups", doc.row_groups);
+  add("written by", doc.written_by);
   if (doc.role === "targets") {
     const t = doc.target as { column: string | null; kind: string };
     add("read as", "targets (no scores to read as predictions)");

@@ -32,7 +32,13 @@ import type {
 } from "../types.js";
 import { registerArrowCodecs } from "./codecs/register.js";
 import { arrowDirectPlan, type Block, peekFirstBatch } from "./segments.js";
-import { batchScores, batchTargets, type ScoreLayout } from "./slices.js";
+import {
+  batchScores,
+  batchTargets,
+  type ColumnBatch,
+  recordBatchColumns,
+  type ScoreLayout,
+} from "./slices.js";
 import {
   type BatchMeta,
   checkArrowFile,
@@ -48,29 +54,33 @@ export interface ArrowOptions extends ColumnOptions {
 
 type Reader = AsyncRecordBatchFileReader | AsyncRecordBatchStreamReader;
 
-/** An opened Arrow IPC input: its schema, and its batches one at a time (the first already read). */
+/**
+ * An opened columnar input: an Arrow IPC file or stream, or a Parquet file decoded to Arrow data
+ * (parquet/parquet.ts). Its schema, and its batches one at a time (the first may be read already).
+ */
 export interface ArrowInput {
   name: string;
-  format: "arrow" | "arrows";
+  format: "arrow" | "arrows" | "parquet";
   fields: Field[];
-  /** Record batches in the file (file format), or null (stream). */
-  batchCount: number | null;
+  /** How much has been read, in [0, 1], or null when that is unknown (a stream). */
+  progress(): number | null;
   /** The file's record batch blocks (file format read from a path), for arrowDirectPlan. */
   blocks: Block[] | null;
   path: string | null;
-  /** Record batches handed out by batches() so far. */
-  batchesRead: number;
   /**
    * The first record batch, read at open to learn the class count of variable-length lists and
    * whether batches are compressed; null when those came from its metadata alone (an
    * uncompressed file: worker threads may then read the batches themselves, and nothing is read
    * twice).
    */
-  first: RecordBatch | null;
+  first: ColumnBatch | null;
   /** Each List column's first row length, when read from the first batch's metadata. */
   listLengths: Map<number, number> | null;
-  batches(): AsyncGenerator<RecordBatch>;
+  /** Runs of rows; `columns` are the ones that will be read (a Parquet file decodes only those). */
+  batches(columns: number[]): AsyncGenerator<ColumnBatch>;
   compression: string | null;
+  /** Parquet: its row groups and the program that wrote it. */
+  rowGroups?: { count: number; writtenBy: string | null };
   /** Closes the file (also done when batches() ends); a second call does nothing. */
   close(): Promise<void>;
 }
@@ -170,15 +180,16 @@ export async function openArrow(source: ByteSource, format: "arrow" | "arrows"):
       : null;
   let first = peeked ? null : await next();
   compression ??= metas?.find((m) => m.codec !== null)?.codec ?? null;
+  const batchCount = reader.isFile() ? reader.numRecordBatches : null;
+  let batchesRead = 0;
   const input: ArrowInput = {
     name,
     format,
     fields: reader.schema.fields,
-    batchCount: reader.isFile() ? reader.numRecordBatches : null,
+    progress: () => (batchCount ? batchesRead / batchCount : null),
     blocks,
     path: source.path,
-    batchesRead: 0,
-    first,
+    first: first && recordBatchColumns(first),
     listLengths: peeked?.listLengths ?? null,
     compression,
     async *batches() {
@@ -200,8 +211,8 @@ export async function openArrow(source: ByteSource, format: "arrow" | "arrows"):
       let ahead: Promise<RecordBatch | null> | null = b === null ? null : readAhead();
       try {
         while (b !== null) {
-          input.batchesRead++;
-          yield b;
+          batchesRead++;
+          yield recordBatchColumns(b);
           const bytes = b.data.byteLength;
           b = null;
           releaseMemory(bytes);
@@ -241,6 +252,10 @@ async function checkFileTrailer(handle: FileHandle, name: string): Promise<numbe
   return size;
 }
 
+/** A column's type as its file names it: Parquet's (kept in the field's metadata), else Arrow's. */
+export const PARQUET_TYPE = "xent.parquet.type";
+const typeName = (f: Field): string => f.metadata.get(PARQUET_TYPE) ?? String(f.type);
+
 const isListType = (t: DataType) =>
   DataType.isList(t) || DataType.isLargeList(t) || DataType.isFixedSizeList(t);
 const isFloatList = (t: DataType) => isListType(t) && DataType.isFloat(t.children[0]!.type);
@@ -263,7 +278,7 @@ function targetKindOf(field: Field, forced: TargetKind | undefined, name: string
   if (kind === null) {
     throw new XentError(
       "format",
-      `target column '${field.name}' has type ${t}; expected integers, booleans, strings or a list of floats`,
+      `target column '${field.name}' has type ${typeName(field)}; expected integers, booleans, strings or a list of floats`,
       {
         file: name,
       },
@@ -282,7 +297,7 @@ function listLength(input: ArrowInput, column: number): number {
   if (DataType.isFixedSizeList(type)) return type.listSize;
   const peeked = input.listLengths?.get(column);
   if (peeked !== undefined) return peeked;
-  const data = input.first?.getChildAt(column)?.data[0];
+  const data = input.first?.column(column).data[0];
   if (!data || data.length === 0) return 0;
   const offsets = data.valueOffsets as Int32Array | BigInt64Array;
   return Number(offsets[data.offset + 1]!) - Number(offsets[data.offset]!);
@@ -305,7 +320,7 @@ export async function arrowPredictions(
   let list = findColumn(table, options.logitsColumn, "--logits-column", name) ?? null;
   if (list !== null && !isFloatList(fields[list]!.type)) {
     throw usage(
-      `--logits-column ${options.logitsColumn}: column has type ${fields[list]!.type}, not a list of floats`,
+      `--logits-column ${options.logitsColumn}: column has type ${typeName(fields[list]!)}, not a list of floats`,
     );
   }
   if (list === null && options.scoreColumns === undefined) {
@@ -353,7 +368,7 @@ export async function arrowPredictions(
     classNames: list !== null ? null : columns.map((i) => fields[i]!.name),
     targetKind,
     targetColumn: targetKind === null ? null : fields[target!]!.name,
-    progress: () => (input.batchCount ? input.batchesRead / input.batchCount : null),
+    progress: () => input.progress(),
     // Worker threads can read an uncompressed file's batches themselves (see segments.ts).
     ...(input.blocks && input.path && list !== null && targetKind === "index"
       ? {
@@ -379,13 +394,16 @@ export async function arrowPredictions(
           },
         }
       : {}),
+    ...(input.rowGroups ? { rowGroups: input.rowGroups } : {}),
     columnNames: fields.map((f) => f.name),
     columns: columnRoles(fields.length, roles, targetKind !== null, list === null ? [] : [list]).map(
-      (role, i) => ({ name: fields[i]!.name, type: String(fields[i]!.type), role }),
+      (role, i) => ({ name: fields[i]!.name, type: typeName(fields[i]!), role }),
     ),
     async *chunks(chunkRows: number): AsyncGenerator<ScoreChunk> {
       let start = 0;
-      for await (const batch of input.batches()) {
+      const read = [...(list !== null ? [list] : columns), ...(targetKind !== null ? [target!] : [])];
+      if (id !== undefined) read.push(id);
+      for await (const batch of input.batches(read)) {
         for (let from = 0; from < batch.numRows; from += chunkRows) {
           const n = Math.min(chunkRows, batch.numRows - from);
           const chunk: ScoreChunk = {
@@ -395,7 +413,7 @@ export async function arrowPredictions(
           };
           if (targetKind !== null)
             chunk.targets = batchTargets(
-              batch.getChildAt(target!)!,
+              batch.column(target!),
               targetKind,
               from,
               n,
@@ -404,7 +422,7 @@ export async function arrowPredictions(
               name,
             );
           if (id !== undefined) {
-            const v = batch.getChildAt(id)!;
+            const v = batch.column(id);
             chunk.ids = Array.from({ length: n }, (_, i) => String(v.get(from + i)));
           }
           start += n;
@@ -449,12 +467,12 @@ export async function arrowTargets(
     kind,
     async *chunks(chunkRows: number): AsyncGenerator<TargetChunk> {
       let start = 0;
-      for await (const batch of input.batches()) {
+      for await (const batch of input.batches(named !== undefined ? [named] : probColumns)) {
         for (let from = 0; from < batch.numRows; from += chunkRows) {
           const n = Math.min(chunkRows, batch.numRows - from);
           const targets: RawTargets =
             named !== undefined
-              ? batchTargets(batch.getChildAt(named)!, kind, from, n, classes, start, name)
+              ? batchTargets(batch.column(named), kind, from, n, classes, start, name)
               : {
                   kind: "probs",
                   values: Float64Array.from(

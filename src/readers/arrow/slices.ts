@@ -10,6 +10,22 @@ import type { RawTargets, TargetKind } from "../types.js";
  * Pure functions of apache-arrow's RecordBatch and Data.
  */
 
+/**
+ * What slices read of a record batch: apache-arrow's RecordBatch (recordBatchColumns), or rows of
+ * a Parquet row group decoded to Arrow data (parquet/column.ts).
+ */
+export interface ColumnBatch {
+  readonly numRows: number;
+  column(i: number): Vector;
+  name(i: number): string;
+}
+
+export const recordBatchColumns = (batch: RecordBatch): ColumnBatch => ({
+  numRows: batch.numRows,
+  column: (i) => batch.getChildAt(i)!,
+  name: (i) => batch.schema.fields[i]!.name,
+});
+
 export interface ScoreLayout {
   /** One list column of C floats per row… */
   list: number | null;
@@ -44,7 +60,7 @@ function floatValues(data: Data, from: number, count: number): Scores {
 
 /** Scores of rows [from, from + n) of a batch, row-major; zero-copy for a list column. */
 export function batchScores(
-  batch: RecordBatch,
+  batch: ColumnBatch,
   layout: ScoreLayout,
   from: number,
   n: number,
@@ -53,7 +69,7 @@ export function batchScores(
 ): Scores {
   const C = layout.classes;
   if (layout.list !== null) {
-    const data = batch.getChildAt(layout.list)!.data[0]!;
+    const data = batch.column(layout.list).data[0]!;
     const bad = data.nullCount > 0 ? firstNull(data, batch.numRows) : -1;
     if (bad >= 0)
       throw new XentError("value", "null list of scores", { file: name, row: start - from + bad });
@@ -88,11 +104,11 @@ export function batchScores(
   }
   const out = new Float64Array(n * C);
   layout.columns.forEach((column, c) => {
-    const data = batch.getChildAt(column)!.data[0]!;
+    const data = batch.column(column).data[0]!;
     if (data.nullCount > 0) {
       for (let i = 0; i < n; i++) {
         if (!data.getValid(from + i)) {
-          throw new XentError("value", `null score in column '${batch.schema.fields[column]!.name}'`, {
+          throw new XentError("value", `null score in column '${batch.name(column)}'`, {
             file: name,
             row: start + i,
           });
@@ -129,7 +145,7 @@ export function batchTargets(
   }
   if (kind === "probs") {
     const probs = batchScores(
-      { getChildAt: () => vector, numRows: vector.length } as unknown as RecordBatch,
+      { numRows: vector.length, column: () => vector, name: () => "" },
       { list: 0, columns: [], classes: C },
       from,
       n,

@@ -9,7 +9,7 @@ async function opened(name: string) {
   const input = await openArrow(await openByteSource(fixture(name)), "arrow");
   const firstAtOpen = input.first;
   const batches = [];
-  for await (const b of input.batches()) batches.push(b.numRows);
+  for await (const b of input.batches([])) batches.push(b.numRows);
   return { input, firstAtOpen, batches };
 }
 
@@ -27,7 +27,7 @@ describe("openArrow", () => {
     expect(input.first).not.toBeNull();
     expect(input.compression).toBe("lz4");
     // Reading to the end closes the file.
-    for await (const _ of input.batches()) {
+    for await (const _ of input.batches([])) {
       // drained
     }
   });

@@ -14,14 +14,19 @@ function corrupt(what: string): never {
   throw new XentError("format", `corrupt LZ4 data: ${what}`);
 }
 
-class Output {
+export class Output {
   bytes: Uint8Array;
   length = 0;
-  constructor(capacity: number) {
+  /** Output beyond this is corrupt data (a Parquet page states its decoded size). */
+  constructor(
+    capacity: number,
+    private readonly limit = Number.POSITIVE_INFINITY,
+  ) {
     this.bytes = new Uint8Array(Math.max(64, capacity));
   }
   reserve(extra: number): void {
     if (this.length + extra <= this.bytes.length) return;
+    if (this.length + extra > this.limit) corrupt(`more than the ${this.limit} bytes stated`);
     const grown = new Uint8Array(Math.max(this.length + extra, this.bytes.length * 2));
     grown.set(this.bytes.subarray(0, this.length));
     this.bytes = grown;
@@ -90,7 +95,7 @@ export function decodeLz4Frame(src: Uint8Array, sizeHint = 0): Uint8Array {
 }
 
 /** One LZ4 block (sequences of literals and back-references) appended to `out`. */
-function decodeBlock(src: Uint8Array, i: number, end: number, out: Output): void {
+export function decodeBlock(src: Uint8Array, i: number, end: number, out: Output): void {
   while (i < end) {
     const token = src[i++]!;
     let literals = token >> 4;

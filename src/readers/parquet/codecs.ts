@@ -1,0 +1,87 @@
+import { brotliDecompressSync, unzipSync } from "node:zlib";
+import { decompress as zstdDecompress } from "fzstd";
+import { snappyUncompressor } from "hysnappy";
+import { decodeBlock, Output } from "../arrow/codecs/lz4Frame.js";
+import type { Codec } from "./metadata.js";
+
+/**
+ * A Parquet page's bytes decoded to exactly the size its header states (more or fewer is
+ * corrupt data, never zeros or a cut page). gzip and brotli are Node's zlib; snappy is hysnappy
+ * (C++ snappy in WebAssembly, hyparquet's own); zstd is fzstd, as for zstd-wrapped inputs; LZ4
+ * reuses the Arrow reader's block decoder.
+ */
+
+let snappy: ((input: Uint8Array, size: number) => Uint8Array) | null = null;
+
+/** Snappy's preamble: the decoded length as a varint, checked before the decoder trusts it. */
+function snappyLength(input: Uint8Array): number {
+  let n = 0;
+  for (let i = 0, shift = 0; i < 5 && i < input.length; i++, shift += 7) {
+    n += (input[i]! & 0x7f) * 2 ** shift;
+    if (!(input[i]! & 0x80)) return n;
+  }
+  return -1;
+}
+
+/** LZ4 as Parquet's LZ4 codec meant it: Hadoop's framing (big-endian sizes), else one raw block. */
+function lz4Hadoop(input: Uint8Array, size: number): Uint8Array | null {
+  const out = new Output(size, size);
+  let i = 0;
+  while (i + 8 <= input.length) {
+    const view = new DataView(input.buffer, input.byteOffset + i, 8);
+    const decoded = view.getUint32(0);
+    const length = view.getUint32(4);
+    i += 8;
+    if (length > input.length - i || out.length + decoded > size) return null;
+    const before = out.length;
+    try {
+      decodeBlock(input, i, i + length, out);
+    } catch {
+      return null;
+    }
+    if (out.length - before !== decoded) return null;
+    i += length;
+  }
+  return i === input.length && out.length === size ? out.bytes.subarray(0, size) : null;
+}
+
+function lz4Raw(input: Uint8Array, size: number): Uint8Array {
+  const out = new Output(size, size);
+  decodeBlock(input, 0, input.length, out);
+  return out.bytes.subarray(0, out.length);
+}
+
+export function decompress(codec: Codec, input: Uint8Array, size: number): Uint8Array {
+  let out: Uint8Array;
+  switch (codec) {
+    case "UNCOMPRESSED":
+      out = input;
+      break;
+    case "SNAPPY": {
+      const stated = snappyLength(input);
+      if (stated !== size) throw new Error(`snappy data of ${stated} bytes where the page has ${size}`);
+      snappy ??= snappyUncompressor();
+      out = snappy(input, size);
+      break;
+    }
+    case "GZIP":
+      out = unzipSync(input, { maxOutputLength: Math.max(1, size) });
+      break;
+    case "BROTLI":
+      out = brotliDecompressSync(input, { maxOutputLength: Math.max(1, size) });
+      break;
+    case "ZSTD":
+      out = zstdDecompress(input, new Uint8Array(size));
+      break;
+    case "LZ4":
+      out = lz4Hadoop(input, size) ?? lz4Raw(input, size);
+      break;
+    case "LZ4_RAW":
+      out = lz4Raw(input, size);
+      break;
+    default:
+      throw new Error(`${codec} compression is not read by xent`);
+  }
+  if (out.length !== size) throw new Error(`page decodes to ${out.length} bytes, its header says ${size}`);
+  return out;
+}

@@ -1,0 +1,296 @@
+import {
+  Binary,
+  Bool,
+  type Data,
+  type DataType,
+  Field,
+  type Float,
+  Float16,
+  Float32,
+  Float64,
+  Int32,
+  Int64,
+  List,
+  makeData,
+  makeVector,
+  Uint32,
+  Uint64,
+  Utf8,
+  type Vector,
+  vectorFromArray,
+} from "apache-arrow";
+import type { ParquetField, ValueKind } from "./metadata.js";
+import type { Page, PageValues } from "./pages.js";
+
+/** Where a cursor's pages come from: a column chunk's ChunkPages (or a test's own pages). */
+export interface PageSource {
+  next(): Promise<Page | null>;
+  fail(what: string): never;
+}
+
+/**
+ * A column of one row group read in runs of rows, page by page, as Arrow data: what the Arrow
+ * reader's slices (nulls named by row, list lengths checked) read from any record batch.
+ */
+
+export function arrowType(field: ParquetField): DataType {
+  const item = ((kind: ValueKind): DataType => {
+    switch (kind) {
+      case "float32":
+        return new Float32();
+      case "float64":
+        return new Float64();
+      case "float16":
+        return new Float16();
+      case "bool":
+        return new Bool();
+      case "int32":
+        return new Int32();
+      case "uint32":
+        return new Uint32();
+      case "int64":
+        return new Int64();
+      case "uint64":
+        return new Uint64();
+      case "string":
+        return new Utf8();
+      case "other":
+        return new Binary();
+    }
+  })(field.kind);
+  return field.list ? new List(new Field("item", item, true)) : item;
+}
+
+type Numeric = Exclude<PageValues, string[]>;
+
+/** A growable array of one kind of values. */
+class Values {
+  private array: Numeric | string[];
+  length = 0;
+  constructor(
+    private readonly like: PageValues,
+    capacity: number,
+  ) {
+    this.array = Array.isArray(like) ? new Array<string>(capacity) : this.make(capacity);
+  }
+  private make(n: number): Numeric {
+    return new ((this.like as Numeric).constructor as new (n: number) => Numeric)(n);
+  }
+  reserve(extra: number): void {
+    const need = this.length + extra;
+    if (need <= this.array.length) return;
+    if (Array.isArray(this.array)) return;
+    const grown = this.make(Math.max(need, this.array.length * 2));
+    (grown as Float64Array).set(this.array as Float64Array);
+    this.array = grown;
+  }
+  /** Appends values [from, from + n) of a page. */
+  copy(values: PageValues, from: number, n: number): void {
+    this.reserve(n);
+    if (Array.isArray(this.array)) {
+      const src = values as string[];
+      for (let i = 0; i < n; i++) this.array[this.length + i] = src[from + i]!;
+    } else {
+      (this.array as Float64Array).set((values as Float64Array).subarray(from, from + n), this.length);
+    }
+    this.length += n;
+  }
+  /** A null's place (a zero, or null for strings). */
+  gap(): void {
+    this.reserve(1);
+    this.length++;
+  }
+  result(): PageValues {
+    return Array.isArray(this.array) ? this.array.slice(0, this.length) : this.array.subarray(0, this.length);
+  }
+}
+
+/** Validity bytes (1 valid, 0 null) as Arrow's bitmap. */
+function bitmap(valid: Uint8Array, n: number): Uint8Array {
+  const bits = new Uint8Array((n + 7) >> 3);
+  for (let i = 0; i < n; i++) if (valid[i]) bits[i >> 3]! |= 1 << (i & 7);
+  return bits;
+}
+
+function nulls(valid: Uint8Array | null, n: number): number {
+  if (valid === null) return 0;
+  let k = 0;
+  for (let i = 0; i < n; i++) if (!valid[i]) k++;
+  return k;
+}
+
+function leafData(type: DataType, values: PageValues, valid: Uint8Array | null, n: number): Data {
+  if (Array.isArray(values) || type instanceof Bool) {
+    const src = values as ArrayLike<string | number>;
+    const items = Array.from({ length: n }, (_, i) =>
+      valid && !valid[i] ? null : type instanceof Bool ? src[i] === 1 : src[i],
+    );
+    return vectorFromArray(items, type).data[0]!;
+  }
+  // makeData builds from the type's id; its props are typed per type, which a union cannot name.
+  return makeData({
+    type: type as Float,
+    length: n,
+    data: values as Float32Array,
+    nullCount: nulls(valid, n),
+    ...(valid ? { nullBitmap: bitmap(valid, n) } : {}),
+  });
+}
+
+export class ColumnCursor {
+  private page: Page | null = null;
+  /** Next level entry and next value of the page. */
+  private pos = 0;
+  private vpos = 0;
+  readonly type: DataType;
+  /** Elements per row seen first: the capacity guess for a list column's values. */
+  private perRow = 1;
+
+  constructor(
+    private readonly field: ParquetField,
+    private readonly pages: PageSource,
+  ) {
+    this.type = arrowType(field);
+  }
+
+  private async current(): Promise<Page | null> {
+    while (this.page === null || this.pos >= this.page.count) {
+      this.page = await this.pages.next();
+      this.pos = 0;
+      this.vpos = 0;
+      if (this.page === null) return null;
+    }
+    return this.page;
+  }
+
+  /** Checks that the column chunk holds nothing after the rows taken (a list column could). */
+  async end(): Promise<void> {
+    if ((this.page !== null && this.pos < this.page.count) || (await this.pages.next()) !== null)
+      this.pages.fail("the column holds more rows than its row group");
+  }
+
+  /** The next `n` rows as Arrow data. */
+  async take(n: number): Promise<Vector> {
+    return makeVector(this.field.list ? await this.takeLists(n) : await this.takeFlat(n));
+  }
+
+  private async takeFlat(n: number): Promise<Data> {
+    let out: Values | null = null;
+    let valid: Uint8Array | null = null;
+    let filled = 0;
+    const max = this.field.maxDef;
+    while (filled < n) {
+      const page = await this.current();
+      if (page === null) this.pages.fail(`the column ends after ${filled} of the row group's rows`);
+      const k = Math.min(n - filled, page.count - this.pos);
+      out ??= new Values(page.values, n);
+      if (page.defs === null || page.defined === page.count) {
+        out.copy(page.values, this.vpos, k);
+        this.vpos += k;
+      } else {
+        valid ??= new Uint8Array(n).fill(1, 0, filled);
+        for (let i = 0; i < k; i++) {
+          if (page.defs[this.pos + i] === max) {
+            out.copy(page.values, this.vpos++, 1);
+            valid[filled + i] = 1;
+          } else out.gap();
+        }
+      }
+      if (valid && page.defined === page.count) valid.fill(1, filled, filled + k);
+      this.pos += k;
+      filled += k;
+    }
+    return leafData(this.type, out?.result() ?? new Float32Array(0), valid, n);
+  }
+
+  private async takeLists(n: number): Promise<Data> {
+    const f = this.field;
+    const offsets = new Int32Array(n + 1);
+    let rowValid: Uint8Array | null = null;
+    let itemValid: Uint8Array | null = null;
+    let out: Values | null = null;
+    let rows = 0;
+    let first = true;
+    for (;;) {
+      const page = await this.current();
+      if (page === null) break;
+      out ??= new Values(page.values, n * this.perRow);
+      const reps = page.reps!;
+      const defs = page.defs;
+      let i = this.pos;
+      if (first && rows === 0 && reps[i] !== 0) this.pages.fail("a list row starts inside the previous one");
+      first = false;
+      let done = false;
+      while (i < page.count) {
+        if (reps[i] === 0) {
+          if (rows === n) {
+            done = true;
+            break;
+          }
+          offsets[rows] = out.length;
+          rows++;
+        }
+        const def = defs === null ? f.maxDef : defs[i]!;
+        if (def < f.listDefined) {
+          rowValid ??= new Uint8Array(n).fill(1);
+          rowValid[rows - 1] = 0;
+          i++;
+          continue;
+        }
+        if (def < f.elementDefined) {
+          i++;
+          continue;
+        }
+        if (def === f.maxDef && page.defined === page.count) {
+          // No nulls in this page: the row's values are one run up to the next row start.
+          let end = reps.indexOf(0, i + 1);
+          if (end < 0) end = page.count;
+          out.copy(page.values, this.vpos, end - i);
+          this.vpos += end - i;
+          i = end;
+          continue;
+        }
+        if (def === f.maxDef) out.copy(page.values, this.vpos++, 1);
+        else {
+          itemValid ??= new Uint8Array(Math.max(out.length + 1, n * this.perRow)).fill(1);
+          if (itemValid.length <= out.length) {
+            const grown = new Uint8Array(out.length * 2 + 1).fill(1);
+            grown.set(itemValid);
+            itemValid = grown;
+          }
+          itemValid[out.length] = 0;
+          out.gap();
+        }
+        i++;
+      }
+      this.pos = i;
+      if (done) break;
+    }
+    if (rows < n) this.pages.fail(`the column ends after ${rows} of the row group's rows`);
+    const values = out?.result() ?? new Float32Array(0);
+    offsets[n] = values.length;
+    if (n > 0) this.perRow = Math.max(1, Math.ceil(values.length / n));
+    const child = leafData(
+      (this.type as List).valueType,
+      values,
+      itemValid && itemValid.length >= values.length
+        ? itemValid
+        : itemValid && padValid(itemValid, values.length),
+      values.length,
+    );
+    return makeData({
+      type: this.type as List,
+      length: n,
+      valueOffsets: offsets,
+      child,
+      nullCount: nulls(rowValid, n),
+      ...(rowValid ? { nullBitmap: bitmap(rowValid, n) } : {}),
+    });
+  }
+}
+
+function padValid(valid: Uint8Array, n: number): Uint8Array {
+  const out = new Uint8Array(n).fill(1);
+  out.set(valid.subarray(0, Math.min(n, valid.length)));
+  return out;
+}
