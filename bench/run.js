@@ -20,6 +20,8 @@ if (!has("numpy")) {
 }
 execFileSync(python, [`${root}bench/generate.py`, data], { stdio: "inherit" });
 execFileSync("node", [`${root}bench/arrow.mjs`, data], { stdio: "inherit" });
+// Parquet inputs need writers installed aside (see bench/parquet.mjs); their rows are skipped without.
+execFileSync("node", [`${root}bench/parquet.mjs`, data], { stdio: "inherit" });
 
 /** Wall time of one command in seconds, its peak RSS in MiB (GNU time, when present), its loss. */
 function measure([cmd, args]) {
@@ -80,6 +82,24 @@ const benches = [
     ref: ["numpy", py("reference_binary.py", [`${data}/binary.npy`, `${data}/binary_labels.npy`])],
     values: 10_000_000,
   },
+  ...["snappy", "zstd"].flatMap((codec) => [
+    {
+      name: `pq-list-${codec}`,
+      what: `Parquet list<float> (arrow-rs, ${codec}), 50k×1000 f32, vs xent on the same rows as NPY`,
+      xent: xent([`${data}/list_${codec}.parquet`]),
+      ref: ["xent-npy", xent([`${data}/logits50k.npy`, `${data}/labels50k.npy`])],
+      values: 50_000 * 1000,
+      needs: `${data}/list_${codec}.parquet`,
+    },
+    {
+      name: `pq-cols-${codec}`,
+      what: `Parquet 1000 float32 columns (polars, ${codec}, one row group) vs xent on the NPY`,
+      xent: xent([`${data}/columns_${codec}.parquet`]),
+      ref: ["xent-npy", xent([`${data}/logits.npy`, `${data}/labels.npy`])],
+      values: 200_000 * 1000,
+      needs: `${data}/columns_${codec}.parquet`,
+    },
+  ]),
 ].filter((b) => !only || only.includes(b.name));
 
 console.log(`runs: ${runs} (interleaved), medians\n`);
@@ -87,6 +107,10 @@ console.log("bench   xent s  ref s  ref/xent  xent M logits/s  xent MiB  ref MiB
 const rates = {};
 for (const b of benches) {
   const [refName, refCmd] = b.ref;
+  if (b.needs && !existsSync(b.needs)) {
+    console.log(`${b.name.padEnd(5)}  (skipped: no ${b.needs}; see bench/parquet.mjs)`);
+    continue;
+  }
   if (refName !== "xent-npy" && !has(refName)) {
     console.log(`${b.name.padEnd(5)}  (skipped: ${refName} is not installed)`);
     continue;

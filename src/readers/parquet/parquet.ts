@@ -15,8 +15,8 @@ import { ChunkPages } from "./pages.js";
  * and the target, nothing else). Memory: the run being evaluated plus one page per column read.
  */
 
-/** Values (list elements counted) in one run of rows: 8 MB of float32. */
-const SLICE_VALUES = 2 ** 21;
+/** Values (list elements counted) in one run of rows: 4 MB of float32 (2^21: 15% more peak memory, no faster). */
+const SLICE_VALUES = 2 ** 20;
 const MAX_SLICE_ROWS = 65_536;
 
 export interface ParquetInput extends ArrowInput {
