@@ -1,7 +1,7 @@
 #!/usr/bin/env node
 // A seeded, structure-aware mutation fuzzer for xent's readers and for `xent merge`.
 //
-//   npm run fuzz -- [--cases N] [--seed S] [--only npy,npz,csv,arrow,arrows,safetensors,gzip,zstd,merge] [--case K] [--keep DIR]
+//   npm run fuzz -- [--cases N] [--seed S] [--only npy,npz,csv,arrow,arrows,safetensors,parquet,gzip,zstd,merge] [--case K] [--keep DIR]
 //
 // Every case is a seed input (real files: fixtures/ and small ones made here) with mutations that
 // know the format (NPY header, zip directory, Arrow metadata words, CSV text, JSON state fields),
@@ -33,7 +33,7 @@ const args = Object.fromEntries(
 );
 const CASES = Number(args.cases ?? 400);
 const SEED = Number(args.seed ?? 1);
-const ONLY = (args.only ?? "npy,npz,csv,arrow,arrows,safetensors,gzip,zstd,merge").split(",");
+const ONLY = (args.only ?? "npy,npz,csv,arrow,arrows,safetensors,parquet,gzip,zstd,merge").split(",");
 const TIMEOUT_MS = Number(args.timeout ?? 10_000);
 const PARALLEL = Number(args.jobs ?? availableParallelism());
 
@@ -184,6 +184,18 @@ const seeds = {
       ]),
     },
   ],
+  // Real writers' files (polars, arrow-rs): list and per-class layouts, codecs, page v1/v2,
+  // dictionary, BYTE_STREAM_SPLIT, delta, float16; read independently by hyparquet.
+  parquet: [
+    "digits_list.parquet",
+    "digits_columns_uncompressed.parquet",
+    "digits_columns_snappy.parquet",
+    "digits_names.parquet",
+    "digits_rowgroups_v1.parquet",
+    "digits_rowgroups_v2.parquet",
+    "digits_split_delta.parquet",
+    "digits_float16.parquet",
+  ].map((name) => ({ name, bytes: readFileSync(join(ROOT, "fixtures/parquet/", name)) })),
   gzip: [
     { name: "logits.npy.gz", bytes: gzipSync(logitsNpy), targets: "labels.npy" },
     { name: "preds.csv.gz", bytes: gzipSync(Buffer.from(csvText)) },
@@ -459,6 +471,45 @@ function referenceLoss(format, bytes) {
   return undefined; // no independent reading here: compared with the unmutated input instead
 }
 
+/**
+ * A Parquet file as hyparquet (an independent reader) reads it: the `logits` list column or the
+ * float columns in order, the `label` column (indices, or names of the float columns); null when
+ * it refuses the file or the rows are not a clean table of scores.
+ */
+async function parquetReference(bytes) {
+  const { parquetReadObjects } = await import("hyparquet");
+  const { compressors } = await import("hyparquet-compressors");
+  let rows;
+  try {
+    rows = await parquetReadObjects({
+      file: bytes.buffer.slice(bytes.byteOffset, bytes.byteOffset + bytes.length),
+      compressors,
+    });
+  } catch {
+    return null;
+  }
+  if (rows.length === 0) return null;
+  const keys = Object.keys(rows[0]);
+  const scoreKeys = keys.includes("logits") ? null : keys.filter((k) => k !== "label" && k !== "id");
+  const values = [];
+  const ys = [];
+  let classes = -1;
+  for (const row of rows) {
+    const scores = scoreKeys === null ? row.logits : scoreKeys.map((k) => row[k]);
+    if (!scores || typeof scores.length !== "number") return null;
+    const v = Array.from(scores);
+    if (classes < 0) classes = v.length;
+    if (v.length !== classes || v.some((x) => typeof x !== "number" || Number.isNaN(x))) return null;
+    const y = row.label;
+    const index = typeof y === "string" ? (scoreKeys ?? []).indexOf(y) : Number(y);
+    if (y === null || y === undefined || !Number.isInteger(index) || index < 0 || index >= classes)
+      return null;
+    values.push(...v);
+    ys.push(index);
+  }
+  return logSoftmaxLoss(Float64Array.from(values), ys, classes);
+}
+
 /** safetensors by the specification, strictly: null for anything it does not allow. */
 function readSafetensors(bytes) {
   if (bytes.length < 8) return null;
@@ -601,7 +652,12 @@ async function main() {
       mkdirSync(dir, { recursive: true });
       const file = join(dir, `case-${SEED}-${k}-${seed.name}`);
       writeFileSync(file, m.bytes);
-      const viaStdin = format !== "merge" && format !== "npz" && format !== "safetensors" && r() < 0.3;
+      const viaStdin =
+        format !== "merge" &&
+        format !== "npz" &&
+        format !== "safetensors" &&
+        format !== "parquet" &&
+        r() < 0.3;
       const argv =
         format === "merge"
           ? ["merge", file, "--json"]
@@ -630,7 +686,11 @@ async function main() {
         } else {
           // apache-arrow reads the seed itself (no codec registered: compressed seeds have no independent reading).
           const independent = format.startsWith("arrow") && readable.get(seed.name);
-          const ref = independent ? arrowReference(file) : referenceLoss(format, m.bytes);
+          const ref = independent
+            ? arrowReference(file)
+            : format === "parquet"
+              ? await parquetReference(m.bytes)
+              : referenceLoss(format, m.bytes);
           const expected = ref === undefined ? base.get(seed.name) : ref;
           if (ref === null) outcome = "lenient";
           else

@@ -1,17 +1,28 @@
 import { brotliDecompressSync, unzipSync } from "node:zlib";
-import { decompress as zstdDecompress } from "fzstd";
 import { snappyUncompressor } from "hysnappy";
+import { ZSTDDecoder } from "zstddec";
 import { decodeBlock, Output } from "../arrow/codecs/lz4Frame.js";
 import type { Codec } from "./metadata.js";
 
 /**
  * A Parquet page's bytes decoded to exactly the size its header states (more or fewer is
  * corrupt data, never zeros or a cut page). gzip and brotli are Node's zlib; snappy is hysnappy
- * (C++ snappy in WebAssembly, hyparquet's own); zstd is fzstd, as for zstd-wrapped inputs; LZ4
+ * (C++ snappy in WebAssembly, hyparquet's own); zstd is zstddec (libzstd's decoder in WebAssembly:
+ * 200 MB/s here against fzstd's 33 MB/s on float32 pages, and it checks frame checksums); LZ4
  * reuses the Arrow reader's block decoder.
  */
 
 let snappy: ((input: Uint8Array, size: number) => Uint8Array) | null = null;
+let zstd: ZSTDDecoder | null = null;
+
+/** Instantiates the WebAssembly decoders a file's codecs need (zstddec's is asynchronous). */
+export async function prepareCodecs(codecs: readonly Codec[]): Promise<void> {
+  if (codecs.includes("ZSTD") && zstd === null) {
+    const decoder = new ZSTDDecoder();
+    await decoder.init();
+    zstd = decoder;
+  }
+}
 
 /** Snappy's preamble: the decoded length as a varint, checked before the decoder trusts it. */
 function snappyLength(input: Uint8Array): number {
@@ -22,6 +33,31 @@ function snappyLength(input: Uint8Array): number {
   }
   return -1;
 }
+
+/**
+ * A zstd frame's stated content size (-1 when its header has none): a page whose first frame
+ * states more than the page's size is refused before the decoder allocates for it.
+ */
+function zstdContentSize(input: Uint8Array): number {
+  if (input.length < 6 || input[0] !== 0x28 || input[1] !== 0xb5 || input[2] !== 0x2f || input[3] !== 0xfd)
+    return -1;
+  const fhd = input[4]!;
+  const single = (fhd >> 5) & 1;
+  const fcsBytes = [single, 2, 4, 8][fhd >> 6]!;
+  if (fcsBytes === 0) return -1;
+  const at = 5 + (single ? 0 : 1) + [0, 1, 2, 4][fhd & 3]!;
+  if (at + fcsBytes > input.length) return -1;
+  let n = 0;
+  for (let k = 0; k < fcsBytes; k++) n += input[at + k]! * 2 ** (8 * k);
+  return fcsBytes === 2 ? n + 256 : n;
+}
+
+/**
+ * The most a codec can expand its input: a larger stated page size is a corrupted header, refused
+ * before anything is allocated for it (LZ4: a 1-byte token and 255-byte length runs; snappy: a
+ * 2-byte copy of 64 bytes).
+ */
+const MAX_RATIO: Partial<Record<Codec, number>> = { LZ4: 256, LZ4_RAW: 256, SNAPPY: 33 };
 
 /** LZ4 as Parquet's LZ4 codec meant it: Hadoop's framing (big-endian sizes), else one raw block. */
 function lz4Hadoop(input: Uint8Array, size: number): Uint8Array | null {
@@ -52,6 +88,9 @@ function lz4Raw(input: Uint8Array, size: number): Uint8Array {
 }
 
 export function decompress(codec: Codec, input: Uint8Array, size: number): Uint8Array {
+  const ratio = MAX_RATIO[codec];
+  if (ratio !== undefined && size > input.length * ratio + 64)
+    throw new Error(`${input.length} bytes cannot decode to the ${size} the page states`);
   let out: Uint8Array;
   switch (codec) {
     case "UNCOMPRESSED":
@@ -71,7 +110,12 @@ export function decompress(codec: Codec, input: Uint8Array, size: number): Uint8
       out = brotliDecompressSync(input, { maxOutputLength: Math.max(1, size) });
       break;
     case "ZSTD":
-      out = zstdDecompress(input, new Uint8Array(size));
+      if (zstd === null) throw new Error("the zstd decoder was not prepared");
+      if (zstdContentSize(input) > size)
+        throw new Error(`a zstd frame of ${zstdContentSize(input)} bytes in a page of ${size}`);
+      // libzstd's errors (corrupt data, a checksum mismatch, a size other than `size`) come back
+      // as an empty result, caught by the size check below.
+      out = size === 0 ? new Uint8Array(0) : zstd.decode(input, size);
       break;
     case "LZ4":
       out = lz4Hadoop(input, size) ?? lz4Raw(input, size);

@@ -4,6 +4,7 @@ import { XentError } from "../../errors.js";
 import { type ArrowInput, PARQUET_TYPE } from "../arrow/arrow.js";
 import type { ColumnBatch } from "../arrow/slices.js";
 import { describeIoError } from "../files.js";
+import { prepareCodecs } from "./codecs.js";
 import { arrowType, ColumnCursor } from "./column.js";
 import { type ParquetMeta, readParquetMeta } from "./metadata.js";
 import { ChunkPages } from "./pages.js";
@@ -37,6 +38,7 @@ export async function openParquet(path: string, name: string): Promise<ParquetIn
     await handle.close();
     throw e;
   }
+  await prepareCodecs(meta.codecs);
   const fields = meta.fields.map(
     (f) => new Field(f.name, arrowType(f), true, new Map([[PARQUET_TYPE, f.type]])),
   );
