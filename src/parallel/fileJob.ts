@@ -1,19 +1,12 @@
 import type { LossOptions } from "../core/types.js";
 import type { ErrorContext } from "../errors.js";
 import type { NpyDtype } from "../readers/npy/header.js";
-import type { Segment } from "../readers/types.js";
+import type { RowGroupPlan, Segment } from "../readers/types.js";
 
-export type { Segment };
+export type { RowGroupPlan, Segment };
 
-/**
- * What a worker needs to evaluate its share of a file on its own: where the rows are (an NPY's
- * chunks, or an uncompressed Arrow file's record batches), how they are stored, and the options.
- * Plain data, so that it crosses to a worker thread as is.
- */
-export interface FileJob {
-  predictions: { path: string; dtype: NpyDtype };
-  targets: { path: string; dtype: NpyDtype };
-  segments: Segment[];
+/** What every worker job carries: the options, and which share of the work is this worker's. */
+interface JobBase {
   classes: number;
   /** This worker takes segments worker, worker + workers, worker + 2·workers, … */
   worker: number;
@@ -26,6 +19,24 @@ export interface FileJob {
   /** Report rows done after every chunk (only when a progress bar shows them). */
   progress: boolean;
 }
+
+/**
+ * What a worker needs to evaluate its share of a file on its own: where the rows are (an NPY's
+ * chunks, or an uncompressed Arrow file's record batches), how they are stored, and the options.
+ * Plain data, so that it crosses to a worker thread as is.
+ */
+export interface FileJob extends JobBase {
+  predictions: { path: string; dtype: NpyDtype };
+  targets: { path: string; dtype: NpyDtype };
+  segments: Segment[];
+}
+
+/** A Parquet file whose row groups the workers decode themselves (worker k: groups k, k + workers, …). */
+export interface ParquetJob extends JobBase {
+  parquet: RowGroupPlan;
+}
+
+export type AnyFileJob = FileJob | ParquetJob;
 
 export interface WorkerError {
   code: string;

@@ -2,7 +2,8 @@ import { Worker } from "node:worker_threads";
 import type { ProbabilityLook } from "../core/probabilityLook.js";
 import { type ErrorCode, XentError } from "../errors.js";
 import { mergeState, Stats, type StatsState } from "../metrics/stats.js";
-import type { FileJob, WorkerError } from "./fileJob.js";
+import type { AnyFileJob, WorkerError } from "./fileJob.js";
+import type { FilePlan } from "./plan.js";
 
 import { WORKER_URL } from "./workerUrl.js";
 
@@ -14,11 +15,12 @@ type Message =
   | { type: "error"; error: WorkerError };
 
 /**
- * Evaluates an NPY job on `workers` threads, each taking every workers-th chunk, and merges their
- * exact partial sums. When several workers fail, the error of the earliest row is the one reported.
+ * Evaluates an NPY or Parquet job on `workers` threads, each taking every workers-th chunk or row
+ * group, and merges their exact partial sums. When several workers fail, the error of the
+ * earliest row is the one reported.
  */
 export async function evaluateOnFileWorkers(
-  job: Omit<FileJob, "worker" | "workers" | "progress" | "look">,
+  job: FilePlan["job"],
   workers: number,
   onProgress?: (rows: number) => void,
   look?: ProbabilityLook,
@@ -28,7 +30,7 @@ export async function evaluateOnFileWorkers(
   let done = 0;
   await Promise.all(
     Array.from({ length: workers }, (_, worker) => {
-      const workerData: FileJob = {
+      const workerData: AnyFileJob = {
         ...job,
         worker,
         workers,

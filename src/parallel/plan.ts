@@ -2,7 +2,7 @@ import { statSync } from "node:fs";
 import { fileWorkersHandle } from "../core/kernel.js";
 import type { LossOptions } from "../core/types.js";
 import type { InputInfo, PredictionSource, TargetSource } from "../readers/types.js";
-import type { FileJob } from "./fileJob.js";
+import type { FileJob, ParquetJob } from "./fileJob.js";
 import { defaultThreads, workersAvailable } from "./workerUrl.js";
 
 /** What the plan needs to know of a run. */
@@ -29,9 +29,11 @@ export const PARALLEL_MIN_BYTES = (1 << 22) * 4;
  */
 export const threadCount = (threads: number) => Math.min(threads || defaultThreads(), 4 * defaultThreads());
 
+type Shared = "worker" | "workers" | "progress" | "look";
+
 export interface FilePlan {
   workers: number;
-  job: Omit<FileJob, "worker" | "workers" | "progress" | "look">;
+  job: Omit<FileJob, Shared> | Omit<ParquetJob, Shared>;
 }
 
 /**
@@ -44,19 +46,29 @@ export interface FilePlan {
 export async function fileJob(run: ParallelInputs): Promise<FilePlan | null> {
   const threads = threadCount(run.threads);
   if (threads < 2 || run.perSample || !fileWorkersHandle(run.loss) || !workersAvailable()) return null;
-  if (!run.predictions.segments || !largeFile(fileOf(run.predictions.info), run.minBytes)) return null;
+  if (!largeFile(fileOf(run.predictions.info), run.minBytes)) return null;
+  const options = {
+    classes: run.predictions.classes,
+    loss: run.loss,
+    perClass: run.perClass,
+    worst: run.worst,
+  };
+  // Parquet: row groups are independent; a file of one row group stays with the block workers.
+  const groups = run.predictions.rowGroupPlan?.(run.targets) ?? null;
+  if (groups !== null)
+    return groups.rowGroups < 2
+      ? null
+      : { workers: Math.min(threads, groups.rowGroups), job: { ...options, parquet: groups } };
+  if (!run.predictions.segments) return null;
   const plan = await run.predictions.segments(run.chunkRows, run.targets);
   if (!plan || plan.segments.length === 0) return null;
   return {
     workers: Math.min(threads, plan.segments.length),
     job: {
+      ...options,
       predictions: { path: plan.scoresPath, dtype: plan.scores },
       targets: { path: plan.targetsPath, dtype: plan.targets },
       segments: plan.segments,
-      classes: run.predictions.classes,
-      loss: run.loss,
-      perClass: run.perClass,
-      worst: run.worst,
     },
   };
 }

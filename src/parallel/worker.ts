@@ -11,7 +11,7 @@ import { Stats, statsToState } from "../metrics/stats.js";
 import { bfloat16ToFloat32, float16ToFloat32 } from "../readers/float16.js";
 import { decode } from "../readers/npy/npy.js";
 import type { BlockReply, BlockWorkerInit } from "./blockWorkers.js";
-import type { FileJob } from "./fileJob.js";
+import type { AnyFileJob, FileJob, ParquetJob } from "./fileJob.js";
 
 /**
  * A worker thread's share of an NPY evaluation: it reads its chunks of the file straight into the
@@ -20,7 +20,7 @@ import type { FileJob } from "./fileJob.js";
  */
 function run(job: FileJob): void {
   const kernel = makeKernel(job.loss, job.classes);
-  const checkTarget = targetCheck(job);
+  const checkTarget = targetCheck(job, job.targets.path);
   const stats = new Stats(job.classes, job.loss, { perClass: job.perClass, worst: job.worst });
   const size = job.predictions.dtype.size;
   // Half precision (float16, bfloat16) is widened to float32 into the kernel's memory.
@@ -83,10 +83,53 @@ function run(job: FileJob): void {
   }
 }
 
+/**
+ * A worker's share of a Parquet file: its row groups, decoded here page by page (parquet.ts) and
+ * sliced by the Arrow reader's rules (nulls, list lengths), evaluated as the NPY path does.
+ */
+async function runParquet(job: ParquetJob): Promise<void> {
+  const [{ openParquet }, { batchScores, batchTargets }] = await Promise.all([
+    import("../readers/parquet/parquet.js"),
+    import("../readers/arrow/slices.js"),
+  ]);
+  const { path, name, list, columns, target, rowGroups } = job.parquet;
+  const C = job.classes;
+  const kernel = makeKernel(job.loss, C);
+  const checkTarget = targetCheck(job, name);
+  const stats = new Stats(C, job.loss, { perClass: job.perClass, worst: job.worst });
+  const look = new ProbabilityLook(job.loss.task === "multiclass");
+  look.possible = job.look;
+  let results = allocRowResults(0);
+  const layout = { list, columns, classes: C };
+  const groups: number[] = [];
+  for (let g = job.worker; g < rowGroups; g += job.workers) groups.push(g);
+  // Each run is evaluated before the next is taken: its arrays can be written over.
+  const input = await openParquet(path, name, true);
+  for await (const batch of input.batches([...(list !== null ? [list] : columns), target], groups)) {
+    const rows = batch.numRows;
+    const start = batch.start!;
+    const scores = batchScores(batch, layout, 0, rows, start, name);
+    const values = batchTargets(batch.column(target), "index", 0, rows, C, start, name)
+      .values as Float64Array;
+    for (let r = 0; r < rows; r++) checkTarget(values[r]!, start + r);
+    look.observe(scores, rows, C);
+    if (results.status.length < rows) results = allocRowResults(rows);
+    results.rows = rows;
+    results.start = start;
+    kernel.evaluate({ start, rows, classes: C, scores, targets: { kind: "index", values } }, results);
+    stats.add(results);
+    if (job.progress) parentPort!.postMessage({ type: "progress", rows });
+  }
+  parentPort!.postMessage({
+    type: "done",
+    state: statsToState(stats),
+    look: { possible: look.possible, rows: look.rows },
+  });
+}
+
 /** The check join.ts makes of every target (this path bypasses it): per task, naming the targets file. */
-function targetCheck(job: FileJob): (y: number, row: number) => void {
+function targetCheck(job: AnyFileJob, file: string): (y: number, row: number) => void {
   const { ignoreIndex } = job.loss;
-  const file = job.targets.path;
   if (job.loss.task === "binary")
     return (y, row) => {
       if (y !== ignoreIndex && !(y >= 0 && y <= 1)) throw notABinaryTarget(y, { file, row });
@@ -151,9 +194,13 @@ function serveBlocks(init: BlockWorkerInit): void {
   });
 }
 
-const data = workerData as FileJob | BlockWorkerInit;
+const data = workerData as AnyFileJob | BlockWorkerInit;
 if ("mode" in data) serveBlocks(data);
-else {
+else if ("parquet" in data) {
+  runParquet(data).catch((e: unknown) => {
+    parentPort!.postMessage({ type: "error", error: describeError(e, data.parquet.name) });
+  });
+} else {
   try {
     run(data);
   } catch (e) {

@@ -118,6 +118,11 @@ export interface PredictionSource extends Source, RowsAhead {
   columns?: ColumnInfo[];
   /** Parquet: its row groups and the program that wrote it (`xent inspect`). */
   rowGroups?: { count: number; writtenBy: string | null };
+  /**
+   * Parquet with its own index targets and no id column: what worker threads need to decode row
+   * groups themselves (null with a targets file).
+   */
+  rowGroupPlan?: (targets: TargetSource | null) => RowGroupPlan | null;
   /** Tabular formats: the column names (or 0-based numbers), for messages. */
   columnNames?: string[];
   chunks(chunkRows: number): AsyncIterable<ScoreChunk>;
@@ -145,6 +150,18 @@ export interface Segment {
   rows: number;
   scoresAt: number;
   targetsAt: number;
+}
+
+/** A Parquet file's rows as worker threads read them: its columns' roles and its row groups. */
+export interface RowGroupPlan {
+  path: string;
+  /** The name in messages. */
+  name: string;
+  /** The list column of scores, or null and one float column per class. */
+  list: number | null;
+  columns: number[];
+  target: number;
+  rowGroups: number;
 }
 
 /** Where worker threads find a source's rows in its files: segments and how values are stored. */

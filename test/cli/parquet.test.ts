@@ -102,6 +102,20 @@ describe("Parquet predictions", async () => {
     }
   });
 
+  it("worker threads decoding row groups give the same numbers bit for bit, and the same errors", async () => {
+    const parallel = async (args: string[]) =>
+      runInProcess(["eval", ...args, "--json"], undefined, { parallelMinBytes: 0 });
+    for (const threads of ["2", "3", "8"]) {
+      const r = await parallel([`${P}digits_rowgroups_v1.parquet`, "--threads", threads]);
+      expect(numbers(JSON.parse(r.stdout))).toEqual(npy);
+      const f16 = await parallel([`${P}digits_float16.parquet`, "--threads", threads]);
+      expect(numbers(JSON.parse(f16.stdout))).toEqual(numbers(await run([`${P}digits_float16.parquet`])));
+    }
+    await expect(parallel([`${P}null_score.parquet`, "--threads", "2"])).rejects.toThrow(
+      /null score of class 3/,
+    );
+  });
+
   it("refuses Parquet from standard input with the way out", async () => {
     const r = await xent(["eval", "-"], {
       input: readFileSync(`${P}digits_list.parquet`).toString("latin1"),

@@ -343,7 +343,7 @@ async function evaluateAndPrint(
   const pool = job ? 0 : blockWorkerCount(parallel);
   if (io.settings.debug) {
     const how = job
-      ? `${job.workers} threads reading the file (${job.job.segments.length} segments)`
+      ? `${job.workers} threads reading the file (${"segments" in job.job ? `${job.job.segments.length} segments` : `${job.job.parquet.rowGroups} row groups`})`
       : pool > 1
         ? `${pool} threads fed blocks`
         : "one thread";

@@ -77,10 +77,10 @@ export interface ArrowInput {
   /** Each List column's first row length, when read from the first batch's metadata. */
   listLengths: Map<number, number> | null;
   /** Runs of rows; `columns` are the ones that will be read (a Parquet file decodes only those). */
-  batches(columns: number[]): AsyncGenerator<ColumnBatch>;
+  batches(columns: number[], groups?: number[]): AsyncGenerator<ColumnBatch>;
   compression: string | null;
-  /** Parquet: its row groups and the program that wrote it. */
-  rowGroups?: { count: number; writtenBy: string | null };
+  /** Parquet: its path, row groups and the program that wrote it. */
+  rowGroups?: { path: string; count: number; writtenBy: string | null };
   /** Closes the file (also done when batches() ends); a second call does nothing. */
   close(): Promise<void>;
 }
@@ -394,7 +394,22 @@ export async function arrowPredictions(
           },
         }
       : {}),
-    ...(input.rowGroups ? { rowGroups: input.rowGroups } : {}),
+    ...(input.rowGroups
+      ? {
+          rowGroups: { count: input.rowGroups.count, writtenBy: input.rowGroups.writtenBy },
+          rowGroupPlan: (targets: TargetSource | null) =>
+            targets !== null || id !== undefined || targetKind !== "index"
+              ? null
+              : {
+                  path: input.rowGroups!.path,
+                  name,
+                  list,
+                  columns,
+                  target: target!,
+                  rowGroups: input.rowGroups!.count,
+                },
+        }
+      : {}),
     columnNames: fields.map((f) => f.name),
     columns: columnRoles(fields.length, roles, targetKind !== null, list === null ? [] : [list]).map(
       (role, i) => ({ name: fields[i]!.name, type: typeName(fields[i]!), role }),

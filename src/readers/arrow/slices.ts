@@ -16,6 +16,8 @@ import type { RawTargets, TargetKind } from "../types.js";
  */
 export interface ColumnBatch {
   readonly numRows: number;
+  /** The batch's first row in the file, when the reader knows it (Parquet, row groups read apart). */
+  readonly start?: number;
   column(i: number): Vector;
   name(i: number): string;
 }

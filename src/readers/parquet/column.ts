@@ -20,7 +20,7 @@ import {
   vectorFromArray,
 } from "apache-arrow";
 import type { ParquetField, ValueKind } from "./metadata.js";
-import type { Page, PageValues } from "./pages.js";
+import { type Page, type PageValues, RawValues } from "./pages.js";
 
 /** Where a cursor's pages come from: a column chunk's ChunkPages (or a test's own pages). */
 export interface PageSource {
@@ -61,19 +61,26 @@ export function arrowType(field: ParquetField): DataType {
   return field.list ? new List(new Field("item", item, true)) : item;
 }
 
-type Numeric = Exclude<PageValues, string[]>;
+type Numeric = Exclude<PageValues, string[] | RawValues>;
 
 /** A growable array of one kind of values. */
 class Values {
-  private array: Numeric | string[];
+  array: Numeric | string[];
   length = 0;
+  /** `recycled`: an earlier run's array, written over when it is of the kind and large enough. */
   constructor(
     private readonly like: PageValues,
     capacity: number,
+    recycled: Numeric | null = null,
   ) {
-    this.array = Array.isArray(like) ? new Array<string>(capacity) : this.make(capacity);
+    this.array = Array.isArray(like)
+      ? new Array<string>(capacity)
+      : recycled !== null && recycled.length >= capacity && recycled.constructor === this.make(0).constructor
+        ? recycled
+        : this.make(capacity);
   }
   private make(n: number): Numeric {
+    if (this.like instanceof RawValues) return this.like.make(n);
     return new ((this.like as Numeric).constructor as new (n: number) => Numeric)(n);
   }
   reserve(extra: number): void {
@@ -90,6 +97,10 @@ class Values {
     if (Array.isArray(this.array)) {
       const src = values as string[];
       for (let i = 0; i < n; i++) this.array[this.length + i] = src[from + i]!;
+    } else if (values instanceof RawValues) {
+      const w = values.width;
+      const into = new Uint8Array(this.array.buffer, this.array.byteOffset + this.length * w, n * w);
+      into.set(values.bytes.subarray(from * w, (from + n) * w));
     } else {
       (this.array as Float64Array).set((values as Float64Array).subarray(from, from + n), this.length);
     }
@@ -145,10 +156,21 @@ export class ColumnCursor {
   readonly type: DataType;
   /** Elements per row seen first: the capacity guess for a list column's values. */
   private perRow = 1;
+  /** The last run's array, when runs are recycled. */
+  private spare: Numeric | null = null;
+
+  private keep(out: Values | null): void {
+    if (this.recycle && out !== null && !Array.isArray(out.array)) this.spare = out.array;
+  }
 
   constructor(
     private readonly field: ParquetField,
     private readonly pages: PageSource,
+    /**
+     * Write each run's values over the previous run's array: for a reader that is done with a run
+     * before it takes the next (a worker thread), it saves an allocation and its page faults per run.
+     */
+    private readonly recycle = false,
   ) {
     this.type = arrowType(field);
   }
@@ -183,7 +205,7 @@ export class ColumnCursor {
       const page = await this.current();
       if (page === null) this.pages.fail(`the column ends after ${filled} of the row group's rows`);
       const k = Math.min(n - filled, page.count - this.pos);
-      out ??= new Values(page.values, n);
+      out ??= new Values(page.values, n, this.spare);
       if (page.defs === null || page.defined === page.count) {
         out.copy(page.values, this.vpos, k);
         this.vpos += k;
@@ -200,6 +222,7 @@ export class ColumnCursor {
       this.pos += k;
       filled += k;
     }
+    this.keep(out);
     return leafData(this.type, out?.result() ?? new Float32Array(0), valid, n);
   }
 
@@ -214,7 +237,7 @@ export class ColumnCursor {
     for (;;) {
       const page = await this.current();
       if (page === null) break;
-      out ??= new Values(page.values, n * this.perRow);
+      out ??= new Values(page.values, n * this.perRow, this.spare);
       const reps = page.reps!;
       const defs = page.defs;
       let i = this.pos;
@@ -267,6 +290,7 @@ export class ColumnCursor {
       if (done) break;
     }
     if (rows < n) this.pages.fail(`the column ends after ${rows} of the row group's rows`);
+    this.keep(out);
     const values = out?.result() ?? new Float32Array(0);
     offsets[n] = values.length;
     if (n > 0) this.perRow = Math.max(1, Math.ceil(values.length / n));

@@ -14,8 +14,25 @@ import { decodeStruct, Struct } from "./thrift.js";
  * allocation.
  */
 
+/**
+ * Fixed-width values left as the page's bytes (little-endian, possibly unaligned): the run's
+ * output array takes them with one byte copy, where a typed array would need an aligned copy first.
+ */
+export class RawValues {
+  constructor(
+    readonly bytes: Uint8Array,
+    readonly width: number,
+    /** A typed array of the values' kind, for the run's output. */
+    readonly make: (n: number) => Exclude<PageValues, string[] | RawValues>,
+  ) {}
+  get length(): number {
+    return this.bytes.length / this.width;
+  }
+}
+
 /** Non-null values of a page, in order. */
 export type PageValues =
+  | RawValues
   | Float32Array
   | Float64Array
   | Uint16Array
@@ -43,6 +60,11 @@ const MAX_PAGE_BYTES = 2 ** 30;
 const MAX_PAGE_VALUES = 2 ** 24;
 /** What is read at once for a page header; headers with large statistics are read again, bigger. */
 const HEADER_READ = 64 * 1024;
+/**
+ * Bytes of a column chunk read at once: several pages per read instead of two reads (header,
+ * body) per page. A list column's 1 MB pages: 4 per read.
+ */
+const WINDOW = 4 * 2 ** 20;
 const MAX_HEADER = 16 * 2 ** 20;
 
 const PAGE_TYPES = ["DATA_PAGE", "INDEX_PAGE", "DICTIONARY_PAGE", "DATA_PAGE_V2"] as const;
@@ -60,10 +82,14 @@ const ENCODINGS: Record<number, string> = {
 
 export class ChunkPages {
   private at: number;
-  private dictionary: PageValues | null = null;
+  private dictionary: Exclude<PageValues, RawValues> | null = null;
   /** Level entries read so far, against the chunk's num_values. */
   private seen = 0;
   private readonly decoder = new TextDecoder();
+  /** Bytes of the chunk read ahead, from `windowAt`. */
+  private window: Uint8Array | null = null;
+  private windowAt = 0;
+  private spare: Uint8Array | null = null;
 
   constructor(
     private readonly handle: FileHandle,
@@ -71,6 +97,12 @@ export class ChunkPages {
     private readonly field: ParquetField,
     private readonly chunk: ColumnChunk,
     private readonly where: string,
+    /**
+     * Reuse the read-ahead buffer from window to window: only when a page never points into it
+     * (compressed pages decode to arrays of their own) and the reader is done with a run before
+     * the next (ColumnCursor's recycle).
+     */
+    private readonly recycle = false,
   ) {
     this.at = chunk.start;
   }
@@ -79,11 +111,25 @@ export class ChunkPages {
     throw new XentError("format", `corrupt Parquet data: ${what} (${this.where})`, { file: this.file });
   }
 
+  /** Bytes [at, at + length) of the chunk, from the window read ahead or a new one. */
   private async read(at: number, length: number): Promise<Uint8Array> {
-    const bytes = new Uint8Array(length);
-    const { bytesRead } = await this.handle.read(bytes, 0, length, at);
-    if (bytesRead !== length) this.fail(`${length} bytes at ${at}, the file has ${bytesRead}`);
-    return bytes;
+    const w = this.window;
+    if (w !== null && at >= this.windowAt && at + length <= this.windowAt + w.length)
+      return w.subarray(at - this.windowAt, at - this.windowAt + length);
+    const size = Math.max(length, Math.min(WINDOW, this.chunk.end - at));
+    const reuse = this.recycle && this.chunk.codec !== "UNCOMPRESSED" && this.spare !== null;
+    const bytes = reuse && this.spare!.length >= size ? this.spare!.subarray(0, size) : new Uint8Array(size);
+    if (
+      this.recycle &&
+      this.chunk.codec !== "UNCOMPRESSED" &&
+      (this.spare === null || bytes.length > this.spare.length)
+    )
+      this.spare = bytes;
+    const { bytesRead } = await this.handle.read(bytes, 0, size, at);
+    if (bytesRead !== size) this.fail(`${size} bytes at ${at}, the file has ${bytesRead}`);
+    this.window = bytes;
+    this.windowAt = at;
+    return bytes.subarray(0, length);
   }
 
   /** The next data page, or null after the chunk's last. */
@@ -103,6 +149,8 @@ export class ChunkPages {
           ? bytes.subarray(bodyAt - this.at, bodyAt - this.at + stored)
           : await this.read(bodyAt, stored);
       this.at = bodyAt + stored;
+      // A window read to its end is let go (one column of many holds no compressed copy).
+      if (this.window !== null && this.at >= this.windowAt + this.window.length) this.window = null;
       const crc = header.int(4, "crc", -(2 ** 31), 2 ** 31 - 1, null);
       if (crc !== null && crc32(body) !== crc >>> 0) this.fail("a page fails its CRC-32 check");
       if (type === "INDEX_PAGE") continue;
@@ -111,7 +159,7 @@ export class ChunkPages {
         const n = h.int(1, "num_values", 0, MAX_PAGE_VALUES);
         const encoding = h.int(2, "encoding", 0, 9);
         if (encoding !== 0 && encoding !== 2) this.fail(`a dictionary page in ${ENCODINGS[encoding]}`);
-        this.dictionary = this.plain(this.inflate(body, size), 0, n);
+        this.dictionary = this.plain(this.inflate(body, size), 0, n) as Exclude<PageValues, RawValues>;
         continue;
       }
       return type === "DATA_PAGE" ? this.dataPage(header, body, size) : this.dataPageV2(header, body, size);
@@ -158,7 +206,9 @@ export class ChunkPages {
     } catch (e) {
       this.fail(`levels: ${(e as Error).message}`);
     }
-    for (let i = 0; i < n; i++) if (out[i]! > max) this.fail(`level ${out[i]} above the maximum ${max}`);
+    // The decoder bounds values by the bit width; a tighter maximum needs a look of its own.
+    if (max !== 2 ** bitWidth(max) - 1)
+      for (let i = 0; i < n; i++) if (out[i]! > max) this.fail(`level ${out[i]} above the maximum ${max}`);
     return out;
   }
 
@@ -225,7 +275,7 @@ export class ChunkPages {
     const f = this.field;
     switch (encoding) {
       case 0:
-        return this.plain(page, at, n);
+        return this.plain(page, at, n, true);
       case 2:
       case 8:
         return this.fromDictionary(page, at, n);
@@ -288,8 +338,13 @@ export class ChunkPages {
     }
   }
 
-  /** `n` fixed-width values at `at`, copied to an aligned array of the field's kind. */
-  private fixed(bytes: Uint8Array, n: number): PageValues {
+  /** `n` fixed-width values, as typed arrays of the field's kind, or raw (`raw`: data pages). */
+  private fixed(bytes: Uint8Array, n: number, raw = false): PageValues {
+    if (raw) {
+      const like = this.fixed(new Uint8Array(0), 0) as Exclude<PageValues, string[] | RawValues>;
+      const make = like.constructor as new (n: number) => Exclude<PageValues, string[] | RawValues>;
+      return new RawValues(bytes, this.width(), (k) => new make(k));
+    }
     const buffer = bytes.buffer.slice(bytes.byteOffset, bytes.byteOffset + bytes.length);
     switch (this.field.physical) {
       case "FLOAT":
@@ -309,7 +364,7 @@ export class ChunkPages {
     this.fail(`${n} values of type ${this.field.type}, which xent does not read`);
   }
 
-  private plain(page: Uint8Array, at: number, n: number): PageValues {
+  private plain(page: Uint8Array, at: number, n: number, raw = false): PageValues {
     const f = this.field;
     if (f.physical === "BOOLEAN") {
       if (at + Math.ceil(n / 8) > page.length) this.fail(`${n} booleans past the page`);
@@ -334,7 +389,7 @@ export class ChunkPages {
     if (w === 0 || (f.physical === "FIXED_LEN_BYTE_ARRAY" && f.kind !== "float16"))
       this.fail(`values of type ${f.type}, which xent does not read`);
     if (at + n * w > page.length) this.fail(`${n} values of ${w} bytes past the page`);
-    return this.fixed(page.subarray(at, at + n * w), n);
+    return this.fixed(page.subarray(at, at + n * w), n, raw);
   }
 
   private streamSplit(page: Uint8Array, at: number, n: number): PageValues {
@@ -370,7 +425,7 @@ export class ChunkPages {
       for (let i = 0; i < n; i++) out[i] = dict[indices[i]!]!;
       return out;
     }
-    const out = new (dict.constructor as new (n: number) => Exclude<PageValues, string[]>)(n);
+    const out = new (dict.constructor as new (n: number) => Exclude<PageValues, string[] | RawValues>)(n);
     for (let i = 0; i < n; i++) out[i] = dict[indices[i]!]!;
     return out;
   }

@@ -24,7 +24,12 @@ export interface ParquetInput extends ArrowInput {
   meta: ParquetMeta;
 }
 
-export async function openParquet(path: string, name: string): Promise<ParquetInput> {
+/**
+ * `recycle`: each run of rows is written over the previous one's arrays (a reader done with a run
+ * before it takes the next: worker threads). Off, every run is its own (runs handed to other
+ * threads are transferred).
+ */
+export async function openParquet(path: string, name: string, recycle = false): Promise<ParquetInput> {
   let handle: FileHandle | null;
   try {
     handle = await open(path, "r");
@@ -55,7 +60,8 @@ export async function openParquet(path: string, name: string): Promise<ParquetIn
         },
       );
     const where = `row group ${group}, column '${f.name}'`;
-    return new ColumnCursor(f, new ChunkPages(h, name, f, meta.rowGroups[group]!.chunks[f.column]!, where));
+    const pages = new ChunkPages(h, name, f, meta.rowGroups[group]!.chunks[f.column]!, where, recycle);
+    return new ColumnCursor(f, pages, recycle);
   };
 
   // The class count of a list column is its first row's length, as for Arrow's variable lists.
@@ -85,18 +91,25 @@ export async function openParquet(path: string, name: string): Promise<ParquetIn
     path: null,
     first: null,
     listLengths,
-    rowGroups: { count: meta.rowGroups.length, writtenBy: meta.createdBy },
+    rowGroups: { path, count: meta.rowGroups.length, writtenBy: meta.createdBy },
     compression:
       meta.codecs
         .filter((c) => c !== "UNCOMPRESSED")
         .map((c) => c.toLowerCase())
         .join("+") || null,
-    async *batches(columns: number[]): AsyncGenerator<ColumnBatch> {
+    async *batches(columns: number[], groups?: number[]): AsyncGenerator<ColumnBatch> {
       const read = [...new Set(columns)];
       const perRow = read.reduce((n, i) => n + (meta.fields[i]!.list ? (listLengths.get(i) ?? 1) : 1), 0);
       const step = Math.max(1, Math.min(MAX_SLICE_ROWS, Math.floor(SLICE_VALUES / Math.max(1, perRow))));
       try {
-        for (const [g, rowGroup] of meta.rowGroups.entries()) {
+        const starts: number[] = [];
+        let first = 0;
+        for (const r of meta.rowGroups) {
+          starts.push(first);
+          first += r.rows;
+        }
+        for (const g of groups ?? meta.rowGroups.keys()) {
+          const rowGroup = meta.rowGroups[g]!;
           if (rowGroup.rows === 0) continue;
           const cursors = read.map((i) => cursor(handle!, g, i));
           for (let from = 0; from < rowGroup.rows; from += step) {
@@ -107,6 +120,7 @@ export async function openParquet(path: string, name: string): Promise<ParquetIn
             rowsRead += n;
             yield {
               numRows: n,
+              start: starts[g]! + from,
               column: (i) => vectors.get(i)!,
               name: (i) => meta.fields[i]!.name,
             };
