@@ -168,6 +168,21 @@ describe("corrupted Parquet files are errors, never numbers or crashes", () => {
     expect((await failure([f])).message).toMatch(/truncated Parquet file: no footer/);
   });
 
+  it("a footer of millions of empty structs: refused before it is decoded (was 4.3 GiB, 52 s)", async () => {
+    // FileMetaData { 4: row_groups = list of 4,100,000 empty structs }.
+    const n = 4_100_000;
+    const varint: number[] = [];
+    for (let v = n; v > 0; v = Math.floor(v / 128)) varint.push((v & 0x7f) | (v >= 128 ? 0x80 : 0));
+    const footer = Buffer.concat([Buffer.from([0x49, 0xfc, ...varint]), Buffer.alloc(n + 1)]);
+    const length = Buffer.alloc(4);
+    length.writeUInt32LE(footer.length);
+    const f = join(dir, "bomb.parquet");
+    writeFileSync(f, Buffer.concat([Buffer.from("PAR1"), footer, length, Buffer.from("PAR1")]));
+    const started = Date.now();
+    expect((await failure([f])).message).toBe("corrupt Parquet metadata: more than 4000000 values");
+    expect(Date.now() - started).toBeLessThan(5000);
+  });
+
   it("every single-byte change of the footer: an error or the right numbers", async () => {
     const npy = numbers(await run(digits));
     let errors = 0;

@@ -1,6 +1,6 @@
 import type { FileHandle } from "node:fs/promises";
 import { XentError } from "../../errors.js";
-import { decodeStruct, Struct } from "./thrift.js";
+import { countValues, decodeStruct, Struct } from "./thrift.js";
 
 /**
  * A Parquet file's footer, checked before anything is read by it: the schema tree, every
@@ -81,6 +81,11 @@ export interface ParquetMeta {
 
 /** Footers beyond this are refused rather than read into memory (polars' for 1,000 columns × 4 row groups: ~1 MB). */
 const MAX_FOOTER = 64 * 2 ** 20;
+/**
+ * Values in a footer (fields, list elements): polars' footer for 1,000 columns in one row group
+ * holds ~25,000 (151 KB); 4M is 1,000 columns in some 150 row groups, ~300 MB of decoded objects.
+ */
+const MAX_FOOTER_VALUES = 4_000_000;
 /** Deeper schemas are refused (a corrupted num_children must not recurse without end). */
 const MAX_DEPTH = 64;
 
@@ -107,6 +112,7 @@ export async function readParquetMeta(handle: FileHandle, file: string): Promise
   await handle.read(bytes, 0, length, size - 8 - length);
   let root: Struct;
   try {
+    countValues(bytes, 0, MAX_FOOTER_VALUES);
     const { raw, end } = decodeStruct(bytes, 0);
     if (end !== length) throw new RangeError(`${length - end} bytes after it`);
     root = new Struct(raw, "file metadata", file);

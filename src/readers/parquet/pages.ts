@@ -5,7 +5,7 @@ import { XentError } from "../../errors.js";
 import { decompress } from "./codecs.js";
 import { bitWidth, readHybrid } from "./levels.js";
 import type { ColumnChunk, ParquetField } from "./metadata.js";
-import { decodeStruct, Struct } from "./thrift.js";
+import { countValues, decodeStruct, Struct } from "./thrift.js";
 
 /**
  * The pages of one column chunk, read from the file one at a time (a page is ~1 MB as
@@ -66,6 +66,8 @@ const HEADER_READ = 64 * 1024;
  */
 const WINDOW = 4 * 2 ** 20;
 const MAX_HEADER = 16 * 2 ** 20;
+/** Values in a page header (its fields and statistics: some 20). */
+const MAX_HEADER_VALUES = 10_000;
 
 const PAGE_TYPES = ["DATA_PAGE", "INDEX_PAGE", "DICTIONARY_PAGE", "DATA_PAGE_V2"] as const;
 const ENCODINGS: Record<number, string> = {
@@ -171,6 +173,7 @@ export class ChunkPages {
     for (;;) {
       const bytes = await this.read(this.at, length);
       try {
+        countValues(bytes, 0, MAX_HEADER_VALUES);
         const { raw, end } = decodeStruct(bytes, 0);
         return { header: new Struct(raw, this.where, this.file), bytes, bodyAt: this.at + end };
       } catch (e) {
