@@ -54,8 +54,11 @@ export interface Page {
   values: PageValues;
 }
 
-/** Pages larger than this are refused: a corrupted size must not become an allocation. */
-const MAX_PAGE_BYTES = 2 ** 30;
+/**
+ * Pages larger than this are refused: a corrupted size must not become an allocation (writers cut
+ * pages at ~1 MB; a page holds at least one row, and a 131,072-class float32 row is 512 KiB).
+ */
+const MAX_PAGE_BYTES = 2 ** 28;
 /** Level entries in one page (writers cut pages at ~1 MB or 20,000 rows). */
 const MAX_PAGE_VALUES = 2 ** 24;
 /** What is read at once for a page header; headers with large statistics are read again, bigger. */
