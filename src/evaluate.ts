@@ -12,8 +12,8 @@ export interface EvaluateOptions {
   worst: number;
   /** The predictions file, named in errors about scores. */
   predictionsPath: string;
-  /** Receives every block's per-row results (per-sample output), in order. */
-  onRows?: ((results: RowResults, ids: readonly string[] | undefined) => Promise<void>) | undefined;
+  /** Receives every block's per-row results (per-sample output, groups), in order. */
+  onRows?: ((results: RowResults, block: RowBlock) => Promise<void>) | undefined;
   /** Told the number of rows done after every block. */
   onProgress?: ((rows: number) => void) | undefined;
   /** Watches whether logits look like probabilities (for a warning). */
@@ -42,7 +42,7 @@ export async function evaluate(blocks: AsyncIterable<RowBlock>, options: Evaluat
         : e;
     }
     stats.add(results, block.ids);
-    if (options.onRows) await options.onRows(results, block.ids);
+    if (options.onRows) await options.onRows(results, block);
     options.onProgress?.(block.start + block.rows);
     // Readers that read synchronously (CSV, NPY) never hand the event loop a turn of its own:
     // without this, Ctrl-C waited for the end of the input (and the run exited 0).

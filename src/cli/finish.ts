@@ -1,3 +1,4 @@
+import type { GroupStats, GroupSummary } from "../metrics/groups.js";
 import { type Stats, type Summary, summarize } from "../metrics/stats.js";
 import type { Printer } from "../output/printer.js";
 import type { Writer } from "../output/writer.js";
@@ -9,11 +10,34 @@ import type { AssertSpec } from "./values.js";
 /** How a command ended, for main.ts to turn into an exit code. */
 export type Outcome = "ok" | "assertion-failed";
 
+/**
+ * An assertion's value: a metric of the run, or over the groups (`max_group.loss`,
+ * `min_group.accuracy`, `group_gap.accuracy` = max − min), groups without used rows left out.
+ */
+function assertedValue(metric: string, summary: Summary, groups: readonly GroupSummary[] | null): number {
+  const of = (name: string, loss: number | null, metrics: Record<string, number> | null) =>
+    name === "loss" ? loss : (metrics?.[name] ?? null);
+  const dot = metric.indexOf(".");
+  if (dot < 0) return of(metric, summary.loss, summary.metrics)!;
+  const values = (groups ?? [])
+    .map((g) => of(metric.slice(dot + 1), g.loss, g.metrics))
+    .filter((v): v is number => v !== null && !Number.isNaN(v));
+  if (values.length === 0) return Number.NaN;
+  const max = Math.max(...values);
+  const min = Math.min(...values);
+  const over = metric.slice(0, dot);
+  return over === "max_group" ? max : over === "min_group" ? min : max - min;
+}
+
 /** Every `--assert` evaluated on the final numbers (null when there are none). */
-export function checkAssertions(specs: readonly AssertSpec[], summary: Summary): Assertion[] | null {
+export function checkAssertions(
+  specs: readonly AssertSpec[],
+  summary: Summary,
+  groups: readonly GroupSummary[] | null = null,
+): Assertion[] | null {
   if (specs.length === 0) return null;
   return specs.map((spec) => {
-    const value = spec.metric === "loss" ? summary.loss : summary.metrics[spec.metric]!;
+    const value = assertedValue(spec.metric, summary, groups);
     const t = spec.threshold;
     const passed =
       spec.op === "<" ? value < t : spec.op === "<=" ? value <= t : spec.op === ">" ? value > t : value >= t;
@@ -32,10 +56,13 @@ export async function finish(
   emitState: boolean,
   printer: Printer,
   out: Writer,
+  groupStats: GroupStats | null = null,
 ): Promise<{ outcome: Outcome; failed: Assertion[] }> {
   const summary = summarize(stats, run.classNames);
-  const assertions = checkAssertions(asserts, summary);
+  const groups = groupStats?.summarize(run.classNames) ?? null;
+  const assertions = checkAssertions(asserts, summary, groups);
   const report: Report = { run, summary, assertions };
+  if (groups) report.groups = groups;
   if (emitState) report.state = shardState(stats, optionsJson(run.options), run.classNames);
   await printer.end(report);
   await out.end();

@@ -58,6 +58,10 @@ export interface EvalArgs {
   emitState: boolean;
   sortClasses: "class" | "loss";
   topClasses: number | null;
+  /** `--group-by NAME|INDEX`: a column of the predictions or targets table. */
+  groupBy: string | undefined;
+  /** `--top-groups K`: groups shown in the table, worst loss first (0: all). */
+  topGroups: number;
   worst: number;
   asserts: AssertSpec[];
   chunkRows: number | undefined;
@@ -105,6 +109,9 @@ export async function planEval(args: EvalArgs, csvParser: CsvParser): Promise<Ev
     logitsKey: args.logitsKey,
     targetsKey: args.targetsKey,
     stdin: args.stdin,
+    groupColumn: args.groupBy,
+    // The targets table may hold the column instead.
+    groupOptional: args.targets !== undefined,
   };
   const opened = await openPredictions(args.predictions, args.inputFormat, open, args.targets !== undefined);
   // Whatever fails from here on, the inputs opened so far are disposed of (files closed).
@@ -145,7 +152,7 @@ async function completePlan(
   }
   const task = args.task ?? (C === 1 ? "binary" : "multiclass");
   checkTaskOptions(args, task, C);
-  checkAssertMetrics(args.asserts, task, args.loss.topK);
+  checkAssertMetrics(args.asserts, task, args.loss.topK, args.groupBy !== undefined);
   const tooLarge = args.loss.topK.find((k) => k >= C);
   if (tooLarge !== undefined) {
     throw usage(
@@ -165,6 +172,8 @@ async function completePlan(
       ...open,
       header: args.targetsHeader,
       idColumn: tabular ? undefined : args.idColumn,
+      groupColumn: predictions.groupColumn ? undefined : args.groupBy,
+      groupOptional: false,
     };
     targets = await openTargets(args.targets, args.targetsFormat, targetOptions, opened);
     own(targets);
@@ -180,6 +189,12 @@ async function completePlan(
     );
   }
   await settleHeaders(predictions, targets);
+  if (args.groupBy !== undefined && !predictions.groupColumn && !targets?.groupColumn)
+    throw usage(
+      `--group-by ${args.groupBy}: names a column of a table (CSV, TSV, Arrow, Parquet); neither input is one that has it`,
+    );
+  if (args.groupBy !== undefined && args.emitState)
+    throw usage("--emit-state does not carry per-group sums yet: run --group-by on the whole file");
 
   // Binary: one score stands for two classes, whose names (if any) come from --class-names.
   const names = tableClasses(task, C);
@@ -232,7 +247,16 @@ async function completePlan(
       perSample: args.perSample,
       worst: args.worst,
       perClass: args.perClass,
-      display: { sortClasses: args.sortClasses, topClasses: args.topClasses },
+      display: {
+        sortClasses: args.sortClasses,
+        topClasses: args.topClasses,
+        ...(args.groupBy !== undefined
+          ? {
+              groupBy: predictions.groupColumn ?? targets?.groupColumn ?? args.groupBy,
+              topGroups: args.topGroups,
+            }
+          : {}),
+      },
     },
   };
 }

@@ -48,13 +48,32 @@ export function metricNames(task: Task, topK: readonly number[]): string[] {
  * Once the task is known (binary is detected from the predictions): every `--assert` names one of
  * its metrics.
  */
+/** Prefixes of assertions over `--group-by`'s groups: the largest, the smallest, their difference. */
+export const GROUP_ASSERTS = ["max_group", "min_group", "group_gap"];
+
 export function checkAssertMetrics(
   asserts: readonly AssertSpec[],
   task: Task,
   topK: readonly number[],
+  grouped = false,
 ): void {
   const names = metricNames(task, topK);
   for (const a of asserts) {
+    const dot = a.metric.indexOf(".");
+    if (dot >= 0) {
+      const over = a.metric.slice(0, dot);
+      const metric = a.metric.slice(dot + 1);
+      if (!GROUP_ASSERTS.includes(over))
+        throw usage(
+          `--assert '${a.expr}': '${over}.' is not a prefix xent knows; known: ${GROUP_ASSERTS.map((p) => `${p}.`).join(", ")}`,
+        );
+      if (!grouped) throw usage(`--assert '${a.expr}': ${over}.${metric} needs --group-by`);
+      if (!names.includes(metric))
+        throw usage(
+          `--assert '${a.expr}': unknown metric '${metric}' for --task ${task}; known: ${names.join(", ")}`,
+        );
+      continue;
+    }
     if (names.includes(a.metric)) continue;
     const elsewhere = TASKS.filter((t) => t !== task && metricNames(t, topK).includes(a.metric));
     const hint = elsewhere.length > 0 ? ` (it is one of --task ${elsewhere.join(" and ")})` : "";
@@ -83,7 +102,7 @@ export const classAxis = (text: string | undefined) =>
   text === undefined ? undefined : number("--class-axis", text, Number.isSafeInteger, "a whole number");
 
 export function parseAssert(expr: string): AssertSpec {
-  const m = /^\s*([A-Za-z0-9_]+)\s*(<=|>=|<|>)\s*(\S+)\s*$/.exec(expr);
+  const m = /^\s*([A-Za-z0-9_]+(?:\.[A-Za-z0-9_]+)?)\s*(<=|>=|<|>)\s*(\S+)\s*$/.exec(expr);
   const threshold = m ? parseNumber(m[3]!) : undefined;
   if (!m || threshold === undefined || Number.isNaN(threshold)) {
     throw usage(`--assert '${expr}': expected METRIC OP NUMBER, e.g. 'loss<=0.5' (OP is <, <=, > or >=)`);

@@ -54,6 +54,8 @@ export interface RowBlock {
   targets: TargetBlock;
   /** Per-row ids for per-sample output (`--id-column`). */
   ids?: string[] | undefined;
+  /** Per-row `--group-by` values. */
+  groups?: string[] | undefined;
   /** Per-row 1-based line numbers in the predictions file (text formats), for error messages. */
   lines?: Uint32Array | undefined;
 }

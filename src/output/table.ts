@@ -1,5 +1,6 @@
 import type { RowResults } from "../core/rowResults.js";
 import { DEFAULT_IGNORE_INDEX, type Task } from "../core/types.js";
+import type { GroupSummary } from "../metrics/groups.js";
 import type { PerClassRow } from "../metrics/stats.js";
 import type { InputInfo } from "../readers/types.js";
 import { type Report, type RunInfo, type SampleJson, sampleJson, worstJson } from "../wire/eval.js";
@@ -181,6 +182,7 @@ export class TablePrinter implements Printer {
       out.push(i === 0 ? s.value(line) : line);
     });
     if (summary.perClass) out.push("", ...this.perClass(summary.perClass, run));
+    if (report.groups) out.push("", ...this.perGroup(report.groups, run));
     if (run.worst > 0 && !run.perSample) {
       out.push("", s.heading(`worst ${summary.worst.rows.length} rows by loss`));
       const task = o.task;
@@ -199,6 +201,33 @@ export class TablePrinter implements Printer {
       }
     }
     await this.out.write(`${out.join("\n")}\n`);
+  }
+
+  /** The groups, worst loss first, `--top-groups` of them (0: all); groups of no used row last. */
+  private perGroup(all: GroupSummary[], run: RunInfo): string[] {
+    const sorted = [...all].sort((a, b) => (b.loss ?? -1) - (a.loss ?? -1));
+    const limit = run.display.topGroups ?? 10;
+    const shown = limit === 0 ? sorted : sorted.slice(0, limit);
+    const task = run.options.task;
+    const score = task === "multilabel" ? "hamming_accuracy" : "accuracy";
+    const title = `per ${run.display.groupBy ?? "group"}, by loss, worst first${shown.length < all.length ? ` (${shown.length} of ${all.length})` : ""}`;
+    const rows = [["group", "count", "used", "loss", "nll", score]];
+    for (const g of shown)
+      rows.push([
+        g.group,
+        String(g.count),
+        String(g.used),
+        formatNumber(g.loss ?? Number.NaN),
+        formatNumber(g.metrics?.nll ?? Number.NaN),
+        formatNumber(g.metrics?.[score] ?? Number.NaN),
+      ]);
+    const lines = [
+      this.style.heading(title),
+      alignColumns(rows, [false, true, true, true, true, true], this.style),
+    ];
+    const rest = sorted.length - shown.length;
+    if (rest > 0) lines.push(this.style.dim(`… ${rest} more groups (--top-groups 0 shows all)`));
+    return lines;
   }
 
   private perClass(all: PerClassRow[], run: RunInfo): string[] {

@@ -107,7 +107,7 @@ export async function evaluateOnBlockWorkers(
   const settle = async () => {
     const next = inFlight.shift()!;
     const results = await next.done;
-    if (results && options.onRows) await options.onRows(results, next.block.ids);
+    if (results && options.onRows) await options.onRows(results, next.block);
     options.onProgress?.(next.block.start + next.block.rows);
   };
   try {

@@ -6,7 +6,7 @@ import { escapeText, quote } from "../quote.js";
  * target, the row id, or nothing. Pure: it sees names and whether a column can hold scores.
  */
 
-export type ColumnRole = "scores" | "target" | "id" | "unused";
+export type ColumnRole = "scores" | "target" | "id" | "group" | "unused";
 
 /** Names a target column is recognised by (any case): the usual ones, Hugging Face's `labels`, sklearn's `y_true`. */
 export const TARGET_NAMES = ["label", "labels", "target", "y", "y_true", "class"];
@@ -30,6 +30,12 @@ export interface ColumnRules {
   targetColumn?: string | undefined;
   /** `--id-column NAME|INDEX`. */
   idColumn?: string | undefined;
+  /**
+   * `--group-by NAME|INDEX`: the column whose values split the rows into groups (never scores).
+   * `groupOptional`: a table that may not have it (the other input may), no error when it does not.
+   */
+  groupColumn?: string | undefined;
+  groupOptional?: boolean | undefined;
   /** `--score-columns SPEC`: exactly these are the scores, in this order. */
   scoreColumns?: string | undefined;
   /** `--drop-columns SPEC`: never scores, target or id. */
@@ -48,6 +54,8 @@ export interface ColumnRoles {
   scores: number[];
   /** A column named like a target that is not read (the targets come from another file). */
   shadowedTarget: number | undefined;
+  /** The `--group-by` column. */
+  group: number | undefined;
 }
 
 const lower = (name: string | null) => (name ?? "").trim().toLowerCase();
@@ -161,7 +169,19 @@ export function assignColumns(
   }
   if (id !== undefined && id === target)
     throw usage(`column ${quote(columns[id]!.name ?? String(id), 40)} cannot be both the target and the id`);
-  const taken = (i: number) => i === target || i === id || i === shadowedTarget;
+  const group =
+    rules.groupColumn === undefined
+      ? undefined
+      : rules.groupOptional
+        ? columns.findIndex((c) => c.name !== null && c.name.trim() === rules.groupColumn!.trim()) >= 0
+          ? findColumn(columns, rules.groupColumn, "--group-by", file)
+          : undefined
+        : findColumn(columns, rules.groupColumn, "--group-by", file);
+  if (group !== undefined && group === target)
+    throw usage(
+      `--group-by: column ${quote(columns[group]!.name ?? String(group), 40)} is the target column`,
+    );
+  const taken = (i: number) => i === target || i === id || i === shadowedTarget || i === group;
   let scores: number[] = [];
   if (rules.scoreColumns !== undefined) {
     scores = selectColumns(rules.scoreColumns, columns, "--score-columns", file);
@@ -180,7 +200,7 @@ export function assignColumns(
       c.numeric && !taken(i) && !dropped.has(i) && !PREDICTION_NAMES.includes(lower(c.name)) ? [i] : [],
     );
   }
-  return { target, id, scores, shadowedTarget };
+  return { target, id, scores, shadowedTarget, group };
 }
 
 /** The role of each column, for `xent inspect`. */
@@ -192,6 +212,14 @@ export function columnRoles(
 ): ColumnRole[] {
   const scores = new Set([...roles.scores, ...extraScores]);
   return Array.from({ length: count }, (_, i) =>
-    scores.has(i) ? "scores" : i === roles.id ? "id" : i === roles.target && targetRead ? "target" : "unused",
+    scores.has(i)
+      ? "scores"
+      : i === roles.id
+        ? "id"
+        : i === roles.target && targetRead
+          ? "target"
+          : i === roles.group
+            ? "group"
+            : "unused",
   );
 }

@@ -115,6 +115,7 @@ async function* pairs(
       scores: p.scores.subarray(pOff * C, (pOff + n) * C),
       targets: block,
       ids: p.ids?.slice(pOff, pOff + n) ?? t?.ids?.slice(tOff, tOff + n),
+      groups: p.groups?.slice(pOff, pOff + n) ?? t?.groups?.slice(tOff, tOff + n),
       lines: p.lines?.subarray(pOff, pOff + n),
     };
     pOff += n;

@@ -37,6 +37,8 @@ export interface ScoreChunk {
   /** Present when the predictions file has a target column. */
   targets?: RawTargets | undefined;
   ids?: string[] | undefined;
+  /** Each row's `--group-by` value, when this file has the column. */
+  groups?: string[] | undefined;
   lines?: Uint32Array | undefined;
 }
 
@@ -48,6 +50,8 @@ export interface TargetChunk {
   lines?: Uint32Array | undefined;
   /** Row ids from the targets table's id column (pandas' index, say). */
   ids?: string[] | undefined;
+  /** Each row's `--group-by` value, when this file has the column. */
+  groups?: string[] | undefined;
 }
 
 /**
@@ -91,7 +95,12 @@ export interface PositionalNpy {
   axis: number;
 }
 
-export interface PredictionSource extends Source, RowsAhead {
+/** What a table input says of `--group-by`: the column's name, or null when it has none. */
+export interface Grouped {
+  groupColumn?: string | null;
+}
+
+export interface PredictionSource extends Source, RowsAhead, Grouped {
   /** What the file says of itself, complete at open (it is never changed while reading). */
   info: InputInfo;
   /**
@@ -131,10 +140,10 @@ export interface PredictionSource extends Source, RowsAhead {
 export interface ColumnInfo {
   name: string;
   type: string;
-  role: "scores" | "target" | "id" | "unused";
+  role: "scores" | "target" | "id" | "group" | "unused";
 }
 
-export interface TargetSource extends Source, RowsAhead {
+export interface TargetSource extends Source, RowsAhead, Grouped {
   info: InputInfo;
   kind: TargetKind;
   positional?: PositionalNpy;

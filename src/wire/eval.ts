@@ -1,6 +1,7 @@
 /** The `xent.eval/1` document: what a run reports, and how each part is written as JSON. */
 import type { RowResults } from "../core/rowResults.js";
 import { IGNORED, type LossOptions, SKIPPED, type Task } from "../core/types.js";
+import type { GroupSummary } from "../metrics/groups.js";
 import type { Summary } from "../metrics/stats.js";
 import type { WorstRow } from "../metrics/worst.js";
 import type { InputInfo } from "../readers/types.js";
@@ -18,7 +19,13 @@ export interface RunInfo {
   worst: number;
   perClass: boolean;
   /** How the table printer lays out the per-class table. */
-  display: { sortClasses: "class" | "loss"; topClasses: number | null };
+  display: {
+    sortClasses: "class" | "loss";
+    topClasses: number | null;
+    /** `--group-by`'s column, and how many groups the table shows (`--top-groups`; 0: all). */
+    groupBy?: string | undefined;
+    topGroups?: number | undefined;
+  };
 }
 
 export interface Assertion {
@@ -33,6 +40,8 @@ export interface Report {
   assertions: Assertion[] | null;
   /** `--emit-state`: the partial sums, for `xent merge`. */
   state?: ShardState | undefined;
+  /** `--group-by`: every group's numbers, in the order of the group values. */
+  groups?: GroupSummary[] | undefined;
 }
 
 export const SCHEMA = "xent.eval/1";
@@ -159,6 +168,7 @@ export function documentJson(report: Report) {
     metrics: summary.metrics,
   };
   if (summary.perClass) doc.per_class = summary.perClass;
+  if (report.groups) doc.per_group = report.groups;
   if (run.worst > 0 && !run.perSample)
     doc.per_sample = summary.worst.rows.map((w) => worstJson(w, run.options.task));
   if (assertions) doc.assertions = assertions;

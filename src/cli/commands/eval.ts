@@ -1,5 +1,7 @@
 import { type Command, Option } from "commander";
 import { ProbabilityLook } from "../../core/probabilityLook.js";
+import type { RowResults } from "../../core/rowResults.js";
+import type { RowBlock } from "../../core/types.js";
 import {
   DEFAULT_IGNORE_INDEX,
   type InputType,
@@ -11,6 +13,7 @@ import {
 } from "../../core/types.js";
 import { usage } from "../../errors.js";
 import { type EvaluateOptions, evaluate } from "../../evaluate.js";
+import { GroupStats } from "../../metrics/groups.js";
 import type { Printer } from "../../output/printer.js";
 import { Progress, type ProgressStream } from "../../output/progress.js";
 import type { Writer } from "../../output/writer.js";
@@ -164,6 +167,11 @@ export function defineEval(program: Command, onArgs: (args: EvalArgs) => void): 
     )
     .option("--top-classes <K>", "per-class rows shown in the table (default: all up to 35, else 30; 0: all)")
     .option(
+      "--group-by <name|index>",
+      "a column of the predictions or targets table: per-group counts, loss and metrics (JSON per_group)",
+    )
+    .option("--top-groups <K>", "groups shown in the table, worst loss first (0: all)", "10")
+    .option(
       "--assert <expr>",
       "fail (exit 1) unless METRIC OP NUMBER holds, e.g. 'loss<=0.5'; repeatable",
       collect,
@@ -253,6 +261,8 @@ function evalArgs(predictions: string, targets: string | undefined, o: Record<st
     emitState: Boolean(o.emitState),
     sortClasses: s("sort") as "class" | "loss",
     topClasses: s("topClasses") === undefined ? null : integer("--top-classes", s("topClasses")!, 0),
+    groupBy: s("groupBy"),
+    topGroups: integer("--top-groups", s("topGroups")!, 0),
     worst: s("worst") === undefined ? 0 : integer("--worst", s("worst")!, 0),
     asserts: (o.assert as string[]).map((e) => parseAssert(e)),
     chunkRows: s("chunkRows") === undefined ? undefined : integer("--chunk-rows", s("chunkRows")!, 1),
@@ -260,6 +270,11 @@ function evalArgs(predictions: string, targets: string | undefined, o: Record<st
     progress: o.progress !== false && !o.quiet,
     quiet: Boolean(o.quiet),
   };
+}
+
+/** A block without the group values a `--group-by` run reads with every row: a reader's bug. */
+function missingGroups(): never {
+  throw new Error("a block without --group-by values");
 }
 
 /** What a run needs of its process besides stdout. */
@@ -318,13 +333,23 @@ async function evaluateAndPrint(
     ignoreIndex: plan.loss.ignoreIndex,
     task: plan.loss.task,
   });
+  const groupBy = plan.run.display.groupBy;
+  // Groups are summed here, from every block's per-row results (which worker threads send back).
+  const groups = groupBy === undefined ? null : new GroupStats(plan.predictions.classes, plan.loss, groupBy);
+  const onRows =
+    args.perSample || groups
+      ? async (res: RowResults, block: RowBlock) => {
+          if (groups) groups.add(res, block.groups ?? missingGroups());
+          if (args.perSample) await printer.samples(res, block.ids);
+        }
+      : undefined;
   const evaluation: EvaluateOptions = {
     classes: plan.predictions.classes,
     loss: plan.loss,
     perClass: args.perClass,
     worst: args.perSample ? 0 : args.worst,
     predictionsPath: plan.predictions.info.path,
-    onRows: args.perSample ? (res, ids) => printer.samples(res, ids) : undefined,
+    onRows,
     onProgress: progress ? (rows) => progress.update(rows) : undefined,
     look: plan.loss.inputType === "logits" ? new ProbabilityLook(plan.loss.task === "multiclass") : undefined,
   };
@@ -334,7 +359,8 @@ async function evaluateAndPrint(
     loss: plan.loss,
     chunkRows: plan.chunkRows,
     perClass: args.perClass,
-    perSample: args.perSample,
+    // Threads that read the file themselves send no per-row results back: not for groups.
+    perSample: args.perSample || groups !== null,
     worst: args.worst,
     threads: args.threads,
     minBytes: io.settings.parallelMinBytes,
@@ -377,7 +403,7 @@ async function evaluateAndPrint(
         },
       }
     : plan.run;
-  const { outcome, failed } = await finish(stats, run, args.asserts, args.emitState, printer, out);
+  const { outcome, failed } = await finish(stats, run, args.asserts, args.emitState, printer, out, groups);
   // csv has no place for assertion results: they go to stderr, as the exit code does to the shell.
   if (args.format === "csv")
     for (const a of failed) io.stderr.write(`xent: assertion failed: ${a.expr} (${a.value})\n`);

@@ -336,7 +336,7 @@ export async function arrowPredictions(
     list = lists[0] ?? null;
   }
   const roles = list !== null ? base : assignColumns(table, rules, name, true);
-  const { target, id } = roles;
+  const { target, id, group } = roles;
   const columns = roles.scores;
   if (list === null && columns.length === 0) {
     throw new XentError("format", "no scores: neither a list column of floats nor float columns", {
@@ -368,13 +368,14 @@ export async function arrowPredictions(
     classNames: list !== null ? null : columns.map((i) => fields[i]!.name),
     targetKind,
     targetColumn: targetKind === null ? null : fields[target!]!.name,
+    groupColumn: group === undefined ? null : fields[group]!.name,
     progress: () => input.progress(),
     // Worker threads can read an uncompressed file's batches themselves (see segments.ts).
     ...(input.blocks && input.path && list !== null && targetKind === "index"
       ? {
           // With a targets file or an id column, the batches go through chunks() (ids, joining).
           segments: async (chunkRows: number, targets: TargetSource | null) => {
-            if (targets !== null || id !== undefined) return null;
+            if (targets !== null || id !== undefined || group !== undefined) return null;
             const handle = await open(input.path!, "r");
             try {
               const plan = await arrowDirectPlan(
@@ -398,7 +399,7 @@ export async function arrowPredictions(
       ? {
           rowGroups: { count: input.rowGroups.count, writtenBy: input.rowGroups.writtenBy },
           rowGroupPlan: (targets: TargetSource | null) =>
-            targets !== null || id !== undefined || targetKind !== "index"
+            targets !== null || id !== undefined || group !== undefined || targetKind !== "index"
               ? null
               : {
                   path: input.rowGroups!.path,
@@ -418,6 +419,7 @@ export async function arrowPredictions(
       let start = 0;
       const read = [...(list !== null ? [list] : columns), ...(targetKind !== null ? [target!] : [])];
       if (id !== undefined) read.push(id);
+      if (group !== undefined) read.push(group);
       for await (const batch of input.batches(read)) {
         for (let from = 0; from < batch.numRows; from += chunkRows) {
           const n = Math.min(chunkRows, batch.numRows - from);
@@ -440,6 +442,7 @@ export async function arrowPredictions(
             const v = batch.column(id);
             chunk.ids = Array.from({ length: n }, (_, i) => String(v.get(from + i)));
           }
+          if (group !== undefined) chunk.groups = groupValues(batch, group, from, n, start, name);
           start += n;
           yield chunk;
         }
@@ -457,6 +460,7 @@ export async function arrowTargets(
   const { fields, name } = input;
   const table: TableColumn[] = fields.map((f) => ({ name: f.name, numeric: DataType.isFloat(f.type) }));
   const roles = assignColumns(table, { ...options, targetsElsewhere: false }, name, true);
+  const { group } = roles;
   const named = roles.target ?? (fields.length === 1 ? 0 : undefined);
   let kind: TargetKind;
   let probColumns: number[] = [];
@@ -480,9 +484,11 @@ export async function arrowTargets(
     [Symbol.asyncDispose]: () => input.close(),
     info,
     kind,
+    groupColumn: group === undefined ? null : fields[group]!.name,
     async *chunks(chunkRows: number): AsyncGenerator<TargetChunk> {
       let start = 0;
-      for await (const batch of input.batches(named !== undefined ? [named] : probColumns)) {
+      const read = named !== undefined ? [named] : probColumns;
+      for await (const batch of input.batches(group === undefined ? read : [...read, group])) {
         for (let from = 0; from < batch.numRows; from += chunkRows) {
           const n = Math.min(chunkRows, batch.numRows - from);
           const targets: RawTargets =
@@ -494,12 +500,40 @@ export async function arrowTargets(
                     batchScores(batch, { list: null, columns: probColumns, classes }, from, n, start, name),
                   ),
                 };
-          yield { start, rows: n, targets };
+          yield {
+            start,
+            rows: n,
+            targets,
+            ...(group !== undefined ? { groups: groupValues(batch, group, from, n, start, name) } : {}),
+          };
           start += n;
         }
       }
     },
   };
+}
+
+/** A column's values as group names; a null is an error naming the row (no group to put it in). */
+function groupValues(
+  batch: ColumnBatch,
+  column: number,
+  from: number,
+  n: number,
+  start: number,
+  name: string,
+) {
+  const v = batch.column(column);
+  const out: string[] = new Array(n);
+  for (let i = 0; i < n; i++) {
+    const x = v.get(from + i);
+    if (x === null || x === undefined)
+      throw new XentError("value", `null --group-by value in column '${batch.name(column)}'`, {
+        file: name,
+        row: start + i,
+      });
+    out[i] = String(x);
+  }
+  return out;
 }
 
 /** The bytes of a stream after its first `n`. */

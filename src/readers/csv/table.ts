@@ -25,6 +25,9 @@ export interface ColumnOptions {
   idColumn?: string | undefined;
   scoreColumns?: string | undefined;
   dropColumns?: string | undefined;
+  /** `--group-by`; `groupOptional`: this table may not have it (columns.ts). */
+  groupColumn?: string | undefined;
+  groupOptional?: boolean | undefined;
 }
 
 export interface CsvOptions extends ColumnOptions {
@@ -300,7 +303,7 @@ export async function openCsvPredictions(
   const path = source.name;
   const columns = tableColumns(table);
   const roles = assignColumns(columns, { ...options, targetsElsewhere: withTargets }, path);
-  const { target, id } = roles;
+  const { target, id, group } = roles;
   const scoreColumns = roles.scores;
   if (table.width > 0 && scoreColumns.length === 0) {
     throw new XentError(
@@ -325,6 +328,7 @@ export async function openCsvPredictions(
     classNames: names() ? scoreColumns.map((i) => names()![i]!) : null,
     targetKind,
     targetColumn: target === undefined ? null : (names()?.[target] ?? String(target)),
+    groupColumn: group === undefined ? null : (names()?.[group] ?? String(group)),
     progress: () => (source.size ? source.bytesRead / source.size : null),
     pendingHeader: pendingHeader(table, "--", (isHeader) => {
       prediction.classNames = isHeader ? scoreColumns.map((i) => table.names![i]!) : null;
@@ -348,6 +352,7 @@ export async function openCsvPredictions(
       let scores = new Float64Array(chunkRows * C);
       let lines = new Uint32Array(chunkRows);
       let ids: string[] = [];
+      let groups: string[] = [];
       const targets = targetKind && target !== undefined ? new TargetColumn(targetKind, chunkRows, 1) : null;
       let n = 0;
       const flush = (): ScoreChunk => {
@@ -357,6 +362,7 @@ export async function openCsvPredictions(
           scores: n === chunkRows ? scores : scores.slice(0, n * C),
           targets: targets?.take(),
           ids: id === undefined ? undefined : ids,
+          groups: group === undefined ? undefined : groups,
           lines: lines.subarray(0, n),
         };
         start += n;
@@ -364,12 +370,14 @@ export async function openCsvPredictions(
         scores = new Float64Array(chunkRows * C);
         lines = new Uint32Array(chunkRows);
         ids = [];
+        groups = [];
         return chunk;
       };
       for await (const row of rowsOf(table)) {
         for (let j = 0; j < C; j++) scores[n * C + j] = numberAt(row, scoreColumns[j]!, table, "scores");
         if (targets) targets.push(row, [target!], table);
         if (id !== undefined) ids.push(row.text(id));
+        if (group !== undefined) groups.push(row.text(group));
         lines[n] = row.line;
         if (++n === chunkRows) yield flush();
       }
@@ -393,7 +401,7 @@ export async function openCsvTargets(
   const path = source.name;
   const all = tableColumns(table);
   const roles = assignColumns(all, { ...options, targetsElsewhere: false }, path);
-  const { target, id } = roles;
+  const { target, id, group } = roles;
   const columns = target !== undefined ? [target] : roles.scores;
   let kind: TargetKind;
   if (columns.length === 1 && options.targetType !== "probs")
@@ -418,6 +426,7 @@ export async function openCsvTargets(
     [Symbol.asyncDispose]: () => dispose(table),
     info,
     kind,
+    groupColumn: group === undefined ? null : (header(table)?.[group] ?? String(group)),
     pendingHeader: pendingHeader(table, "--targets-", () => {}),
     countRows: () => countRows(table),
     headerNote: () => headerNote(table, "--targets-"),
@@ -427,6 +436,7 @@ export async function openCsvTargets(
       let n = 0;
       let lines = new Uint32Array(chunkRows);
       let ids: string[] = [];
+      let groups: string[] = [];
       const flush = (): TargetChunk => {
         const chunk: TargetChunk = {
           start,
@@ -434,16 +444,19 @@ export async function openCsvTargets(
           targets: col.take(),
           lines: lines.subarray(0, n),
           ids: id === undefined ? undefined : ids,
+          groups: group === undefined ? undefined : groups,
         };
         start += n;
         n = 0;
         lines = new Uint32Array(chunkRows);
         ids = [];
+        groups = [];
         return chunk;
       };
       for await (const row of rowsOf(table)) {
         col.push(row, columns, table);
         if (id !== undefined) ids.push(row.text(id));
+        if (group !== undefined) groups.push(row.text(group));
         lines[n] = row.line;
         if (++n === chunkRows) yield flush();
       }
