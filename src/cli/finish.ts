@@ -63,7 +63,7 @@ export async function finish(
   const assertions = checkAssertions(asserts, summary, groups);
   const report: Report = { run, summary, assertions };
   if (groups) report.groups = groups;
-  if (emitState) report.state = shardState(stats, optionsJson(run.options), run.classNames);
+  if (emitState) report.state = shardState(stats, optionsJson(run.options), run.classNames, groupStats);
   await printer.end(report);
   await out.end();
   const failed = assertions?.filter((a) => !a.passed) ?? [];

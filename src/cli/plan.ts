@@ -193,8 +193,6 @@ async function completePlan(
     throw usage(
       `--group-by ${args.groupBy}: names a column of a table (CSV, TSV, Arrow, Parquet); neither input is one that has it`,
     );
-  if (args.groupBy !== undefined && args.emitState)
-    throw usage("--emit-state does not carry per-group sums yet: run --group-by on the whole file");
 
   // Binary: one score stands for two classes, whose names (if any) come from --class-names.
   const names = tableClasses(task, C);

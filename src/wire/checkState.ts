@@ -95,72 +95,100 @@ export function checkState(state: unknown, file: string): void {
       throw fail("options.class_weights holds a weight that is not a finite number ≥ 0");
   }
   const topK = array(options.top_k, "options.top_k").map((k, i) => count(k, `options.top_k[${i}]`, classes));
-  const st = obj(s.stats, "stats");
-  const rows = count(st.rows, "stats.rows");
-  const used = count(st.used, "stats.used", rows);
-  const ignored = count(st.ignored, "stats.ignored", rows);
-  const skipped = count(st.skipped, "stats.skipped", rows);
-  if (used + ignored + skipped !== rows) throw fail("stats.used + ignored + skipped is not stats.rows");
-  count(st.correct, "stats.correct", used);
-  counts(st.topK, "stats.topK", topK.length, used);
-  const sums = obj(st.sums, "stats.sums");
-  for (const key of SUMS) exactSum(sums[key], `stats.sums.${key}`);
-  const ece = obj(st.ece, "stats.ece");
-  const bins = task === "binary" ? BINARY_ECE_BINS : ECE_BINS;
-  const binCounts = counts(ece.count, "stats.ece.count", bins, used);
-  const binCorrect = counts(ece.correct, "stats.ece.correct", bins, used);
-  if (binCounts.reduce((a, b) => a + b, 0) > used)
-    throw fail("stats.ece.count adds up to more than stats.used");
-  if (binCorrect.some((c, b) => c > binCounts[b]!)) throw fail("stats.ece.correct exceeds its bin's count");
-  array(ece.confidence, "stats.ece.confidence", bins).forEach((x, b) => {
-    exactSum(x, `stats.ece.confidence[${b}]`);
-  });
-  if (task === "binary")
-    array(ece.target, "stats.ece.target", bins).forEach((x, b) => {
-      exactSum(x, `stats.ece.target[${b}]`);
+  /** One Stats as plain data: the run's, or a group's (no per-class sums, no worst rows). */
+  const checkStats = (value: unknown, where: string, perClass: boolean, worstK: number) => {
+    const st = obj(value, where);
+    const rows = count(st.rows, `${where}.rows`);
+    const used = count(st.used, `${where}.used`, rows);
+    const ignored = count(st.ignored, `${where}.ignored`, rows);
+    const skipped = count(st.skipped, `${where}.skipped`, rows);
+    if (used + ignored + skipped !== rows)
+      throw fail(`${where}.used + ignored + skipped is not ${where}.rows`);
+    count(st.correct, `${where}.correct`, used);
+    counts(st.topK, `${where}.topK`, topK.length, used);
+    const sums = obj(st.sums, `${where}.sums`);
+    for (const key of SUMS) exactSum(sums[key], `${where}.sums.${key}`);
+    const ece = obj(st.ece, `${where}.ece`);
+    const bins = task === "binary" ? BINARY_ECE_BINS : ECE_BINS;
+    const binCounts = counts(ece.count, `${where}.ece.count`, bins, used);
+    const binCorrect = counts(ece.correct, `${where}.ece.correct`, bins, used);
+    if (binCounts.reduce((a, b) => a + b, 0) > used)
+      throw fail(`${where}.ece.count adds up to more than stats.used`);
+    if (binCorrect.some((c, b) => c > binCounts[b]!))
+      throw fail(`${where}.ece.correct exceeds its bin's count`);
+    array(ece.confidence, `${where}.ece.confidence`, bins).forEach((x, b) => {
+      exactSum(x, `${where}.ece.confidence[${b}]`);
     });
-  else if (ece.target !== undefined) throw fail("stats.ece.target outside a binary state");
-  if (task === "multiclass") {
-    if (st.labels !== undefined) throw fail("stats.labels in a multiclass state");
-  } else {
-    const labels = obj(st.labels, "stats.labels");
-    const width = task === "binary" ? 1 : classes;
-    const positives = counts(labels.positives, "stats.labels.positives", width, used);
-    const predicted = counts(labels.predicted, "stats.labels.predicted", width, used);
-    const tp = counts(labels.tp, "stats.labels.tp", width, used);
-    if (tp.some((t, j) => t > positives[j]! || t > predicted[j]!))
-      throw fail("stats.labels.tp exceeds its label's positives or predictions");
-  }
-  if (s.per_class !== (st.perClass !== null)) throw fail("stats.perClass does not match per_class");
-  if (st.perClass !== null) {
-    const pc = obj(st.perClass, "stats.perClass");
-    const n = counts(pc.count, "stats.perClass.count", named, used);
-    const correct = counts(pc.correct, "stats.perClass.correct", named, used);
-    const predicted = counts(pc.predicted, "stats.perClass.predicted", named, used);
-    // Multilabel: every row counts once per label (correct = tp + tn of the label).
-    if (task !== "multilabel") {
-      if (correct.some((c, k) => c > n[k]!)) throw fail("stats.perClass.correct exceeds its class's count");
-      if (n.reduce((a, b) => a + b, 0) > used || predicted.reduce((a, b) => a + b, 0) > used)
-        throw fail("stats.perClass counts add up to more than stats.used");
-    }
-    for (const key of ["loss", "weight", "nll"])
-      array(pc[key], `stats.perClass.${key}`, named).forEach((x, c) => {
-        exactSum(x, `stats.perClass.${key}[${c}]`);
+    if (task === "binary")
+      array(ece.target, `${where}.ece.target`, bins).forEach((x, b) => {
+        exactSum(x, `${where}.ece.target[${b}]`);
       });
-  }
-  const worst = array(st.worst, "stats.worst");
-  if (worst.length > worstK) throw fail(`stats.worst lists ${worst.length} rows for --worst ${worstK}`);
-  worst.forEach((w, i) => {
-    const row = obj(w, `stats.worst[${i}]`);
-    count(row.index, `stats.worst[${i}].index`, Math.max(0, rows - 1));
-    if (typeof row.target !== "number" || !Number.isSafeInteger(row.target))
-      throw fail(`stats.worst[${i}].target is not a whole number`);
-    if (typeof row.pred !== "number" || !Number.isSafeInteger(row.pred))
-      throw fail(`stats.worst[${i}].pred is not a whole number`);
-    for (const key of ["loss", "nll", "pTarget"]) number(row[key], `stats.worst[${i}].${key}`);
-    for (const key of ["value", "weight", "wrong"])
-      if (row[key] !== undefined) number(row[key], `stats.worst[${i}].${key}`);
-    if (row.id !== undefined && typeof row.id !== "string")
-      throw fail(`stats.worst[${i}].id is not a string`);
-  });
+    else if (ece.target !== undefined) throw fail(`${where}.ece.target outside a binary state`);
+    if (task === "multiclass") {
+      if (st.labels !== undefined) throw fail(`${where}.labels in a multiclass state`);
+    } else {
+      const labels = obj(st.labels, `${where}.labels`);
+      const width = task === "binary" ? 1 : classes;
+      const positives = counts(labels.positives, `${where}.labels.positives`, width, used);
+      const predicted = counts(labels.predicted, `${where}.labels.predicted`, width, used);
+      const tp = counts(labels.tp, `${where}.labels.tp`, width, used);
+      if (tp.some((t, j) => t > positives[j]! || t > predicted[j]!))
+        throw fail(`${where}.labels.tp exceeds its label's positives or predictions`);
+    }
+    if (perClass !== (st.perClass !== null)) throw fail(`${where}.perClass does not match per_class`);
+    if (st.perClass !== null) {
+      const pc = obj(st.perClass, `${where}.perClass`);
+      const n = counts(pc.count, `${where}.perClass.count`, named, used);
+      const correct = counts(pc.correct, `${where}.perClass.correct`, named, used);
+      const predicted = counts(pc.predicted, `${where}.perClass.predicted`, named, used);
+      // Multilabel: every row counts once per label (correct = tp + tn of the label).
+      if (task !== "multilabel") {
+        if (correct.some((c, k) => c > n[k]!))
+          throw fail(`${where}.perClass.correct exceeds its class's count`);
+        if (n.reduce((a, b) => a + b, 0) > used || predicted.reduce((a, b) => a + b, 0) > used)
+          throw fail(`${where}.perClass counts add up to more than stats.used`);
+      }
+      for (const key of ["loss", "weight", "nll"])
+        array(pc[key], `${where}.perClass.${key}`, named).forEach((x, c) => {
+          exactSum(x, `${where}.perClass.${key}[${c}]`);
+        });
+    }
+    const worst = array(st.worst, `${where}.worst`);
+    if (worst.length > worstK) throw fail(`${where}.worst lists ${worst.length} rows for --worst ${worstK}`);
+    worst.forEach((w, i) => {
+      const row = obj(w, `${where}.worst[${i}]`);
+      count(row.index, `${where}.worst[${i}].index`, Math.max(0, rows - 1));
+      if (typeof row.target !== "number" || !Number.isSafeInteger(row.target))
+        throw fail(`${where}.worst[${i}].target is not a whole number`);
+      if (typeof row.pred !== "number" || !Number.isSafeInteger(row.pred))
+        throw fail(`${where}.worst[${i}].pred is not a whole number`);
+      for (const key of ["loss", "nll", "pTarget"]) number(row[key], `${where}.worst[${i}].${key}`);
+      for (const key of ["value", "weight", "wrong"])
+        if (row[key] !== undefined) number(row[key], `${where}.worst[${i}].${key}`);
+      if (row.id !== undefined && typeof row.id !== "string")
+        throw fail(`${where}.worst[${i}].id is not a string`);
+    });
+    return { rows, used };
+  };
+  const total = checkStats(s.stats, "stats", s.per_class, worstK);
+  if (s.groups !== undefined) {
+    if (typeof s.group_by !== "string") throw fail("group_by is not a string");
+    const groups = array(s.groups, "groups");
+    const seen = new Set<string>();
+    let rows = 0;
+    let used = 0;
+    groups.forEach((g, i) => {
+      const group = obj(g, `groups[${i}]`);
+      if (typeof group.group !== "string") throw fail(`groups[${i}].group is not a string`);
+      if (seen.has(group.group))
+        throw fail(`groups[${i}].group ${JSON.stringify(group.group)} is listed twice`);
+      seen.add(group.group);
+      const counted = checkStats(group.stats, `groups[${i}].stats`, false, 0);
+      rows += counted.rows;
+      used += counted.used;
+    });
+    // Every row is in exactly one group.
+    if (rows !== total.rows || used !== total.used)
+      throw fail("the groups' rows or used rows do not add up to stats.rows and stats.used");
+  } else if (s.group_by !== undefined) throw fail("group_by without groups");
 }

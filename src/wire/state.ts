@@ -1,5 +1,6 @@
 import type { LossOptions } from "../core/types.js";
 import { XentError } from "../errors.js";
+import { compareGroups, GroupStats } from "../metrics/groups.js";
 import { mergeState, Stats, type StatsState, statsToState } from "../metrics/stats.js";
 import type { WorstRow } from "../metrics/worst.js";
 import type { InputInfo } from "../readers/types.js";
@@ -18,6 +19,9 @@ export interface ShardState {
   per_class: boolean;
   worst: number;
   stats: EncodedStats;
+  /** `--group-by`: the column, and every group's sums in the order of the group values. */
+  group_by?: string;
+  groups?: { group: string; stats: EncodedStats }[];
 }
 
 /** A number JSON can hold: non-finite ones (a worst row's infinite loss) travel as strings. */
@@ -33,11 +37,7 @@ export type EncodedStats = Omit<StatsState, "worst"> & { worst: EncodedWorst[] }
 const encodeNumber = (x: number): JsonNumber => (Number.isFinite(x) ? x : String(x));
 const decodeNumber = (x: JsonNumber): number => (typeof x === "string" ? Number(x) : x);
 
-export function shardState(
-  stats: Stats,
-  options: OptionsJson,
-  classNames: readonly string[] | null,
-): ShardState {
+function encodeStats(stats: Stats): EncodedStats {
   const s = statsToState(stats);
   const worst = s.worst.map((w) => ({
     ...w,
@@ -45,15 +45,31 @@ export function shardState(
     nll: encodeNumber(w.nll),
     pTarget: encodeNumber(w.pTarget),
   }));
-  return {
+  return { ...s, worst };
+}
+
+export function shardState(
+  stats: Stats,
+  options: OptionsJson,
+  classNames: readonly string[] | null,
+  groups: GroupStats | null = null,
+): ShardState {
+  const state: ShardState = {
     version: 1,
     classes: stats.classes,
     options,
     class_names: classNames,
     per_class: stats.perClass !== null,
     worst: stats.worst.k,
-    stats: { ...s, worst },
+    stats: encodeStats(stats),
   };
+  if (groups) {
+    state.group_by = groups.column;
+    state.groups = [...groups.groups.keys()]
+      .sort(compareGroups)
+      .map((group) => ({ group, stats: encodeStats(groups.groups.get(group)!) }));
+  }
+  return state;
 }
 
 /** What `xent merge` needs of one `--emit-state` document. */
@@ -73,6 +89,8 @@ export function stateDifference(first: ShardState, s: ShardState): [string, stri
   const perClass = (on: boolean) => (on ? "--per-class" : "no --per-class");
   if (s.per_class !== first.per_class) return [perClass(first.per_class), perClass(s.per_class)];
   if (s.worst !== first.worst) return [`--worst ${first.worst}`, `--worst ${s.worst}`];
+  const grouped = (by: string | undefined) => (by === undefined ? "no --group-by" : `--group-by ${by}`);
+  if (s.group_by !== first.group_by) return [grouped(first.group_by), grouped(s.group_by)];
   const a = new Map<string, unknown>(Object.entries(first.options));
   const b = new Map<string, unknown>(Object.entries(s.options));
   for (const key of new Set([...a.keys(), ...b.keys()])) {
@@ -88,9 +106,13 @@ export function stateDifference(first: ShardState, s: ShardState): [string, stri
  * worst rows are shifted by the rows of the shards before. Sums are exact, so the result is the
  * one evaluation over the concatenated inputs would give, bit for bit.
  */
-export function mergeShards(shards: readonly ShardDocument[], loss: LossOptions): Stats {
+export function mergeShards(
+  shards: readonly ShardDocument[],
+  loss: LossOptions,
+): { stats: Stats; groups: GroupStats | null } {
   const first = shards[0]!.state;
   const stats = new Stats(first.classes, loss, { perClass: first.per_class, worst: first.worst });
+  const groups = first.group_by === undefined ? null : new GroupStats(first.classes, loss, first.group_by);
   let offset = 0;
   for (const shard of shards) {
     const s = shard.state;
@@ -111,6 +133,13 @@ export function mergeShards(shards: readonly ShardDocument[], loss: LossOptions)
     }));
     mergeState(stats, { ...encoded, worst });
     offset += encoded.rows;
+    for (const g of s.groups ?? []) {
+      const part = new Stats(first.classes, loss, { perClass: false, worst: 0, wasm: false });
+      mergeState(part, { ...g.stats, worst: [] });
+      const one = new GroupStats(first.classes, loss, first.group_by!);
+      one.groups.set(g.group, part);
+      groups!.merge(one);
+    }
   }
-  return stats;
+  return { stats, groups };
 }

@@ -29,6 +29,8 @@ const csv = (name: string, subset: typeof rows, withSite: boolean) =>
   );
 const all = csv("all.csv", rows, true);
 
+const runMerge = (files: string[]) => runInProcess(["merge", ...files, "--json"]);
+
 async function evalJson(args: string[], settings = {}): Promise<Json> {
   return JSON.parse((await runInProcess(["eval", ...args, "--json"], undefined, settings)).stdout);
 }
@@ -120,16 +122,41 @@ describe("--group-by", () => {
     ]);
   });
 
-  it("refuses what it cannot do: group assertions without --group-by, unknown prefixes, --emit-state", async () => {
+  it("--emit-state carries the groups' sums: shards merge to the whole file's per_group bit for bit", async () => {
+    const whole = await evalJson([all, "--group-by", "site"]);
+    const shards = [rows.slice(0, 100), rows.slice(100, 101), rows.slice(101)].map((part, k) => {
+      const file = csv(`shard-${k}.csv`, part, true);
+      return runInProcess(["eval", file, "--group-by", "site", "--json", "--emit-state"]).then((r) =>
+        writeText(dir, `shard-${k}.json`, r.stdout),
+      );
+    });
+    const files = await Promise.all(shards);
+    const merged = JSON.parse((await runMerge(files)).stdout);
+    expect(merged.per_group).toEqual(whole.per_group);
+    expect(merged.loss).toBe(whole.loss);
+    // States of a --group-by run and of a plain one do not merge.
+    const plain = writeText(
+      dir,
+      "plain.json",
+      (await runInProcess(["eval", all, "--drop-columns", "site", "--json", "--emit-state"])).stdout,
+    );
+    await expect(runMerge([files[0]!, plain])).rejects.toThrow(
+      /evaluated with no --group-by, .* with --group-by site/,
+    );
+    // A state whose groups do not add up to its rows is refused.
+    const doc = JSON.parse(readFileSync(files[0]!, "utf8"));
+    doc.state.groups.pop();
+    const edited = writeText(dir, "edited.json", JSON.stringify(doc));
+    await expect(runMerge([edited])).rejects.toThrow(/groups' rows or used rows do not add up/);
+  });
+
+  it("refuses what it cannot do: group assertions without --group-by, unknown prefixes", async () => {
     await expect(runInProcess(["eval", all, "--assert", "max_group.loss<=1"])).rejects.toThrow(
       "--assert 'max_group.loss<=1': max_group.loss needs --group-by",
     );
     await expect(
       runInProcess(["eval", all, "--group-by", "site", "--assert", "mean_group.loss<=1"]),
     ).rejects.toThrow("'mean_group.' is not a prefix xent knows");
-    await expect(runInProcess(["eval", all, "--group-by", "site", "--json", "--emit-state"])).rejects.toThrow(
-      "--emit-state does not carry per-group sums yet",
-    );
     await expect(runInProcess(["eval", all, "--group-by", "label"])).rejects.toThrow(
       "--group-by: column 'label' is the target column",
     );

@@ -29,6 +29,7 @@ export function defineMerge(program: Command, onArgs: (args: MergeArgs) => void)
       new Option("--sort <key>", "order of the per-class table").choices(["class", "loss"]).default("class"),
     )
     .option("--top-classes <K>", "per-class rows shown in the table")
+    .option("--top-groups <K>", "groups shown in the table, worst loss first (0: all)", "10")
     .action((files: string[], o: Record<string, unknown>) => {
       const format = o.json ? "json" : (o.format as "table" | "json");
       if (o.emitState && format !== "json") throw usage("--emit-state goes with --format json");
@@ -39,6 +40,7 @@ export function defineMerge(program: Command, onArgs: (args: MergeArgs) => void)
         emitState: Boolean(o.emitState),
         sortClasses: o.sort as "class" | "loss",
         topClasses: o.topClasses === undefined ? null : integer("--top-classes", o.topClasses as string, 0),
+        topGroups: integer("--top-groups", o.topGroups as string, 0),
       });
     });
 }
@@ -50,6 +52,7 @@ export interface MergeArgs {
   emitState: boolean;
   sortClasses: "class" | "loss";
   topClasses: number | null;
+  topGroups: number;
 }
 
 function readShard(path: string): ShardDocument & { options: OptionsJson } {
@@ -109,7 +112,7 @@ export async function runMerge(
   const shards = args.files.map(readShard);
   const first = shards[0]!;
   const loss = optionsFromJson(first.state.options);
-  const stats = mergeShards(shards, loss);
+  const { stats, groups } = mergeShards(shards, loss);
   const classNames = first.state.class_names;
   const predictions = { ...first.inputs.predictions };
   if (predictions.shape) predictions.shape = [stats.rows, ...predictions.shape.slice(1)];
@@ -120,11 +123,15 @@ export async function runMerge(
     perSample: false,
     worst: first.state.worst,
     perClass: first.state.per_class,
-    display: { sortClasses: args.sortClasses, topClasses: args.topClasses },
+    display: {
+      sortClasses: args.sortClasses,
+      topClasses: args.topClasses,
+      ...(groups ? { groupBy: groups.column, topGroups: args.topGroups } : {}),
+    },
   };
   const asserts = args.asserts.map((e) => parseAssert(e));
-  checkAssertMetrics(asserts, loss.task, loss.topK);
+  checkAssertMetrics(asserts, loss.task, loss.topK, groups !== null);
   const printer = await makePrinter(args.format, out, settings.colour);
   await printer.begin(run);
-  return (await finish(stats, run, asserts, args.emitState, printer, out)).outcome;
+  return (await finish(stats, run, asserts, args.emitState, printer, out, groups)).outcome;
 }
