@@ -58,8 +58,10 @@ export interface EvalArgs {
   emitState: boolean;
   sortClasses: "class" | "loss";
   topClasses: number | null;
-  /** `--group-by NAME|INDEX`: a column of the predictions or targets table. */
+  /** `--group-by NAME|INDEX`: a column of the predictions or targets table (or of `--groups`' file). */
   groupBy: string | undefined;
+  /** `--groups FILE`: one group value per row. */
+  groupsFile: string | undefined;
   /** `--top-groups K`: groups shown in the table, worst loss first (0: all). */
   topGroups: number;
   worst: number;
@@ -77,6 +79,8 @@ export interface EvalArgs {
 export interface EvalPlan {
   predictions: PredictionSource;
   targets: TargetSource | null;
+  /** `--groups FILE`, read as a targets file of one value per row. */
+  groups: TargetSource | null;
   classNames: string[] | null;
   loss: LossOptions;
   run: RunInfo;
@@ -94,8 +98,8 @@ const BLOCK_ROWS = 1 << 15;
 const PER_SAMPLE_BLOCK_ROWS = 1 << 14;
 
 export async function planEval(args: EvalArgs, csvParser: CsvParser): Promise<EvalPlan> {
-  if (args.predictions === "-" && args.targets === "-")
-    throw usage("only one of the two inputs can be standard input (-)");
+  if ([args.predictions, args.targets, args.groupsFile].filter((f) => f === "-").length > 1)
+    throw usage("only one input can be standard input (-)");
   const open: OpenOptions = {
     classAxis: args.classAxis,
     targetColumn: args.targetColumn,
@@ -109,7 +113,8 @@ export async function planEval(args: EvalArgs, csvParser: CsvParser): Promise<Ev
     logitsKey: args.logitsKey,
     targetsKey: args.targetsKey,
     stdin: args.stdin,
-    groupColumn: args.groupBy,
+    // With --groups FILE, --group-by names that file's column.
+    groupColumn: args.groupsFile === undefined ? args.groupBy : undefined,
     // The targets table may hold the column instead.
     groupOptional: args.targets !== undefined,
   };
@@ -152,7 +157,7 @@ async function completePlan(
   }
   const task = args.task ?? (C === 1 ? "binary" : "multiclass");
   checkTaskOptions(args, task, C);
-  checkAssertMetrics(args.asserts, task, args.loss.topK, args.groupBy !== undefined);
+  checkAssertMetrics(args.asserts, task, args.loss.topK, args.groupBy !== undefined || args.groupsFile !== undefined);
   const tooLarge = args.loss.topK.find((k) => k >= C);
   if (tooLarge !== undefined) {
     throw usage(
@@ -172,7 +177,7 @@ async function completePlan(
       ...open,
       header: args.targetsHeader,
       idColumn: tabular ? undefined : args.idColumn,
-      groupColumn: predictions.groupColumn ? undefined : args.groupBy,
+      groupColumn: predictions.groupColumn || args.groupsFile !== undefined ? undefined : args.groupBy,
       groupOptional: false,
     };
     targets = await openTargets(args.targets, args.targetsFormat, targetOptions, opened);
@@ -189,7 +194,17 @@ async function completePlan(
     );
   }
   await settleHeaders(predictions, targets);
-  if (args.groupBy !== undefined && !predictions.groupColumn && !targets?.groupColumn)
+  let groups: TargetSource | null = null;
+  if (args.groupsFile !== undefined) {
+    groups = await openTargets(
+      args.groupsFile,
+      undefined,
+      { ...open, targetColumn: args.groupBy, idColumn: undefined, groupColumn: undefined, targetType: undefined },
+      opened,
+    );
+    own(groups);
+    await settleHeaders(predictions, groups);
+  } else if (args.groupBy !== undefined && !predictions.groupColumn && !targets?.groupColumn)
     throw usage(
       `--group-by ${args.groupBy}: names a column of a table (CSV, TSV, Arrow, Parquet); neither input is one that has it`,
     );
@@ -223,9 +238,16 @@ async function completePlan(
         kind: predictions.targetKind!,
         column: predictions.targetColumn!,
       };
+  const groupBy =
+    args.groupsFile !== undefined
+      ? (groups?.info.column ?? args.groupBy ?? "group")
+      : args.groupBy === undefined
+        ? undefined
+        : (predictions.groupColumn ?? targets?.groupColumn ?? args.groupBy);
   return {
     predictions,
     targets,
+    groups,
     classNames,
     loss,
     // Printing every row turns each block's results into text: smaller blocks keep that text small.
@@ -248,12 +270,7 @@ async function completePlan(
       display: {
         sortClasses: args.sortClasses,
         topClasses: args.topClasses,
-        ...(args.groupBy !== undefined
-          ? {
-              groupBy: predictions.groupColumn ?? targets?.groupColumn ?? args.groupBy,
-              topGroups: args.topGroups,
-            }
-          : {}),
+        ...(groupBy !== undefined ? { groupBy, topGroups: args.topGroups } : {}),
       },
     },
   };

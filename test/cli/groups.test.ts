@@ -1,6 +1,6 @@
 import { readFileSync } from "node:fs";
 import { describe, expect, it } from "vitest";
-import { tempDir, writeText } from "../helpers/files.js";
+import { tempDir, writeNpy, writeText } from "../helpers/files.js";
 import { type Json, ROOT, runInProcess } from "../helpers/run.js";
 
 /** `--group-by`: per-group numbers are exactly what an eval of the group's rows alone gives. */
@@ -89,6 +89,42 @@ describe("--group-by", () => {
     // The mean of the groups' means, weighted by their rows, is the run's mean.
     const mean = doc.per_group.reduce((s: number, g: Json) => s + g.loss * g.used, 0) / 360;
     expect(Math.abs(mean - doc.loss)).toBeLessThan(1e-15);
+  });
+
+  it("--groups FILE: a column of its own (CSV, NPY), lined up row by row; a short or long one is an error", async () => {
+    const digits = [`${ROOT}fixtures/digits/logits.npy`, `${ROOT}fixtures/digits/labels.csv`];
+    const folds = writeText(
+      dir,
+      "folds.csv",
+      `fold\n${Array.from({ length: 360 }, (_, i) => `fold${i % 3}`).join("\n")}\n`,
+    );
+    const labels = writeText(
+      dir,
+      "labels-fold2.csv",
+      `label,fold\n${Array.from({ length: 360 }, (_, i) => `${LABELS[i]},fold${i % 3}`).join("\n")}\n`,
+    );
+    const byColumn = await evalJson([digits[0]!, labels, "--group-by", "fold"]);
+    const byFile = await evalJson([...digits, "--groups", folds, "--chunk-rows", "7"]);
+    expect(byFile.per_group).toEqual(byColumn.per_group);
+    const npy = writeNpy(
+      dir,
+      "folds.npy",
+      Array.from({ length: 360 }, (_, i) => i % 3),
+      [360],
+      "<i8",
+    );
+    const byNpy = await evalJson([...digits, "--groups", npy]);
+    expect(byNpy.per_group.map((g: Json) => [g.group, g.count, g.loss])).toEqual(
+      byColumn.per_group.map((g: Json) => [g.group.slice(4), g.count, g.loss]),
+    );
+    const short = writeText(dir, "short.csv", `fold\n${Array.from({ length: 359 }, () => "a").join("\n")}\n`);
+    await expect(evalJson([...digits, "--groups", short])).rejects.toThrow(
+      "the groups file has 359 rows, the predictions more (row 359 has no group)",
+    );
+    const long = writeText(dir, "long.csv", `fold\n${Array.from({ length: 361 }, () => "a").join("\n")}\n`);
+    await expect(evalJson([...digits, "--groups", long])).rejects.toThrow(
+      "the groups file has more rows than the predictions",
+    );
   });
 
   it("reads Arrow and Parquet group columns of any type", async () => {

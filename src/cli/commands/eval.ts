@@ -20,6 +20,7 @@ import type { Writer } from "../../output/writer.js";
 import { evaluateOnBlockWorkers } from "../../parallel/blockWorkers.js";
 import { evaluateOnFileWorkers } from "../../parallel/fileWorkers.js";
 import { blockWorkerCount, fileJob } from "../../parallel/plan.js";
+import { withGroups } from "../../readers/groups.js";
 import { join } from "../../readers/join.js";
 import type { InputFormat, TargetKind } from "../../readers/types.js";
 import { finish, type Outcome } from "../finish.js";
@@ -170,6 +171,7 @@ export function defineEval(program: Command, onArgs: (args: EvalArgs) => void): 
       "--group-by <name|index>",
       "a column of the predictions or targets table: per-group counts, loss and metrics (JSON per_group)",
     )
+    .option("--groups <file>", "one group value per row (a CSV column, NPY, Arrow or Parquet), as --group-by")
     .option("--top-groups <K>", "groups shown in the table, worst loss first (0: all)", "10")
     .option(
       "--assert <expr>",
@@ -262,6 +264,7 @@ function evalArgs(predictions: string, targets: string | undefined, o: Record<st
     sortClasses: s("sort") as "class" | "loss",
     topClasses: s("topClasses") === undefined ? null : integer("--top-classes", s("topClasses")!, 0),
     groupBy: s("groupBy"),
+    groupsFile: s("groups"),
     topGroups: integer("--top-groups", s("topGroups")!, 0),
     worst: s("worst") === undefined ? 0 : integer("--worst", s("worst")!, 0),
     asserts: (o.assert as string[]).map((e) => parseAssert(e)),
@@ -314,6 +317,7 @@ export async function runEval(args: EvalArgs, out: Writer, io: RunIO = quietIO()
     await Promise.allSettled([
       plan.predictions[Symbol.asyncDispose](),
       plan.targets?.[Symbol.asyncDispose](),
+      plan.groups?.[Symbol.asyncDispose](),
     ]);
   }
 }
@@ -327,12 +331,13 @@ async function evaluateAndPrint(
   progress: Progress | null,
 ): Promise<Outcome> {
   await printer.begin(plan.run);
-  const blocks = join(plan.predictions, plan.targets, {
+  const joined = join(plan.predictions, plan.targets, {
     chunkRows: plan.chunkRows,
     classNames: plan.classNames,
     ignoreIndex: plan.loss.ignoreIndex,
     task: plan.loss.task,
   });
+  const blocks = plan.groups ? withGroups(joined, plan.groups, plan.chunkRows) : joined;
   const groupBy = plan.run.display.groupBy;
   // Groups are summed here, from every block's per-row results (which worker threads send back).
   const groups = groupBy === undefined ? null : new GroupStats(plan.predictions.classes, plan.loss, groupBy);
