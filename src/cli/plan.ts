@@ -157,7 +157,12 @@ async function completePlan(
   }
   const task = args.task ?? (C === 1 ? "binary" : "multiclass");
   checkTaskOptions(args, task, C);
-  checkAssertMetrics(args.asserts, task, args.loss.topK, args.groupBy !== undefined || args.groupsFile !== undefined);
+  checkAssertMetrics(
+    args.asserts,
+    task,
+    args.loss.topK,
+    args.groupBy !== undefined || args.groupsFile !== undefined,
+  );
   const tooLarge = args.loss.topK.find((k) => k >= C);
   if (tooLarge !== undefined) {
     throw usage(
@@ -199,7 +204,13 @@ async function completePlan(
     groups = await openTargets(
       args.groupsFile,
       undefined,
-      { ...open, targetColumn: args.groupBy, idColumn: undefined, groupColumn: undefined, targetType: undefined },
+      {
+        ...open,
+        targetColumn: args.groupBy,
+        idColumn: undefined,
+        groupColumn: undefined,
+        targetType: undefined,
+      },
       opened,
     );
     own(groups);
