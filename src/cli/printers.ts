@@ -1,12 +1,13 @@
 import { CsvPrinter } from "../output/csv.js";
 import { JsonPrinter } from "../output/json.js";
+import { MarkdownPrinter } from "../output/markdown.js";
 import { NdjsonPrinter } from "../output/ndjson.js";
 import type { Printer } from "../output/printer.js";
 import { makeStyle } from "../output/style.js";
 import { TablePrinter } from "../output/table.js";
 import type { Writer } from "../output/writer.js";
 
-export type OutputFormat = "table" | "json" | "ndjson" | "csv";
+export type OutputFormat = "table" | "json" | "ndjson" | "csv" | "markdown";
 
 /** The printer for `--format`; only the table has colour, at the level the CLI worked out. */
 export async function makePrinter(
@@ -21,6 +22,8 @@ export async function makePrinter(
       return new NdjsonPrinter(out);
     case "csv":
       return new CsvPrinter(out);
+    case "markdown":
+      return new MarkdownPrinter(out);
     default:
       return new TablePrinter(out, await makeStyle(colour));
   }

@@ -155,8 +155,11 @@ export function defineEval(program: Command, onArgs: (args: EvalArgs) => void): 
     )
     .optionsGroup("Output:")
     .addOption(
-      new Option("--format <format>", "table for people, json for scripts, ndjson/csv stream every row")
-        .choices(["table", "json", "ndjson", "csv"])
+      new Option(
+        "--format <format>",
+        "table for people, json for scripts, ndjson/csv stream every row, markdown for CI summaries",
+      )
+        .choices(["table", "json", "ndjson", "csv", "markdown"])
         .default("table"),
     )
     .option("--json", "same as --format json")
@@ -222,6 +225,8 @@ function evalArgs(predictions: string, targets: string | undefined, o: Record<st
   const format = o.json ? "json" : (s("format") as OutputFormat);
   if (o.emitState && format !== "json")
     throw usage("--emit-state goes with --format json (the state is part of the document)");
+  if (format === "markdown" && (o.perSample || o.reduction === "none"))
+    throw usage("--format markdown prints the summary; per-sample rows go to --format csv, ndjson or json");
   return {
     predictions,
     targets,

@@ -21,7 +21,11 @@ export function defineMerge(program: Command, onArgs: (args: MergeArgs) => void)
     .command("merge")
     .description("combine the --emit-state documents of shards into one evaluation")
     .argument("<state.json...>", "documents of `xent eval ... --emit-state --json`, in input order")
-    .addOption(new Option("--format <format>", "output format").choices(["table", "json"]).default("table"))
+    .addOption(
+      new Option("--format <format>", "output format")
+        .choices(["table", "json", "markdown"])
+        .default("table"),
+    )
     .option("--json", "same as --format json")
     .option("--emit-state", "with --json: keep the merged state, to merge again")
     .option("--assert <expr>", "fail (exit 1) unless METRIC OP NUMBER holds; repeatable", collect, [])
@@ -31,7 +35,7 @@ export function defineMerge(program: Command, onArgs: (args: MergeArgs) => void)
     .option("--top-classes <K>", "per-class rows shown in the table")
     .option("--top-groups <K>", "groups shown in the table, worst loss first (0: all)", "10")
     .action((files: string[], o: Record<string, unknown>) => {
-      const format = o.json ? "json" : (o.format as "table" | "json");
+      const format = o.json ? "json" : (o.format as "table" | "json" | "markdown");
       if (o.emitState && format !== "json") throw usage("--emit-state goes with --format json");
       onArgs({
         files,
@@ -47,7 +51,7 @@ export function defineMerge(program: Command, onArgs: (args: MergeArgs) => void)
 
 export interface MergeArgs {
   files: string[];
-  format: "table" | "json";
+  format: "table" | "json" | "markdown";
   asserts: string[];
   emitState: boolean;
   sortClasses: "class" | "loss";
