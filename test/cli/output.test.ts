@@ -293,7 +293,7 @@ describe("xent completion", () => {
       ).stdout.trim();
     expect(complete(["xent", "e"])).toBe("eval");
     expect(complete(["xent", "eval", "--smoothing-s"])).toBe("--smoothing-style");
-    expect(complete(["xent", "eval", "--format", ""])).toBe("table json ndjson csv");
+    expect(complete(["xent", "eval", "--format", ""])).toBe("table json ndjson csv markdown");
     expect(complete(["xent", "inspect", "--format", ""])).toBe("table json");
     expect(complete(["xent", "completion", ""])).toBe("bash zsh");
   });
