@@ -1,6 +1,7 @@
 import { setFlagsFromString } from "node:v8";
 import { XentError } from "../errors.js";
 import { BrokenPipe, Writer } from "../output/writer.js";
+import { runCompare } from "./commands/compare.js";
 import { completionScript } from "./commands/completion.js";
 import { runEval } from "./commands/eval.js";
 import { runInspect } from "./commands/inspect.js";
@@ -59,6 +60,14 @@ export async function main(argv: readonly string[]): Promise<number> {
         return exitCode(await runInspect(line.args, out));
       case "merge":
         return exitCode(await runMerge(line.args, out, settings));
+      case "compare":
+        return exitCode(
+          await runCompare(line.args, out, {
+            stderr: process.stderr,
+            onAbort: (f) => cleanups.push(f),
+            settings,
+          }),
+        );
       default:
         return exitCode(
           await runEval(line.args, out, {

@@ -1,5 +1,6 @@
 import { Command, CommanderError } from "commander";
 import { usage, XentError } from "../errors.js";
+import { type CompareArgs, defineCompare } from "./commands/compare.js";
 import { defineCompletion } from "./commands/completion.js";
 import { defineEval, type EvalArgs, EXAMPLES } from "./commands/eval.js";
 import { defineInspect, type InspectArgs } from "./commands/inspect.js";
@@ -11,6 +12,7 @@ export type CommandLine =
   | { command: "eval"; args: EvalArgs }
   | { command: "completion"; shell: "bash" | "zsh" }
   | { command: "merge"; args: MergeArgs }
+  | { command: "compare"; args: CompareArgs }
   | { command: "inspect"; args: InspectArgs }
   | { command: "none" };
 
@@ -37,6 +39,7 @@ export function buildProgram(streams: Streams, onCommand: (line: CommandLine) =>
   defineEval(program, (args) => onCommand({ command: "eval", args }));
   defineInspect(program, (args) => onCommand({ command: "inspect", args }));
   defineMerge(program, (args) => onCommand({ command: "merge", args }));
+  defineCompare(program, (args) => onCommand({ command: "compare", args }));
   defineCompletion(program, (shell) => onCommand({ command: "completion", shell }));
   return program;
 }

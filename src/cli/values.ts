@@ -102,7 +102,7 @@ export const classAxis = (text: string | undefined) =>
   text === undefined ? undefined : number("--class-axis", text, Number.isSafeInteger, "a whole number");
 
 export function parseAssert(expr: string): AssertSpec {
-  const m = /^\s*([A-Za-z0-9_]+(?:\.[A-Za-z0-9_]+)?)\s*(<=|>=|<|>)\s*(\S+)\s*$/.exec(expr);
+  const m = /^\s*([A-Za-z0-9_]+(?:\.[A-Za-z0-9_]+){0,2})\s*(<=|>=|<|>)\s*(\S+)\s*$/.exec(expr);
   const threshold = m ? parseNumber(m[3]!) : undefined;
   if (!m || threshold === undefined || Number.isNaN(threshold)) {
     throw usage(`--assert '${expr}': expected METRIC OP NUMBER, e.g. 'loss<=0.5' (OP is <, <=, > or >=)`);

@@ -34,7 +34,7 @@ export function alignColumns(rows: string[][], numeric: boolean[], style?: Style
     .join("\n");
 }
 
-function describeInput(info: InputInfo): string {
+export function describeInput(info: InputInfo): string {
   const parts: string[] = [info.format];
   if (info.compression) parts.push(info.compression);
   if (info.dtype) parts.push(info.dtype);

@@ -1,6 +1,7 @@
 import { spawn } from "node:child_process";
 import { type Readable, Writable } from "node:stream";
 import { fileURLToPath } from "node:url";
+import { runCompare } from "../../src/cli/commands/compare.js";
 import { quietIO, runEval } from "../../src/cli/commands/eval.js";
 import { runInspect } from "../../src/cli/commands/inspect.js";
 import { runMerge } from "../../src/cli/commands/merge.js";
@@ -35,10 +36,15 @@ export async function runInProcess(
       ? await runInspect({ ...line.args, open: { ...line.args.open, stdin } }, writer)
       : line.command === "merge"
         ? await runMerge(line.args, writer)
-        : await runEval({ ...line.args, ...(stdin ? { stdin } : {}) }, writer, {
-            ...quietIO(),
-            settings: { ...readSettings({}, false), ...settings },
-          });
+        : line.command === "compare"
+          ? await runCompare(line.args, writer, {
+              ...quietIO(),
+              settings: { ...readSettings({}, false), ...settings },
+            })
+          : await runEval({ ...line.args, ...(stdin ? { stdin } : {}) }, writer, {
+              ...quietIO(),
+              settings: { ...readSettings({}, false), ...settings },
+            });
   return { code: outcome === "assertion-failed" ? 1 : 0, stdout };
 }
 

@@ -55,8 +55,7 @@ export type { EvalArgs };
 
 /** Adds `xent eval` to the program; `onArgs` receives the parsed, checked flags. */
 export function defineEval(program: Command, onArgs: (args: EvalArgs) => void): void {
-  const collect = (value: string, previous: string[]) => [...previous, value];
-  program
+  const cmd = program
     .command("eval")
     .description("evaluate losses and metrics of predictions against targets")
     .argument(
@@ -66,7 +65,18 @@ export function defineEval(program: Command, onArgs: (args: EvalArgs) => void): 
     .argument(
       "[targets]",
       "class indices, class names or probabilities (else the predictions' target column or NPZ array)",
-    )
+    );
+  addEvalOptions(cmd)
+    .addHelpText("after", EXAMPLES)
+    .action((predictions: string, targets: string | undefined, o: Record<string, unknown>) => {
+      onArgs(evalArgs(predictions, targets, o));
+    });
+}
+
+/** The options `eval` and `compare` share: inputs, loss, output, performance. */
+export function addEvalOptions(cmd: Command): Command {
+  const collect = (value: string, previous: string[]) => [...previous, value];
+  return cmd
     .optionsGroup("Inputs:")
     .addOption(
       new Option("--input-format <format>", "predictions format (default: from the content)").choices(
@@ -187,11 +197,7 @@ export function defineEval(program: Command, onArgs: (args: EvalArgs) => void): 
     .option("-q, --quiet", "no progress bar and no warnings on stderr")
     .optionsGroup("Performance:")
     .option("--chunk-rows <n>", "rows per block (default: about 1M values per block); never changes a number")
-    .option("--threads <n>", "worker threads (default: all cores); never changes a number")
-    .addHelpText("after", EXAMPLES)
-    .action((predictions: string, targets: string | undefined, o: Record<string, unknown>) => {
-      onArgs(evalArgs(predictions, targets, o));
-    });
+    .option("--threads <n>", "worker threads (default: all cores); never changes a number");
 }
 
 /** `--targets-header` / `--targets-no-header` (commander negates only `--no-…`), else `--header` / `--no-header`. */
@@ -203,7 +209,11 @@ function targetsHeader(o: Record<string, unknown>): boolean | undefined {
   return o.header as boolean | undefined;
 }
 
-function evalArgs(predictions: string, targets: string | undefined, o: Record<string, unknown>): EvalArgs {
+export function evalArgs(
+  predictions: string,
+  targets: string | undefined,
+  o: Record<string, unknown>,
+): EvalArgs {
   const s = (k: string) => o[k] as string | undefined;
   const topK =
     s("topK") === undefined

@@ -1,0 +1,306 @@
+import type { Command } from "commander";
+import { type Comparison, compare, type Delta, verdict } from "../../compare.js";
+import { usage, XentError } from "../../errors.js";
+import type { Summary } from "../../metrics/stats.js";
+import { formatNumber } from "../../output/formatNumber.js";
+import { cell, markdownTable } from "../../output/markdown.js";
+import { prettyJson } from "../../output/prettyJson.js";
+import { makeStyle } from "../../output/style.js";
+import { alignColumns, describeInput } from "../../output/table.js";
+import type { Writer } from "../../output/writer.js";
+import { join } from "../../readers/join.js";
+import type { Assertion } from "../../wire/eval.js";
+import { optionsJson } from "../../wire/options.js";
+import type { Outcome } from "../finish.js";
+import { type EvalArgs, type EvalPlan, planEval } from "../plan.js";
+import { type AssertSpec, integer, metricNames, number } from "../values.js";
+import { addEvalOptions, evalArgs, quietIO, type RunIO } from "./eval.js";
+
+/** `xent compare`: usage and options, and the run. */
+
+export interface CompareArgs {
+  /** Each side's eval arguments (without assertions: compare has its own). */
+  baseline: EvalArgs;
+  candidate: EvalArgs;
+  asserts: AssertSpec[];
+  resamples: number;
+  confidence: number;
+  seed: number;
+}
+
+export const COMPARE_SCHEMA = "xent.compare/1";
+
+const COMPARE_EXAMPLES = `
+Examples:
+  xent compare base.npy cand.npy labels.csv
+  xent compare base.npy cand.npy labels.csv --assert 'delta.loss.high<=0.01' --format markdown`;
+
+export function defineCompare(program: Command, onArgs: (args: CompareArgs) => void): void {
+  const cmd = program
+    .command("compare")
+    .description(
+      "compare a candidate's predictions with a baseline's on the same rows: deltas with paired bootstrap intervals",
+    )
+    .argument("<baseline>", "the baseline's predictions (any format eval reads)")
+    .argument("<candidate>", "the candidate's predictions, the same rows in the same order")
+    .argument("[targets]", "targets for both (else each file's target column or NPZ array)");
+  addEvalOptions(cmd)
+    .optionsGroup("Comparison:")
+    .option("--resamples <n>", "paired bootstrap resamples", "1000")
+    .option("--confidence <level>", "interval level, between 0 and 1", "0.95")
+    .option("--seed <n>", "the bootstrap's seed (the same seed, the same intervals, on any machine)", "0")
+    .addHelpText("after", COMPARE_EXAMPLES)
+    .action(
+      (baseline: string, candidate: string, targets: string | undefined, o: Record<string, unknown>) => {
+        const base = evalArgs(baseline, targets, o);
+        if ([baseline, candidate, targets].includes("-"))
+          throw usage(
+            "xent compare reads each input twice or side by side: standard input (-) cannot be one",
+          );
+        if (base.perSample || base.format === "csv" || base.format === "ndjson")
+          throw usage(
+            "xent compare prints a summary: --format table, json or markdown, without --per-sample",
+          );
+        if (base.emitState) throw usage("xent compare has no --emit-state yet");
+        if (base.groupBy !== undefined || base.groupsFile !== undefined)
+          throw usage(
+            "xent compare has no per-group deltas yet: compare the groups' evals, or drop --group-by",
+          );
+        const resamples = integer("--resamples", o.resamples as string, 1);
+        if (resamples > 100_000) throw usage("--resamples: at most 100000");
+        const sides = { ...base, asserts: [] };
+        onArgs({
+          baseline: sides,
+          candidate: { ...sides, predictions: candidate },
+          asserts: base.asserts,
+          resamples,
+          confidence: number(
+            "--confidence",
+            o.confidence as string,
+            (x) => x > 0 && x < 1,
+            "a number between 0 and 1",
+          ),
+          seed: integer("--seed", o.seed as string, 0),
+        });
+      },
+    );
+}
+
+/** `delta.M` (the difference), `delta.M.low|high|p_value`, or a plain metric (the candidate's). */
+function assertedValue(metric: string, c: Comparison): number {
+  const parts = metric.split(".");
+  if (parts[0] !== "delta") {
+    return metric === "loss" ? c.candidate.loss : (c.candidate.metrics[metric] ?? Number.NaN);
+  }
+  const d = c.delta[parts[1]!];
+  if (!d) return Number.NaN;
+  const field = (parts[2] ?? "value") as "value" | "low" | "high" | "p_value";
+  return d[field] ?? Number.NaN;
+}
+
+function checkCompareAsserts(args: CompareArgs, task: EvalPlan["loss"]["task"]): void {
+  const names = metricNames(task, args.baseline.loss.topK);
+  for (const a of args.asserts) {
+    const parts = a.metric.split(".");
+    const ok =
+      (parts.length === 1 && names.includes(parts[0]!)) ||
+      (parts[0] === "delta" &&
+        names.includes(parts[1] ?? "") &&
+        (parts.length === 2 || ["low", "high", "p_value", "value"].includes(parts[2]!)));
+    if (!ok)
+      throw usage(
+        `--assert '${a.expr}': compare asserts on delta.METRIC, delta.METRIC.low|high|p_value, or the candidate's METRIC; METRIC one of ${names.join(", ")}`,
+      );
+  }
+}
+
+export async function runCompare(args: CompareArgs, out: Writer, io: RunIO = quietIO()): Promise<Outcome> {
+  const base = await planEval(args.baseline, io.settings.csvParser);
+  let cand: EvalPlan;
+  try {
+    cand = await planEval(args.candidate, io.settings.csvParser);
+  } catch (e) {
+    await dispose(base);
+    throw e;
+  }
+  try {
+    if (cand.predictions.classes !== base.predictions.classes || cand.loss.task !== base.loss.task)
+      throw new XentError(
+        "shape",
+        `${cand.predictions.classes} classes (${cand.loss.task}) where the baseline has ${base.predictions.classes} (${base.loss.task})`,
+        { file: cand.predictions.info.path },
+      );
+    checkCompareAsserts(args, base.loss.task);
+    const blocks = (plan: EvalPlan) =>
+      join(plan.predictions, plan.targets, {
+        chunkRows: plan.chunkRows,
+        classNames: plan.classNames,
+        ignoreIndex: plan.loss.ignoreIndex,
+        task: plan.loss.task,
+      });
+    const result = await compare(blocks(base), blocks(cand), {
+      classes: base.predictions.classes,
+      loss: base.loss,
+      perClass: args.baseline.perClass,
+      resamples: args.resamples,
+      confidence: args.confidence,
+      seed: args.seed,
+      files: { baseline: base.predictions.info.path, candidate: cand.predictions.info.path },
+    });
+    const assertions: Assertion[] | null =
+      args.asserts.length === 0
+        ? null
+        : args.asserts.map((spec) => {
+            const value = assertedValue(spec.metric, result);
+            const t = spec.threshold;
+            const passed =
+              spec.op === "<"
+                ? value < t
+                : spec.op === "<="
+                  ? value <= t
+                  : spec.op === ">"
+                    ? value > t
+                    : value >= t;
+            return { expr: spec.expr, value, passed };
+          });
+    const doc = compareJson(args, base, cand, result, assertions);
+    const format = args.baseline.format;
+    if (format === "json") await out.write(`${prettyJson(doc)}\n`);
+    else if (format === "markdown") await out.write(compareMarkdown(args, base, cand, result, assertions));
+    else await out.write(await compareTable(args, base, cand, result, assertions, io.settings.colour));
+    await out.end();
+    return assertions?.some((a) => !a.passed) ? "assertion-failed" : "ok";
+  } finally {
+    await Promise.allSettled([dispose(base), dispose(cand)]);
+  }
+}
+
+async function dispose(plan: EvalPlan): Promise<void> {
+  await Promise.allSettled([
+    plan.predictions[Symbol.asyncDispose](),
+    plan.targets?.[Symbol.asyncDispose](),
+    plan.groups?.[Symbol.asyncDispose](),
+  ]);
+}
+
+const side = (s: Summary) => ({
+  counts: s.counts,
+  loss: s.loss,
+  metrics: s.metrics,
+  ...(s.perClass ? { per_class: s.perClass } : {}),
+});
+
+function compareJson(
+  args: CompareArgs,
+  base: EvalPlan,
+  cand: EvalPlan,
+  c: Comparison,
+  assertions: Assertion[] | null,
+) {
+  const doc: Record<string, unknown> = {
+    schema: COMPARE_SCHEMA,
+    inputs: {
+      baseline: base.run.inputs.predictions,
+      candidate: cand.run.inputs.predictions,
+      targets: base.run.inputs.targets,
+    },
+    options: optionsJson(base.loss),
+    bootstrap: { resamples: args.resamples, confidence: args.confidence, seed: args.seed },
+    baseline: side(c.baseline),
+    candidate: side(c.candidate),
+    delta: c.delta,
+  };
+  if (assertions) doc.assertions = assertions;
+  return doc;
+}
+
+const interval = (d: Delta) =>
+  d.low === null || d.high === null ? "" : `[${formatNumber(d.low)}, ${formatNumber(d.high)}]`;
+
+function rows(c: Comparison): string[][] {
+  return ["loss", ...Object.keys(c.candidate.metrics)].map((name) => {
+    const d = c.delta[name]!;
+    const b = name === "loss" ? c.baseline.loss : c.baseline.metrics[name]!;
+    const v = name === "loss" ? c.candidate.loss : c.candidate.metrics[name]!;
+    const p = d.mcnemar ? d.mcnemar.p_value : d.p_value;
+    return [
+      name,
+      formatNumber(b),
+      formatNumber(v),
+      formatNumber(d.value),
+      interval(d),
+      p === null ? "" : formatNumber(p, 2),
+      verdict(name, d),
+    ];
+  });
+}
+
+async function compareTable(
+  args: CompareArgs,
+  base: EvalPlan,
+  cand: EvalPlan,
+  c: Comparison,
+  assertions: Assertion[] | null,
+  colour: 0 | 1 | 2 | 3,
+): Promise<string> {
+  const s = await makeStyle(colour);
+  const k = c.candidate.counts;
+  const level = `${formatNumber(args.confidence * 100)}%`;
+  const head = [
+    ["baseline", describeInput(base.run.inputs.predictions)],
+    ["candidate", describeInput(cand.run.inputs.predictions)],
+    ["targets", describeInput(base.run.inputs.targets)],
+    ["rows", `${k.rows}  (${k.used} used) · ${args.resamples} paired resamples, seed ${args.seed}`],
+  ].map(([key, v]) => `${s.dim(key!.padEnd(10))} ${v}`);
+  const table = [["metric", "baseline", "candidate", "delta", `${level} interval`, "p", ""], ...rows(c)];
+  const out = ["", ...head, "", alignColumns(table, [false, true, true, true, false, true, false], s)];
+  const acc = c.delta.accuracy?.mcnemar;
+  if (acc)
+    out.push(
+      "",
+      s.dim(
+        `accuracy: McNemar's exact test on ${acc.baseline_only + acc.candidate_only} discordant rows (${acc.baseline_only} right only in the baseline, ${acc.candidate_only} only in the candidate): p = ${formatNumber(acc.p_value, 3)}`,
+      ),
+    );
+  if (assertions) {
+    out.push("");
+    const width = Math.max(...assertions.map((a) => a.expr.length));
+    for (const a of assertions)
+      out.push(
+        `${a.passed ? s.pass("PASS") : s.fail("FAIL")}  ${a.expr.padEnd(width)}  ${formatNumber(a.value)}`,
+      );
+  }
+  return `${out.join("\n")}\n`;
+}
+
+function compareMarkdown(
+  args: CompareArgs,
+  base: EvalPlan,
+  cand: EvalPlan,
+  c: Comparison,
+  assertions: Assertion[] | null,
+): string {
+  const failed = assertions?.filter((a) => !a.passed).length ?? 0;
+  const verdictText = assertions === null ? "" : failed === 0 ? " ✅" : ` ❌ ${failed} failed`;
+  const k = c.candidate.counts;
+  const level = `${formatNumber(args.confidence * 100)}%`;
+  const parts = [
+    `### xent compare${verdictText}`,
+    `\`${cell(cand.run.inputs.predictions.path)}\` against the baseline \`${cell(base.run.inputs.predictions.path)}\` · ${k.rows} rows (${k.used} used) · ${args.resamples} paired resamples`,
+    markdownTable(
+      [["metric", "baseline", "candidate", "delta", `${level} interval`, "p", ""], ...rows(c)],
+      [false, true, true, true, false, true, false],
+    ),
+  ];
+  if (assertions)
+    parts.push(
+      markdownTable(
+        [
+          ["", "assertion", "value"],
+          ...assertions.map((a) => [a.passed ? "✅" : "❌", `\`${a.expr}\``, formatNumber(a.value)]),
+        ],
+        [false, false, true],
+      ),
+    );
+  return `${parts.join("\n\n")}\n`;
+}

@@ -1,0 +1,231 @@
+import { makeKernel } from "./core/kernel.js";
+import { allocRowResults, type RowResults } from "./core/rowResults.js";
+import type { LossOptions, RowBlock } from "./core/types.js";
+import { USED } from "./core/types.js";
+import { XentError } from "./errors.js";
+import { BOOT_SUMS, type BootSum, interval, PairedBootstrap } from "./metrics/bootstrap.js";
+import { mcnemarExact } from "./metrics/mcnemar.js";
+import { Stats, type Summary, summarize } from "./metrics/stats.js";
+
+/**
+ * `xent compare`'s core: two evaluations of the same rows in lockstep (each side's blocks through
+ * its own kernel into its own exact Stats, as two evals would), the rows paired one to one for a
+ * paired Poisson bootstrap of every difference and McNemar's exact test of accuracy. Knows
+ * nothing of files or printers: blocks in, a comparison out.
+ */
+
+export interface CompareOptions {
+  classes: number;
+  loss: LossOptions;
+  perClass: boolean;
+  resamples: number;
+  confidence: number;
+  seed: number;
+  /** Named in errors: the two prediction files. */
+  files: { baseline: string; candidate: string };
+}
+
+export interface Delta {
+  value: number;
+  low: number | null;
+  high: number | null;
+  level: number;
+  p_value: number | null;
+  /** accuracy: McNemar's exact test on the discordant rows. */
+  mcnemar?: { baseline_only: number; candidate_only: number; p_value: number };
+}
+
+export interface Comparison {
+  baseline: Summary;
+  candidate: Summary;
+  delta: Record<string, Delta>;
+}
+
+/** One side's rows, evaluated a block at a time, handed out in runs of any length. */
+class Side {
+  private readonly it: AsyncIterator<RowBlock>;
+  private readonly kernel;
+  readonly stats: Stats;
+  results: RowResults | null = null;
+  block: RowBlock | null = null;
+  at = 0;
+
+  constructor(
+    blocks: AsyncIterable<RowBlock>,
+    options: CompareOptions,
+    private readonly file: string,
+  ) {
+    this.it = blocks[Symbol.asyncIterator]();
+    this.kernel = makeKernel(options.loss, options.classes);
+    this.stats = new Stats(options.classes, options.loss, { perClass: options.perClass, worst: 0 });
+  }
+
+  /** Rows left in the current block, reading the next one when it is used up (0 at the end). */
+  async left(): Promise<number> {
+    while (this.results === null || this.at >= this.results.rows) {
+      const next = await this.it.next();
+      if (next.done) return 0;
+      const block = next.value;
+      // Each block gets results of its own: the other side may still be pairing the last one.
+      const results = allocRowResults(block.rows, this.kernel.labels);
+      results.rows = block.rows;
+      results.start = block.start;
+      try {
+        this.kernel.evaluate(block, results);
+      } catch (e) {
+        throw e instanceof XentError && e.context.file === undefined ? e.at({ file: this.file }) : e;
+      }
+      this.stats.add(results, block.ids);
+      this.results = results;
+      this.block = block;
+      this.at = 0;
+    }
+    return this.results.rows - this.at;
+  }
+}
+
+export async function compare(
+  baseline: AsyncIterable<RowBlock>,
+  candidate: AsyncIterable<RowBlock>,
+  options: CompareOptions,
+): Promise<Comparison> {
+  const b = new Side(baseline, options, options.files.baseline);
+  const c = new Side(candidate, options, options.files.candidate);
+  const boot = new PairedBootstrap(options.resamples, options.seed);
+  let onlyBase = 0;
+  let onlyCand = 0;
+  let row = 0;
+  for (;;) {
+    const [nb, nc] = await Promise.all([b.left(), c.left()]);
+    if (nb === 0 || nc === 0) {
+      if (nb !== nc) {
+        const longer = nb > 0 ? options.files.baseline : options.files.candidate;
+        throw new XentError(
+          "shape",
+          `has more rows than the other predictions (${row} rows in both up to here)`,
+          {
+            file: longer,
+          },
+        );
+      }
+      break;
+    }
+    const n = Math.min(nb, nc);
+    const rb = b.results!;
+    const rc = c.results!;
+    checkPaired(b, c, n, row, options.files.candidate);
+    boot.add(rb, b.at, rc, c.at, n, row);
+    for (let k = 0; k < n; k++) {
+      const i = b.at + k;
+      const j = c.at + k;
+      if (rb.status[i] !== USED) continue;
+      const baseRight = rb.rank[i] === 0;
+      const candRight = rc.rank[j] === 0;
+      if (baseRight && !candRight) onlyBase++;
+      else if (candRight && !baseRight) onlyCand++;
+    }
+    b.at += n;
+    c.at += n;
+    row += n;
+  }
+  const base = summarize(b.stats, null);
+  const cand = summarize(c.stats, null);
+  return { baseline: base, candidate: cand, delta: deltas(base, cand, boot, options, onlyBase, onlyCand) };
+}
+
+/** The two sides' rows are the same rows: same targets and use, the same ids when both have them. */
+function checkPaired(b: Side, c: Side, n: number, row: number, file: string): void {
+  const rb = b.results!;
+  const rc = c.results!;
+  const idsB = b.block!.ids;
+  const idsC = c.block!.ids;
+  for (let k = 0; k < n; k++) {
+    const i = b.at + k;
+    const j = c.at + k;
+    if (rb.status[i] !== rc.status[j] || (rb.status[i] === USED && rb.target[i] !== rc.target[j]))
+      throw new XentError(
+        "value",
+        "the baseline and the candidate have different targets here: compare needs the same rows",
+        { file, row: row + k },
+      );
+    if (idsB && idsC && idsB[i] !== idsC[j])
+      throw new XentError(
+        "value",
+        `row ids differ: '${idsC[j]}' where the baseline has '${idsB[i]}' (compare pairs rows by position)`,
+        { file, row: row + k },
+      );
+  }
+}
+
+/** Whether a larger value of the metric is better (accuracy) or worse (loss). */
+export const HIGHER_IS_BETTER = /accuracy|precision|recall|f1|exact_match|^tp$|^tn$/;
+
+function deltas(
+  base: Summary,
+  cand: Summary,
+  boot: PairedBootstrap,
+  options: CompareOptions,
+  onlyBase: number,
+  onlyCand: number,
+): Record<string, Delta> {
+  const level = options.confidence;
+  const reps = boot.replicates();
+  const task = options.loss.task;
+  const R = options.resamples;
+  const per = (f: (r: Record<BootSum, number>) => number) => {
+    const out = new Float64Array(R);
+    const one = {} as Record<BootSum, number>;
+    for (let r = 0; r < R; r++) {
+      for (const k of BOOT_SUMS) one[k] = reps[k][r]!;
+      out[r] = f(one);
+    }
+    return out;
+  };
+  const width = task === "multilabel" ? options.classes : 1;
+  const replicated: Record<string, Float64Array> = {
+    loss: per((s) =>
+      options.loss.reduction === "sum"
+        ? s.dLoss
+        : s.dLoss / (task === "multiclass" ? s.weight : s.used * width),
+    ),
+  };
+  if (task !== "multilabel") {
+    replicated.nll = per((s) => s.dNll / s.used);
+    replicated.accuracy = per((s) => s.dCorrect / s.used);
+    replicated.brier = per((s) => s.dBrier / s.used);
+  }
+  if (task === "multiclass")
+    replicated.perplexity = per(
+      (s) => Math.exp((s.baseNll + s.dNll) / s.used) - Math.exp(s.baseNll / s.used),
+    );
+  const out: Record<string, Delta> = {};
+  const names = ["loss", ...Object.keys(cand.metrics)];
+  for (const name of names) {
+    const value = name === "loss" ? cand.loss - base.loss : cand.metrics[name]! - base.metrics[name]!;
+    const reps = replicated[name];
+    const ci = reps ? interval(reps, level) : null;
+    out[name] = {
+      value,
+      low: ci ? ci.low : null,
+      high: ci ? ci.high : null,
+      level,
+      p_value: ci ? ci.p_value : null,
+    };
+  }
+  if (out.accuracy && task !== "multilabel") {
+    out.accuracy.mcnemar = {
+      baseline_only: onlyBase,
+      candidate_only: onlyCand,
+      p_value: mcnemarExact(onlyBase, onlyCand),
+    };
+  }
+  return out;
+}
+
+/** A delta's verdict: better or worse when the interval leaves 0 out, else "no difference". */
+export function verdict(name: string, d: Delta): string {
+  if (d.low === null || d.high === null || Number.isNaN(d.low)) return "";
+  if (d.low <= 0 && d.high >= 0) return "no difference";
+  const up = d.low > 0;
+  return up === HIGHER_IS_BETTER.test(name) ? "better" : "worse";
+}
