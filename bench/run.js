@@ -33,7 +33,9 @@ function measure([cmd, args]) {
   const seconds = Number(process.hrtime.bigint() - start) / 1e9;
   if (r.status !== 0) throw new Error(`${cmd} ${args.join(" ")} failed: ${r.stderr}`);
   const rss = time ? Number(r.stderr.trim().split("\n").pop()) / 1024 : Number.NaN;
-  return { seconds, rss, loss: JSON.parse(r.stdout).loss };
+  const doc = JSON.parse(r.stdout);
+  // xent compare: the candidate's loss (its reference ends with the candidate's eval).
+  return { seconds, rss, loss: doc.loss ?? doc.candidate.loss };
 }
 
 const median = (xs) => [...xs].sort((a, b) => a - b)[Math.floor(xs.length / 2)];
@@ -81,6 +83,32 @@ const benches = [
     xent: xent([`${data}/binary.npy`, `${data}/binary_labels.npy`]),
     ref: ["numpy", py("reference_binary.py", [`${data}/binary.npy`, `${data}/binary_labels.npy`])],
     values: 10_000_000,
+  },
+  {
+    name: "compare",
+    what: "xent compare, 1000 paired resamples: the NPY vs its float16 copy, vs two plain evals",
+    xent: [
+      "node",
+      [
+        `${root}bin/xent.js`,
+        "compare",
+        `${data}/logits.npy`,
+        `${data}/logits16.npy`,
+        `${data}/labels.npy`,
+        "--json",
+      ],
+    ],
+    ref: [
+      "xent-npy",
+      [
+        "sh",
+        [
+          "-c",
+          `node ${root}bin/xent.js eval ${data}/logits.npy ${data}/labels.npy --json > /dev/null && node ${root}bin/xent.js eval ${data}/logits16.npy ${data}/labels.npy --json`,
+        ],
+      ],
+    ],
+    values: 2 * 200_000 * 1000,
   },
   ...["snappy", "zstd"].flatMap((codec) => [
     {

@@ -60,10 +60,21 @@ class Side {
     this.stats = new Stats(options.classes, options.loss, { perClass: options.perClass, worst: 0 });
   }
 
+  /** The next block, read while this side's last one is paired (its scores are evaluated by then). */
+  private ahead: Promise<IteratorResult<RowBlock>> | null = null;
+
+  private pull(): Promise<IteratorResult<RowBlock>> {
+    const p = this.it.next();
+    // Its failure is reported when it is awaited; until then it must not be "unhandled".
+    p.catch(() => {});
+    return p;
+  }
+
   /** Rows left in the current block, reading the next one when it is used up (0 at the end). */
   async left(): Promise<number> {
     while (this.results === null || this.at >= this.results.rows) {
-      const next = await this.it.next();
+      const next = await (this.ahead ?? this.pull());
+      this.ahead = null;
       if (next.done) return 0;
       const block = next.value;
       // Each block gets results of its own: the other side may still be pairing the last one.
@@ -76,6 +87,8 @@ class Side {
         throw e instanceof XentError && e.context.file === undefined ? e.at({ file: this.file }) : e;
       }
       this.stats.add(results, block.ids);
+      // Readers may reuse a block's buffers for the next: it is read only once this one is evaluated.
+      this.ahead = this.pull();
       this.results = results;
       this.block = block;
       this.at = 0;
