@@ -4,6 +4,7 @@ import type { LossOptions, RowBlock } from "./core/types.js";
 import { USED } from "./core/types.js";
 import { XentError } from "./errors.js";
 import { BOOT_SUMS, type BootSum, interval, PairedBootstrap } from "./metrics/bootstrap.js";
+import { GroupStats } from "./metrics/groups.js";
 import { mcnemarExact } from "./metrics/mcnemar.js";
 import { Stats, type Summary, summarize } from "./metrics/stats.js";
 
@@ -23,7 +24,22 @@ export interface CompareOptions {
   seed: number;
   /** Named in errors: the two prediction files. */
   files: { baseline: string; candidate: string };
+  /** `--group-by`'s column (or "group" for `--groups FILE`): the baseline's blocks carry the values. */
+  groupBy?: string | undefined;
 }
+
+/** A group's two evaluations and their differences (null when no row of the group is used). */
+export interface GroupDelta {
+  group: string;
+  count: number;
+  used: number;
+  baseline: { loss: number | null; metrics: Record<string, number> | null };
+  candidate: { loss: number | null; metrics: Record<string, number> | null };
+  delta: Record<string, Delta> | null;
+}
+
+/** Groups with their own bootstrap (~0.3 MB each); beyond, per-group deltas come without intervals. */
+export const MAX_INTERVAL_GROUPS = 100;
 
 export interface Delta {
   value: number;
@@ -39,6 +55,8 @@ export interface Comparison {
   baseline: Summary;
   candidate: Summary;
   delta: Record<string, Delta>;
+  /** `--group-by`: per group, in the order of the group values. */
+  groups?: GroupDelta[];
 }
 
 /** One side's rows, evaluated a block at a time, handed out in runs of any length. */
@@ -108,6 +126,7 @@ export async function compare(
   let onlyBase = 0;
   let onlyCand = 0;
   let row = 0;
+  const grouped = options.groupBy === undefined ? null : new Grouped(options);
   for (;;) {
     const [nb, nc] = await Promise.all([b.left(), c.left()]);
     if (nb === 0 || nc === 0) {
@@ -128,6 +147,11 @@ export async function compare(
     const rc = c.results!;
     checkPaired(b, c, n, row, options.files.candidate);
     boot.add(rb, b.at, rc, c.at, n, row);
+    if (grouped) {
+      const values = b.block!.groups;
+      if (values === undefined) throw new Error("a baseline block without --group-by values");
+      grouped.add(rb, b.at, rc, c.at, n, row, values.slice(b.at, b.at + n));
+    }
     for (let k = 0; k < n; k++) {
       const i = b.at + k;
       const j = c.at + k;
@@ -143,7 +167,89 @@ export async function compare(
   }
   const base = summarize(b.stats, null);
   const cand = summarize(c.stats, null);
-  return { baseline: base, candidate: cand, delta: deltas(base, cand, boot, options, onlyBase, onlyCand) };
+  const result: Comparison = {
+    baseline: base,
+    candidate: cand,
+    delta: deltas(base, cand, boot, options, onlyBase, onlyCand),
+  };
+  if (grouped) result.groups = grouped.result();
+  return result;
+}
+
+/** Per-group sides, bootstraps and McNemar counts, fed the paired runs of rows. */
+class Grouped {
+  private readonly base: GroupStats;
+  private readonly cand: GroupStats;
+  private boots: Map<string, PairedBootstrap> | null = new Map();
+  private readonly discordant = new Map<string, [number, number]>();
+
+  constructor(private readonly options: CompareOptions) {
+    this.base = new GroupStats(options.classes, options.loss, options.groupBy!);
+    this.cand = new GroupStats(options.classes, options.loss, options.groupBy!);
+  }
+
+  add(
+    rb: RowResults,
+    bAt: number,
+    rc: RowResults,
+    cAt: number,
+    n: number,
+    row: number,
+    values: string[],
+  ): void {
+    this.base.add(rb, values, bAt, n);
+    this.cand.add(rc, values, cAt, n);
+    for (const g of new Set(values)) {
+      const counts = this.discordant.get(g) ?? [0, 0];
+      this.discordant.set(g, counts);
+      for (let k = 0; k < n; k++) {
+        if (values[k] !== g || rb.status[bAt + k] !== USED) continue;
+        const baseRight = rb.rank[bAt + k] === 0;
+        const candRight = rc.rank[cAt + k] === 0;
+        if (baseRight && !candRight) counts[0]++;
+        else if (candRight && !baseRight) counts[1]++;
+      }
+      if (this.boots === null) continue;
+      let boot = this.boots.get(g);
+      if (boot === undefined) {
+        if (this.boots.size >= MAX_INTERVAL_GROUPS) {
+          this.boots = null;
+          continue;
+        }
+        boot = new PairedBootstrap(this.options.resamples, this.options.seed);
+        this.boots.set(g, boot);
+      }
+      boot.add(rb, bAt, rc, cAt, n, row, (k) => values[k] === g);
+    }
+  }
+
+  result(): GroupDelta[] {
+    const base = new Map(this.base.summarize(null).map((g) => [g.group, g]));
+    return this.cand.summarize(null).map((c) => {
+      const b = base.get(c.group)!;
+      const [onlyBase, onlyCand] = this.discordant.get(c.group) ?? [0, 0];
+      const boot = this.boots?.get(c.group) ?? null;
+      const delta =
+        b.loss === null || c.loss === null
+          ? null
+          : deltas(
+              { loss: b.loss, metrics: b.metrics! },
+              { loss: c.loss, metrics: c.metrics! },
+              boot,
+              this.options,
+              onlyBase,
+              onlyCand,
+            );
+      return {
+        group: c.group,
+        count: c.count,
+        used: c.used,
+        baseline: { loss: b.loss, metrics: b.metrics },
+        candidate: { loss: c.loss, metrics: c.metrics },
+        delta,
+      };
+    });
+  }
 }
 
 /** The two sides' rows are the same rows: same targets and use, the same ids when both have them. */
@@ -173,15 +279,32 @@ function checkPaired(b: Side, c: Side, n: number, row: number, file: string): vo
 /** Whether a larger value of the metric is better (accuracy) or worse (loss). */
 export const HIGHER_IS_BETTER = /accuracy|precision|recall|f1|exact_match|^tp$|^tn$/;
 
+type Numbers = Pick<Summary, "loss" | "metrics">;
+
 function deltas(
-  base: Summary,
-  cand: Summary,
-  boot: PairedBootstrap,
+  base: Numbers,
+  cand: Numbers,
+  /** null: values only (intervals null). */
+  boot: PairedBootstrap | null,
   options: CompareOptions,
   onlyBase: number,
   onlyCand: number,
 ): Record<string, Delta> {
   const level = options.confidence;
+  if (boot === null) {
+    const out: Record<string, Delta> = {};
+    for (const name of ["loss", ...Object.keys(cand.metrics)]) {
+      const value = name === "loss" ? cand.loss - base.loss : cand.metrics[name]! - base.metrics[name]!;
+      out[name] = { value, low: null, high: null, level, p_value: null };
+    }
+    if (out.accuracy && options.loss.task !== "multilabel")
+      out.accuracy.mcnemar = {
+        baseline_only: onlyBase,
+        candidate_only: onlyCand,
+        p_value: mcnemarExact(onlyBase, onlyCand),
+      };
+    return out;
+  }
   const reps = boot.replicates();
   const task = options.loss.task;
   const R = options.resamples;

@@ -116,7 +116,16 @@ export class PairedBootstrap {
    * `first` the first one's row index in the file. Rows used on one side are used on the other
    * (the same targets decide it).
    */
-  add(base: RowResults, baseAt: number, cand: RowResults, candAt: number, n: number, first: number): void {
+  add(
+    base: RowResults,
+    baseAt: number,
+    cand: RowResults,
+    candAt: number,
+    n: number,
+    first: number,
+    /** Only the run's rows k for which this holds (a group's rows). */
+    keep?: (k: number) => boolean,
+  ): void {
     // The used rows' quantized values, BLOCK at a time; then replicate by replicate over them,
     // with the seven sums in locals: 200k rows × 1000 resamples in ~1.1 s (3.7 s row by row,
     // where seven array updates per draw and the branches on random weights cost ~17 ns).
@@ -125,7 +134,7 @@ export class PairedBootstrap {
     for (let k = 0; k < n; k++) {
       const b = baseAt + k;
       const c = candAt + k;
-      if (base.status[b] !== USED || cand.status[c] !== USED) continue;
+      if (base.status[b] !== USED || cand.status[c] !== USED || (keep && !keep(k))) continue;
       keys[m] = rowKey(this.seed, first + k);
       q[0]![m] = quantize(base.weight[b]!);
       q[1]![m] = quantize(cand.loss[c]!) - quantize(base.loss[b]!);

@@ -34,11 +34,14 @@ export class GroupStats {
     readonly column: string,
   ) {}
 
-  /** The rows of one block's results, each to its group (`groups[r]` is row r's value). */
-  add(res: RowResults, groups: readonly string[]): void {
+  /**
+   * The rows of one block's results, each to its group (`groups[r]` is row r's value); or only
+   * rows [from, from + n), `groups[k]` the value of row from + k (compare pairs runs of rows).
+   */
+  add(res: RowResults, groups: readonly string[], from = 0, n = res.rows - from): void {
     const buckets = new Map<string, number[]>();
-    for (let r = 0; r < res.rows; r++) {
-      const g = groups[r]!;
+    for (let r = from; r < from + n; r++) {
+      const g = groups[r - from]!;
       const rows = buckets.get(g);
       if (rows === undefined) buckets.set(g, [r]);
       else rows.push(r);

@@ -102,6 +102,37 @@ describe("xent compare", () => {
     await expect(runInProcess(["compare", a, c])).rejects.toThrow(/different targets here/);
   });
 
+  it("--group-by / --groups: per-group sides as eval --group-by gives them, their deltas and intervals", async () => {
+    const folds = writeText(
+      dir,
+      "folds.csv",
+      `fold\n${Array.from({ length: 360 }, (_, i) => `f${i % 3}`).join("\n")}\n`,
+    );
+    const doc = await json(["compare", logits, candidate, labels, "--groups", folds, "--resamples", "200"]);
+    const b = await json(["eval", logits, labels, "--groups", folds]);
+    const c = await json(["eval", candidate, labels, "--groups", folds]);
+    expect(doc.per_group.map((g: Json) => g.group)).toEqual(["f0", "f1", "f2"]);
+    doc.per_group.forEach((g: Json, i: number) => {
+      expect(g.baseline).toEqual({ loss: b.per_group[i].loss, metrics: b.per_group[i].metrics });
+      expect(g.candidate).toEqual({ loss: c.per_group[i].loss, metrics: c.per_group[i].metrics });
+      expect(g.delta.loss.value).toBe(c.per_group[i].loss - b.per_group[i].loss);
+      expect(g.delta.loss.low).toBeLessThanOrEqual(g.delta.loss.high);
+    });
+    const again = await json([
+      "compare",
+      logits,
+      candidate,
+      labels,
+      "--groups",
+      folds,
+      "--resamples",
+      "200",
+      "--chunk-rows",
+      "11",
+    ]);
+    expect(again.per_group).toEqual(doc.per_group);
+  });
+
   it("prints a side-by-side table and Markdown with a verdict word", async () => {
     const table = (await runInProcess(["compare", logits, candidate, labels])).stdout;
     expect(table).toMatch(/metric\s+baseline\s+candidate\s+delta\s+95% interval\s+p/);

@@ -1,5 +1,5 @@
 import type { Command } from "commander";
-import { type Comparison, compare, type Delta, verdict } from "../../compare.js";
+import { type Comparison, compare, type Delta, type GroupDelta, verdict } from "../../compare.js";
 import { usage, XentError } from "../../errors.js";
 import type { Summary } from "../../metrics/stats.js";
 import { formatNumber } from "../../output/formatNumber.js";
@@ -8,6 +8,7 @@ import { prettyJson } from "../../output/prettyJson.js";
 import { makeStyle } from "../../output/style.js";
 import { alignColumns, describeInput } from "../../output/table.js";
 import type { Writer } from "../../output/writer.js";
+import { withGroups } from "../../readers/groups.js";
 import { join } from "../../readers/join.js";
 import type { Assertion } from "../../wire/eval.js";
 import { optionsJson } from "../../wire/options.js";
@@ -62,16 +63,13 @@ export function defineCompare(program: Command, onArgs: (args: CompareArgs) => v
             "xent compare prints a summary: --format table, json or markdown, without --per-sample",
           );
         if (base.emitState) throw usage("xent compare has no --emit-state yet");
-        if (base.groupBy !== undefined || base.groupsFile !== undefined)
-          throw usage(
-            "xent compare has no per-group deltas yet: compare the groups' evals, or drop --group-by",
-          );
         const resamples = integer("--resamples", o.resamples as string, 1);
         if (resamples > 100_000) throw usage("--resamples: at most 100000");
         const sides = { ...base, asserts: [] };
         onArgs({
           baseline: sides,
-          candidate: { ...sides, predictions: candidate },
+          // The groups are the baseline's rows' (its table, its targets, or --groups FILE).
+          candidate: { ...sides, predictions: candidate, groupBy: undefined, groupsFile: undefined },
           asserts: base.asserts,
           resamples,
           confidence: number(
@@ -138,7 +136,9 @@ export async function runCompare(args: CompareArgs, out: Writer, io: RunIO = qui
         ignoreIndex: plan.loss.ignoreIndex,
         task: plan.loss.task,
       });
-    const result = await compare(blocks(base), blocks(cand), {
+    const baseBlocks = base.groups ? withGroups(blocks(base), base.groups, base.chunkRows) : blocks(base);
+    const result = await compare(baseBlocks, blocks(cand), {
+      groupBy: base.run.display.groupBy,
       classes: base.predictions.classes,
       loss: base.loss,
       perClass: args.baseline.perClass,
@@ -210,6 +210,7 @@ function compareJson(
     candidate: side(c.candidate),
     delta: c.delta,
   };
+  if (c.groups) doc.per_group = c.groups;
   if (assertions) doc.assertions = assertions;
   return doc;
 }
@@ -235,6 +236,38 @@ function rows(c: Comparison): string[][] {
   });
 }
 
+/** Groups by their loss delta, largest first (the worst regressions), `--top-groups` of them. */
+function shownGroups(args: CompareArgs, c: Comparison) {
+  const all = c.groups ?? [];
+  const key = (g: GroupDelta) => g.delta?.loss?.value ?? Number.NEGATIVE_INFINITY;
+  const sorted = [...all].sort((a, b) => key(b) - key(a));
+  const limit = args.baseline.topGroups;
+  return limit === 0 ? sorted : sorted.slice(0, limit);
+}
+
+function groupsTitle(args: CompareArgs, base: EvalPlan, c: Comparison): string {
+  const shown = shownGroups(args, c).length;
+  const all = c.groups?.length ?? 0;
+  return `per ${base.run.display.groupBy ?? "group"}, by loss delta, largest first${shown < all ? ` (${shown} of ${all})` : ""}`;
+}
+
+function groupRows(args: CompareArgs, c: Comparison): string[][] {
+  const rows = [["group", "count", "baseline loss", "candidate loss", "delta", "interval", ""]];
+  for (const g of shownGroups(args, c)) {
+    const d = g.delta?.loss;
+    rows.push([
+      g.group,
+      String(g.count),
+      formatNumber(g.baseline.loss ?? Number.NaN),
+      formatNumber(g.candidate.loss ?? Number.NaN),
+      d ? formatNumber(d.value) : "",
+      d ? interval(d) : "",
+      d ? verdict("loss", d) : "",
+    ]);
+  }
+  return rows;
+}
+
 async function compareTable(
   args: CompareArgs,
   base: EvalPlan,
@@ -254,6 +287,12 @@ async function compareTable(
   ].map(([key, v]) => `${s.dim(key!.padEnd(10))} ${v}`);
   const table = [["metric", "baseline", "candidate", "delta", `${level} interval`, "p", ""], ...rows(c)];
   const out = ["", ...head, "", alignColumns(table, [false, true, true, true, false, true, false], s)];
+  if (c.groups)
+    out.push(
+      "",
+      s.heading(groupsTitle(args, base, c)),
+      alignColumns(groupRows(args, c), [false, true, true, true, true, false, false], s),
+    );
   const acc = c.delta.accuracy?.mcnemar;
   if (acc)
     out.push(
@@ -292,6 +331,10 @@ function compareMarkdown(
       [false, true, true, true, false, true, false],
     ),
   ];
+  if (c.groups)
+    parts.push(
+      `<details><summary>${cell(groupsTitle(args, base, c))}</summary>\n\n${markdownTable(groupRows(args, c), [false, true, true, true, true, false, false])}\n\n</details>`,
+    );
   if (assertions)
     parts.push(
       markdownTable(
