@@ -1,4 +1,5 @@
 import { readFileSync } from "node:fs";
+import { Ajv2020 } from "ajv/dist/2020.js";
 import { describe, expect, it } from "vitest";
 import { tempDir, writeNpy, writeText } from "../helpers/files.js";
 import { type Json, ROOT, runInProcess } from "../helpers/run.js";
@@ -24,12 +25,21 @@ const candidate = writeNpy(
 const json = async (args: string[]): Promise<Json> =>
   JSON.parse((await runInProcess([...args, "--json"])).stdout);
 
+const ajv = new Ajv2020({ strict: true, allErrors: true });
+ajv.addSchema(JSON.parse(readFileSync(`${ROOT}schema/xent.eval.schema.json`, "utf8")));
+ajv.addSchema(JSON.parse(readFileSync(`${ROOT}schema/xent.compare.schema.json`, "utf8")));
+const validCompare = ajv.getSchema("https://xent.dev/schema/xent.compare.schema.json")!;
+function expectValid(doc: Json) {
+  if (!validCompare(doc)) expect.fail(ajv.errorsText(validCompare.errors));
+}
+
 describe("xent compare", () => {
   it("reports each side and delta = candidate − baseline exactly as two evals give them", async () => {
     const doc = await json(["compare", logits, candidate, labels, "--smoothing", "0.1"]);
     const b = await json(["eval", logits, labels, "--smoothing", "0.1"]);
     const c = await json(["eval", candidate, labels, "--smoothing", "0.1"]);
     expect(doc.schema).toBe("xent.compare/1");
+    expectValid(doc);
     expect(doc.baseline).toEqual({ counts: b.counts, loss: b.loss, metrics: b.metrics });
     expect(doc.candidate).toEqual({ counts: c.counts, loss: c.loss, metrics: c.metrics });
     expect(doc.delta.loss.value).toBe(c.loss - b.loss);
@@ -78,6 +88,7 @@ describe("xent compare", () => {
       "accuracy>=0.5",
     ]);
     const doc = JSON.parse(r.stdout);
+    expectValid(doc);
     expect(doc.assertions.map((a: Json) => a.passed)).toEqual([
       doc.delta.loss.value <= 0,
       doc.delta.loss.high <= 0,
@@ -112,6 +123,7 @@ describe("xent compare", () => {
     const b = await json(["eval", logits, labels, "--groups", folds]);
     const c = await json(["eval", candidate, labels, "--groups", folds]);
     expect(doc.per_group.map((g: Json) => g.group)).toEqual(["f0", "f1", "f2"]);
+    expectValid(doc);
     doc.per_group.forEach((g: Json, i: number) => {
       expect(g.baseline).toEqual({ loss: b.per_group[i].loss, metrics: b.per_group[i].metrics });
       expect(g.candidate).toEqual({ loss: c.per_group[i].loss, metrics: c.per_group[i].metrics });

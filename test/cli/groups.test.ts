@@ -1,4 +1,5 @@
 import { readFileSync } from "node:fs";
+import { Ajv2020 } from "ajv/dist/2020.js";
 import { describe, expect, it } from "vitest";
 import { tempDir, writeNpy, writeText } from "../helpers/files.js";
 import { type Json, ROOT, runInProcess } from "../helpers/run.js";
@@ -35,9 +36,14 @@ async function evalJson(args: string[], settings = {}): Promise<Json> {
   return JSON.parse((await runInProcess(["eval", ...args, "--json"], undefined, settings)).stdout);
 }
 
+const ajv = new Ajv2020({ strict: true, allErrors: true });
+ajv.addSchema(JSON.parse(readFileSync(`${ROOT}schema/xent.eval.schema.json`, "utf8")));
+const validEval = ajv.getSchema("https://xent.dev/schema/xent.eval.schema.json")!;
+
 describe("--group-by", () => {
   it("gives each group the numbers an eval of its rows alone gives, bit for bit", async () => {
     const doc = await evalJson([all, "--group-by", "site", "--smoothing", "0.1"]);
+    if (!validEval(doc)) expect.fail(ajv.errorsText(validEval.errors));
     // Numbers by value (9 before 10), then text.
     expect(doc.per_group.map((g: Json) => g.group)).toEqual(["9", "10", "east", "north", "south"]);
     for (const g of doc.per_group) {
