@@ -60,7 +60,7 @@ export function defineEval(program: Command, onArgs: (args: EvalArgs) => void): 
     .description("evaluate losses and metrics of predictions against targets")
     .argument(
       "<predictions>",
-      "logits (or probabilities): NPY, NPZ, safetensors, CSV, TSV or Arrow IPC (gzip/zstd too); - for standard input",
+      "logits (or probabilities): NPY, NPZ, safetensors, CSV, TSV, Arrow IPC or Parquet (gzip/zstd too); - for standard input",
     )
     .argument(
       "[targets]",
@@ -88,7 +88,7 @@ export function addEvalOptions(cmd: Command): Command {
         INPUT_FORMATS,
       ),
     )
-    .option("--logits-column <name>", "Arrow: the list column of scores (default: the only one)")
+    .option("--logits-column <name>", "Arrow, Parquet: the list column of scores (default: the only one)")
     .option(
       "--logits-key <key>",
       "NPZ, safetensors: the predictions array (default: logits, predictions or probs)",

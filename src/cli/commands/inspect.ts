@@ -27,7 +27,7 @@ export function defineInspect(program: Command, onArgs: (args: InspectArgs) => v
   program
     .command("inspect")
     .description("show format, dtype, shape, columns, target and id columns, class names of a file")
-    .argument("<file>", "NPY, NPZ, CSV, TSV or Arrow IPC; - for standard input")
+    .argument("<file>", "NPY, NPZ, safetensors, CSV, TSV, Arrow IPC or Parquet; - for standard input")
     .addOption(
       new Option("--input-format <format>", "the format (default: from the content)").choices(INPUT_FORMATS),
     )
@@ -36,7 +36,7 @@ export function defineInspect(program: Command, onArgs: (args: InspectArgs) => v
     .option("--class-axis <axis>", "the class axis of an NPY array")
     .option("--target-column <name|index>", "target column (default: one named label, target, y or class)")
     .option("--id-column <name|index>", "id column")
-    .option("--logits-column <name>", "Arrow: the list column of scores")
+    .option("--logits-column <name>", "Arrow, Parquet: the list column of scores")
     .option("--logits-key <key>", "NPZ: the predictions array")
     .option("--score-columns <spec>", "the score columns: names, globs (logit_*), index ranges (2:12)")
     .option("--drop-columns <spec>", "columns that are not scores")
