@@ -26,6 +26,22 @@ export interface CompareOptions {
   files: { baseline: string; candidate: string };
   /** `--group-by`'s column (or "group" for `--groups FILE`): the baseline's blocks carry the values. */
   groupBy?: string | undefined;
+  /**
+   * The index of the first row in the whole (`--first-row`): a shard's rows draw the bootstrap
+   * weights of their place in the whole, so shards merge to the whole file's intervals bit for bit.
+   */
+  firstRow: number;
+  classNames: readonly string[] | null;
+}
+
+/** The exact sums behind a comparison: what `--emit-state` writes and `xent merge` adds up. */
+export interface CompareParts {
+  base: Stats;
+  cand: Stats;
+  boot: PairedBootstrap;
+  onlyBase: number;
+  onlyCand: number;
+  rows: number;
 }
 
 /** A group's two evaluations and their differences (null when no row of the group is used). */
@@ -119,7 +135,7 @@ export async function compare(
   baseline: AsyncIterable<RowBlock>,
   candidate: AsyncIterable<RowBlock>,
   options: CompareOptions,
-): Promise<Comparison> {
+): Promise<{ comparison: Comparison; parts: CompareParts }> {
   const b = new Side(baseline, options, options.files.baseline);
   const c = new Side(candidate, options, options.files.candidate);
   const boot = new PairedBootstrap(options.resamples, options.seed);
@@ -146,11 +162,11 @@ export async function compare(
     const rb = b.results!;
     const rc = c.results!;
     checkPaired(b, c, n, row, options.files.candidate);
-    boot.add(rb, b.at, rc, c.at, n, row);
+    boot.add(rb, b.at, rc, c.at, n, options.firstRow + row);
     if (grouped) {
       const values = b.block!.groups;
       if (values === undefined) throw new Error("a baseline block without --group-by values");
-      grouped.add(rb, b.at, rc, c.at, n, row, values.slice(b.at, b.at + n));
+      grouped.add(rb, b.at, rc, c.at, n, options.firstRow + row, values.slice(b.at, b.at + n));
     }
     for (let k = 0; k < n; k++) {
       const i = b.at + k;
@@ -165,15 +181,24 @@ export async function compare(
     c.at += n;
     row += n;
   }
-  const base = summarize(b.stats, null);
-  const cand = summarize(c.stats, null);
-  const result: Comparison = {
+  const parts: CompareParts = { base: b.stats, cand: c.stats, boot, onlyBase, onlyCand, rows: row };
+  const comparison = comparisonOf(parts, options);
+  if (grouped) comparison.groups = grouped.result();
+  return { comparison, parts };
+}
+
+/** The reported numbers from the exact sums (a run's, or merged shards'). */
+export function comparisonOf(
+  parts: CompareParts,
+  options: Pick<CompareOptions, "classes" | "loss" | "resamples" | "confidence" | "classNames">,
+): Comparison {
+  const base = summarize(parts.base, options.classNames);
+  const cand = summarize(parts.cand, options.classNames);
+  return {
     baseline: base,
     candidate: cand,
-    delta: deltas(base, cand, boot, options, onlyBase, onlyCand),
+    delta: deltas(base, cand, parts.boot, options, parts.onlyBase, parts.onlyCand),
   };
-  if (grouped) result.groups = grouped.result();
-  return result;
 }
 
 /** Per-group sides, bootstraps and McNemar counts, fed the paired runs of rows. */
@@ -286,7 +311,7 @@ function deltas(
   cand: Numbers,
   /** null: values only (intervals null). */
   boot: PairedBootstrap | null,
-  options: CompareOptions,
+  options: Pick<CompareOptions, "classes" | "loss" | "resamples" | "confidence">,
   onlyBase: number,
   onlyCand: number,
 ): Record<string, Delta> {

@@ -214,6 +214,13 @@ export class PairedBootstrap {
     this.sinceFlush = 0;
   }
 
+  /** A bootstrap holding given totals (merged `--emit-state` shards). */
+  static fromTotals(resamples: number, seed: number, totals: Record<BootSum, bigint[]>): PairedBootstrap {
+    const boot = new PairedBootstrap(resamples, seed);
+    for (const k of BOOT_SUMS) for (let r = 0; r < resamples; r++) boot.totals[k][r] = totals[k][r]!;
+    return boot;
+  }
+
   merge(other: PairedBootstrap): void {
     other.flush();
     for (const name of BOOT_SUMS)

@@ -37,7 +37,7 @@ export type EncodedStats = Omit<StatsState, "worst"> & { worst: EncodedWorst[] }
 const encodeNumber = (x: number): JsonNumber => (Number.isFinite(x) ? x : String(x));
 const decodeNumber = (x: JsonNumber): number => (typeof x === "string" ? Number(x) : x);
 
-function encodeStats(stats: Stats): EncodedStats {
+export function encodeStats(stats: Stats): EncodedStats {
   const s = statsToState(stats);
   const worst = s.worst.map((w) => ({
     ...w,

@@ -145,6 +145,54 @@ describe("xent compare", () => {
     expect(again.per_group).toEqual(doc.per_group);
   });
 
+  it("--emit-state shards with --first-row merge to the whole file's comparison bit for bit", async () => {
+    const labelRows = readFileSync(labels, "utf8").trim().split("\n").slice(1);
+    const cand = new Float32Array(Array.from(base, (x, i) => x * 1.3 + Math.sin(i) * 0.3));
+    const cut = [0, 200, 201, 360];
+    const files: string[] = [];
+    for (let k = 0; k < 3; k++) {
+      const [from, to] = [cut[k]!, cut[k + 1]!];
+      const b = writeNpy(
+        dir,
+        `b${k}.npy`,
+        Array.from(base.subarray(from * 10, to * 10)),
+        [to - from, 10],
+        "<f4",
+      );
+      const c = writeNpy(
+        dir,
+        `c${k}.npy`,
+        Array.from(cand.subarray(from * 10, to * 10)),
+        [to - from, 10],
+        "<f4",
+      );
+      const y = writeText(dir, `y${k}.csv`, `label\n${labelRows.slice(from, to).join("\n")}\n`);
+      const r = await runInProcess([
+        "compare",
+        b,
+        c,
+        y,
+        "--json",
+        "--emit-state",
+        "--first-row",
+        String(from),
+        "--resamples",
+        "300",
+      ]);
+      expectValid(JSON.parse(r.stdout));
+      files.push(writeText(dir, `shard${k}.json`, r.stdout));
+    }
+    const whole = await json(["compare", logits, candidate, labels, "--resamples", "300"]);
+    const merged = JSON.parse((await runInProcess(["merge", ...files, "--json"])).stdout);
+    expect(merged.delta).toEqual(whole.delta);
+    expect(merged.baseline).toEqual(whole.baseline);
+    expect(merged.candidate).toEqual(whole.candidate);
+    // Out of order, or without --first-row, the shards are another file: refused.
+    await expect(runInProcess(["merge", files[1]!, files[0]!, "--json"])).rejects.toThrow(
+      /starts at row 0, where the shards before it end at row 201/,
+    );
+  });
+
   it("prints a side-by-side table and Markdown with a verdict word", async () => {
     const table = (await runInProcess(["compare", logits, candidate, labels])).stdout;
     expect(table).toMatch(/metric\s+baseline\s+candidate\s+delta\s+95% interval\s+p/);

@@ -1,5 +1,6 @@
 import type { Command } from "commander";
 import { type Comparison, compare, type Delta, type GroupDelta, verdict } from "../../compare.js";
+import type { LossOptions } from "../../core/types.js";
 import { usage, XentError } from "../../errors.js";
 import type { Summary } from "../../metrics/stats.js";
 import { formatNumber } from "../../output/formatNumber.js";
@@ -10,6 +11,8 @@ import { alignColumns, describeInput } from "../../output/table.js";
 import type { Writer } from "../../output/writer.js";
 import { withGroups } from "../../readers/groups.js";
 import { join } from "../../readers/join.js";
+import type { InputInfo } from "../../readers/types.js";
+import { type CompareState, compareState } from "../../wire/compareState.js";
 import type { Assertion } from "../../wire/eval.js";
 import { optionsJson } from "../../wire/options.js";
 import type { Outcome } from "../finish.js";
@@ -27,6 +30,8 @@ export interface CompareArgs {
   resamples: number;
   confidence: number;
   seed: number;
+  /** `--first-row`: this shard's first row in the whole (0: the whole file). */
+  firstRow: number;
 }
 
 export const COMPARE_SCHEMA = "xent.compare/1";
@@ -50,6 +55,11 @@ export function defineCompare(program: Command, onArgs: (args: CompareArgs) => v
     .option("--resamples <n>", "paired bootstrap resamples", "1000")
     .option("--confidence <level>", "interval level, between 0 and 1", "0.95")
     .option("--seed <n>", "the bootstrap's seed (the same seed, the same intervals, on any machine)", "0")
+    .option(
+      "--first-row <n>",
+      "with --emit-state: this shard's first row in the whole, so that shards merge bit for bit",
+      "0",
+    )
     .addHelpText("after", COMPARE_EXAMPLES)
     .action(
       (baseline: string, candidate: string, targets: string | undefined, o: Record<string, unknown>) => {
@@ -62,7 +72,8 @@ export function defineCompare(program: Command, onArgs: (args: CompareArgs) => v
           throw usage(
             "xent compare prints a summary: --format table, json or markdown, without --per-sample",
           );
-        if (base.emitState) throw usage("xent compare has no --emit-state yet");
+        if (base.emitState && (base.groupBy !== undefined || base.groupsFile !== undefined))
+          throw usage("xent compare --emit-state does not carry per-group sums yet");
         const resamples = integer("--resamples", o.resamples as string, 1);
         if (resamples > 100_000) throw usage("--resamples: at most 100000");
         const sides = { ...base, asserts: [] };
@@ -79,6 +90,7 @@ export function defineCompare(program: Command, onArgs: (args: CompareArgs) => v
             "a number between 0 and 1",
           ),
           seed: integer("--seed", o.seed as string, 0),
+          firstRow: integer("--first-row", o.firstRow as string, 0),
         });
       },
     );
@@ -96,9 +108,13 @@ function assertedValue(metric: string, c: Comparison): number {
   return d[field] ?? Number.NaN;
 }
 
-function checkCompareAsserts(args: CompareArgs, task: EvalPlan["loss"]["task"]): void {
-  const names = metricNames(task, args.baseline.loss.topK);
-  for (const a of args.asserts) {
+export function checkCompareAsserts(
+  asserts: readonly AssertSpec[],
+  task: EvalPlan["loss"]["task"],
+  topK: readonly number[],
+): void {
+  const names = metricNames(task, topK);
+  for (const a of asserts) {
     const parts = a.metric.split(".");
     const ok =
       (parts.length === 1 && names.includes(parts[0]!)) ||
@@ -128,7 +144,7 @@ export async function runCompare(args: CompareArgs, out: Writer, io: RunIO = qui
         `${cand.predictions.classes} classes (${cand.loss.task}) where the baseline has ${base.predictions.classes} (${base.loss.task})`,
         { file: cand.predictions.info.path },
       );
-    checkCompareAsserts(args, base.loss.task);
+    checkCompareAsserts(args.asserts, base.loss.task, base.loss.topK);
     const blocks = (plan: EvalPlan) =>
       join(plan.predictions, plan.targets, {
         chunkRows: plan.chunkRows,
@@ -137,7 +153,7 @@ export async function runCompare(args: CompareArgs, out: Writer, io: RunIO = qui
         task: plan.loss.task,
       });
     const baseBlocks = base.groups ? withGroups(blocks(base), base.groups, base.chunkRows) : blocks(base);
-    const result = await compare(baseBlocks, blocks(cand), {
+    const { comparison, parts } = await compare(baseBlocks, blocks(cand), {
       groupBy: base.run.display.groupBy,
       classes: base.predictions.classes,
       loss: base.loss,
@@ -145,34 +161,82 @@ export async function runCompare(args: CompareArgs, out: Writer, io: RunIO = qui
       resamples: args.resamples,
       confidence: args.confidence,
       seed: args.seed,
+      firstRow: args.firstRow,
+      classNames: base.classNames,
       files: { baseline: base.predictions.info.path, candidate: cand.predictions.info.path },
     });
-    const assertions: Assertion[] | null =
-      args.asserts.length === 0
-        ? null
-        : args.asserts.map((spec) => {
-            const value = assertedValue(spec.metric, result);
-            const t = spec.threshold;
-            const passed =
-              spec.op === "<"
-                ? value < t
-                : spec.op === "<="
-                  ? value <= t
-                  : spec.op === ">"
-                    ? value > t
-                    : value >= t;
-            return { expr: spec.expr, value, passed };
-          });
-    const doc = compareJson(args, base, cand, result, assertions);
-    const format = args.baseline.format;
-    if (format === "json") await out.write(`${prettyJson(doc)}\n`);
-    else if (format === "markdown") await out.write(compareMarkdown(args, base, cand, result, assertions));
-    else await out.write(await compareTable(args, base, cand, result, assertions, io.settings.colour));
-    await out.end();
-    return assertions?.some((a) => !a.passed) ? "assertion-failed" : "ok";
+    const run: CompareRun = {
+      inputs: {
+        baseline: base.run.inputs.predictions,
+        candidate: cand.run.inputs.predictions,
+        targets: base.run.inputs.targets,
+      },
+      loss: base.loss,
+      resamples: args.resamples,
+      confidence: args.confidence,
+      seed: args.seed,
+      groupBy: base.run.display.groupBy,
+      topGroups: args.baseline.topGroups,
+    };
+    const state = args.baseline.emitState
+      ? compareState(parts, optionsJson(base.loss), base.classNames, { ...args, firstRow: args.firstRow })
+      : undefined;
+    return await printComparison(
+      run,
+      comparison,
+      args.asserts,
+      args.baseline.format,
+      out,
+      io.settings.colour,
+      state,
+    );
   } finally {
     await Promise.allSettled([dispose(base), dispose(cand)]);
   }
+}
+
+/** What the printers say of a comparison besides its numbers (a run's, or merged shards'). */
+export interface CompareRun {
+  inputs: { baseline: InputInfo; candidate: InputInfo; targets: InputInfo };
+  loss: LossOptions;
+  resamples: number;
+  confidence: number;
+  seed: number;
+  groupBy?: string | undefined;
+  topGroups: number;
+}
+
+/** Assertions checked, the comparison printed in `format`, the outcome for main.ts. */
+export async function printComparison(
+  run: CompareRun,
+  c: Comparison,
+  asserts: readonly AssertSpec[],
+  format: string,
+  out: Writer,
+  colour: 0 | 1 | 2 | 3,
+  state?: CompareState,
+): Promise<Outcome> {
+  const assertions: Assertion[] | null =
+    asserts.length === 0
+      ? null
+      : asserts.map((spec) => {
+          const value = assertedValue(spec.metric, c);
+          const t = spec.threshold;
+          const passed =
+            spec.op === "<"
+              ? value < t
+              : spec.op === "<="
+                ? value <= t
+                : spec.op === ">"
+                  ? value > t
+                  : value >= t;
+          return { expr: spec.expr, value, passed };
+        });
+  if (format === "json") await out.write(`${prettyJson(compareJson(run, c, assertions, state))}\n`);
+  else if (format === "markdown") await out.write(compareMarkdown(run, c, assertions));
+  else await out.write(await compareTable(run, c, assertions, colour));
+  await out.end();
+  return assertions?.some((a) => !a.passed) ? "assertion-failed" : "ok";
 }
 
 async function dispose(plan: EvalPlan): Promise<void> {
@@ -190,28 +254,23 @@ const side = (s: Summary) => ({
   ...(s.perClass ? { per_class: s.perClass } : {}),
 });
 
-function compareJson(
-  args: CompareArgs,
-  base: EvalPlan,
-  cand: EvalPlan,
-  c: Comparison,
-  assertions: Assertion[] | null,
-) {
+function compareJson(run: CompareRun, c: Comparison, assertions: Assertion[] | null, state?: CompareState) {
   const doc: Record<string, unknown> = {
     schema: COMPARE_SCHEMA,
     inputs: {
-      baseline: base.run.inputs.predictions,
-      candidate: cand.run.inputs.predictions,
-      targets: base.run.inputs.targets,
+      baseline: run.inputs.baseline,
+      candidate: run.inputs.candidate,
+      targets: run.inputs.targets,
     },
-    options: optionsJson(base.loss),
-    bootstrap: { resamples: args.resamples, confidence: args.confidence, seed: args.seed },
+    options: optionsJson(run.loss),
+    bootstrap: { resamples: run.resamples, confidence: run.confidence, seed: run.seed },
     baseline: side(c.baseline),
     candidate: side(c.candidate),
     delta: c.delta,
   };
   if (c.groups) doc.per_group = c.groups;
   if (assertions) doc.assertions = assertions;
+  if (state) doc.state = state;
   return doc;
 }
 
@@ -237,23 +296,23 @@ function rows(c: Comparison): string[][] {
 }
 
 /** Groups by their loss delta, largest first (the worst regressions), `--top-groups` of them. */
-function shownGroups(args: CompareArgs, c: Comparison) {
+function shownGroups(run: CompareRun, c: Comparison) {
   const all = c.groups ?? [];
   const key = (g: GroupDelta) => g.delta?.loss?.value ?? Number.NEGATIVE_INFINITY;
   const sorted = [...all].sort((a, b) => key(b) - key(a));
-  const limit = args.baseline.topGroups;
+  const limit = run.topGroups;
   return limit === 0 ? sorted : sorted.slice(0, limit);
 }
 
-function groupsTitle(args: CompareArgs, base: EvalPlan, c: Comparison): string {
-  const shown = shownGroups(args, c).length;
+function groupsTitle(run: CompareRun, c: Comparison): string {
+  const shown = shownGroups(run, c).length;
   const all = c.groups?.length ?? 0;
-  return `per ${base.run.display.groupBy ?? "group"}, by loss delta, largest first${shown < all ? ` (${shown} of ${all})` : ""}`;
+  return `per ${run.groupBy ?? "group"}, by loss delta, largest first${shown < all ? ` (${shown} of ${all})` : ""}`;
 }
 
-function groupRows(args: CompareArgs, c: Comparison): string[][] {
+function groupRows(run: CompareRun, c: Comparison): string[][] {
   const rows = [["group", "count", "baseline loss", "candidate loss", "delta", "interval", ""]];
-  for (const g of shownGroups(args, c)) {
+  for (const g of shownGroups(run, c)) {
     const d = g.delta?.loss;
     rows.push([
       g.group,
@@ -269,29 +328,27 @@ function groupRows(args: CompareArgs, c: Comparison): string[][] {
 }
 
 async function compareTable(
-  args: CompareArgs,
-  base: EvalPlan,
-  cand: EvalPlan,
+  run: CompareRun,
   c: Comparison,
   assertions: Assertion[] | null,
   colour: 0 | 1 | 2 | 3,
 ): Promise<string> {
   const s = await makeStyle(colour);
   const k = c.candidate.counts;
-  const level = `${formatNumber(args.confidence * 100)}%`;
+  const level = `${formatNumber(run.confidence * 100)}%`;
   const head = [
-    ["baseline", describeInput(base.run.inputs.predictions)],
-    ["candidate", describeInput(cand.run.inputs.predictions)],
-    ["targets", describeInput(base.run.inputs.targets)],
-    ["rows", `${k.rows}  (${k.used} used) · ${args.resamples} paired resamples, seed ${args.seed}`],
+    ["baseline", describeInput(run.inputs.baseline)],
+    ["candidate", describeInput(run.inputs.candidate)],
+    ["targets", describeInput(run.inputs.targets)],
+    ["rows", `${k.rows}  (${k.used} used) · ${run.resamples} paired resamples, seed ${run.seed}`],
   ].map(([key, v]) => `${s.dim(key!.padEnd(10))} ${v}`);
   const table = [["metric", "baseline", "candidate", "delta", `${level} interval`, "p", ""], ...rows(c)];
   const out = ["", ...head, "", alignColumns(table, [false, true, true, true, false, true, false], s)];
   if (c.groups)
     out.push(
       "",
-      s.heading(groupsTitle(args, base, c)),
-      alignColumns(groupRows(args, c), [false, true, true, true, true, false, false], s),
+      s.heading(groupsTitle(run, c)),
+      alignColumns(groupRows(run, c), [false, true, true, true, true, false, false], s),
     );
   const acc = c.delta.accuracy?.mcnemar;
   if (acc)
@@ -312,20 +369,14 @@ async function compareTable(
   return `${out.join("\n")}\n`;
 }
 
-function compareMarkdown(
-  args: CompareArgs,
-  base: EvalPlan,
-  cand: EvalPlan,
-  c: Comparison,
-  assertions: Assertion[] | null,
-): string {
+function compareMarkdown(run: CompareRun, c: Comparison, assertions: Assertion[] | null): string {
   const failed = assertions?.filter((a) => !a.passed).length ?? 0;
   const verdictText = assertions === null ? "" : failed === 0 ? " ✅" : ` ❌ ${failed} failed`;
   const k = c.candidate.counts;
-  const level = `${formatNumber(args.confidence * 100)}%`;
+  const level = `${formatNumber(run.confidence * 100)}%`;
   const parts = [
     `### xent compare${verdictText}`,
-    `\`${cell(cand.run.inputs.predictions.path)}\` against the baseline \`${cell(base.run.inputs.predictions.path)}\` · ${k.rows} rows (${k.used} used) · ${args.resamples} paired resamples`,
+    `\`${cell(run.inputs.candidate.path)}\` against the baseline \`${cell(run.inputs.baseline.path)}\` · ${k.rows} rows (${k.used} used) · ${run.resamples} paired resamples`,
     markdownTable(
       [["metric", "baseline", "candidate", "delta", `${level} interval`, "p", ""], ...rows(c)],
       [false, true, true, true, false, true, false],
@@ -333,7 +384,7 @@ function compareMarkdown(
   ];
   if (c.groups)
     parts.push(
-      `<details><summary>${cell(groupsTitle(args, base, c))}</summary>\n\n${markdownTable(groupRows(args, c), [false, true, true, true, true, false, false])}\n\n</details>`,
+      `<details><summary>${cell(groupsTitle(run, c))}</summary>\n\n${markdownTable(groupRows(run, c), [false, true, true, true, true, false, false])}\n\n</details>`,
     );
   if (assertions)
     parts.push(

@@ -1,9 +1,12 @@
 import { readFileSync } from "node:fs";
 import { type Command, Option } from "commander";
+import { comparisonOf } from "../../compare.js";
 import { usage, XentError } from "../../errors.js";
 import type { Writer } from "../../output/writer.js";
 import { describeIoError } from "../../readers/files.js";
+import type { InputInfo } from "../../readers/types.js";
 import { checkState } from "../../wire/checkState.js";
+import { checkCompareState, compareState, mergeCompareStates } from "../../wire/compareState.js";
 import type { RunInfo } from "../../wire/eval.js";
 import { type OptionsJson, optionsFromJson } from "../../wire/options.js";
 import { mergeShards, type ShardDocument } from "../../wire/state.js";
@@ -11,6 +14,7 @@ import { finish, type Outcome } from "../finish.js";
 import { makePrinter } from "../printers.js";
 import { readSettings, type Settings } from "../settings.js";
 import { checkAssertMetrics, integer, parseAssert } from "../values.js";
+import { COMPARE_SCHEMA, checkCompareAsserts, printComparison } from "./compare.js";
 
 /** `xent merge`: usage and options, and the run. */
 
@@ -84,6 +88,91 @@ function readShard(path: string): ShardDocument & { options: OptionsJson } {
   return { path, inputs: doc.inputs, state: doc.state, options: doc.options };
 }
 
+/** A document's `schema` (undefined when it cannot be read: readShard says why). */
+function schemaOf(path: string): unknown {
+  try {
+    return JSON.parse(readFileSync(path, "utf8"))?.schema;
+  } catch {
+    return undefined;
+  }
+}
+
+/**
+ * `xent merge` of `xent compare --emit-state` documents: both sides' sums, the bootstrap's
+ * replicate totals and McNemar's counts added up; shards that tile the rows (each one's
+ * `--first-row` where the one before ended) give the whole file's comparison bit for bit.
+ */
+async function mergeComparisons(args: MergeArgs, out: Writer, settings: Settings): Promise<Outcome> {
+  const shards = args.files.map((path) => {
+    let doc: { schema?: unknown; state?: unknown; inputs?: Record<string, InputInfo>; options?: OptionsJson };
+    try {
+      doc = JSON.parse(readFileSync(path, "utf8"));
+    } catch (e) {
+      const why = e instanceof SyntaxError ? `not JSON (${e.message})` : `cannot read: ${describeIoError(e)}`;
+      throw new XentError(e instanceof SyntaxError ? "format" : "io", why, { file: path });
+    }
+    if (doc?.schema !== COMPARE_SCHEMA)
+      throw new XentError(
+        "format",
+        "not an xent.compare/1 document (compare states merge only with each other)",
+        {
+          file: path,
+        },
+      );
+    if (doc.state === undefined || !doc.inputs)
+      throw new XentError("format", "no state in this document: compare with --emit-state --json", {
+        file: path,
+      });
+    const state = checkCompareState(doc.state, path);
+    for (const side of ["baseline", "candidate", "targets"])
+      checkInputs({ predictions: doc.inputs[side], targets: doc.inputs.targets }, path);
+    return { path, state, inputs: doc.inputs };
+  });
+  const first = shards[0]!;
+  const loss = optionsFromJson(first.state.options);
+  const { parts, firstRow } = mergeCompareStates(shards, loss);
+  const { resamples, confidence, seed } = first.state.bootstrap;
+  const comparison = comparisonOf(parts, {
+    classes: first.state.classes,
+    loss,
+    resamples,
+    confidence,
+    classNames: first.state.class_names,
+  });
+  const rows = (info: InputInfo | undefined) =>
+    info?.shape ? { ...info, shape: [parts.rows, ...info.shape.slice(1)] } : info!;
+  const asserts = args.asserts.map((e) => parseAssert(e));
+  checkCompareAsserts(asserts, loss.task, loss.topK);
+  const state = args.emitState
+    ? compareState(parts, first.state.options, first.state.class_names, {
+        firstRow,
+        resamples,
+        confidence,
+        seed,
+      })
+    : undefined;
+  return printComparison(
+    {
+      inputs: {
+        baseline: rows(first.inputs.baseline),
+        candidate: rows(first.inputs.candidate),
+        targets: first.inputs.targets!,
+      },
+      loss,
+      resamples,
+      confidence,
+      seed,
+      topGroups: args.topGroups,
+    },
+    comparison,
+    asserts,
+    args.format,
+    out,
+    settings.colour,
+    state,
+  );
+}
+
 /** The document's `inputs`, which merge copies into its output: names and shapes of the right types. */
 function checkInputs(inputs: unknown, path: string): void {
   const fail = (what: string) => new XentError("format", `invalid xent document: ${what}`, { file: path });
@@ -113,6 +202,7 @@ export async function runMerge(
   settings: Settings = readSettings(process.env, false),
 ): Promise<Outcome> {
   if (args.files.length === 0) throw usage("xent merge needs at least one state document");
+  if (schemaOf(args.files[0]!) === COMPARE_SCHEMA) return mergeComparisons(args, out, settings);
   const shards = args.files.map(readShard);
   const first = shards[0]!;
   const loss = optionsFromJson(first.state.options);
