@@ -5,7 +5,7 @@ import type { Writer } from "../output/writer.js";
 import type { Assertion, Report, RunInfo } from "../wire/eval.js";
 import { optionsJson } from "../wire/options.js";
 import { shardState } from "../wire/state.js";
-import type { AssertSpec } from "./values.js";
+import { type AssertSpec, holds } from "./values.js";
 
 /** How a command ended, for main.ts to turn into an exit code. */
 export type Outcome = "ok" | "assertion-failed";
@@ -38,10 +38,7 @@ export function checkAssertions(
   if (specs.length === 0) return null;
   return specs.map((spec) => {
     const value = assertedValue(spec.metric, summary, groups);
-    const t = spec.threshold;
-    const passed =
-      spec.op === "<" ? value < t : spec.op === "<=" ? value <= t : spec.op === ">" ? value > t : value >= t;
-    return { expr: spec.expr, value, passed };
+    return { expr: spec.expr, value, passed: holds(spec, value) };
   });
 }
 

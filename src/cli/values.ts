@@ -101,6 +101,18 @@ export const integer = (flag: string, text: string, min: number) =>
 export const classAxis = (text: string | undefined) =>
   text === undefined ? undefined : number("--class-axis", text, Number.isSafeInteger, "a whole number");
 
+/** Whether an assertion holds for a value (NaN, a metric over nothing, never does). */
+export function holds(spec: AssertSpec, value: number): boolean {
+  const t = spec.threshold;
+  return spec.op === "<"
+    ? value < t
+    : spec.op === "<="
+      ? value <= t
+      : spec.op === ">"
+        ? value > t
+        : value >= t;
+}
+
 export function parseAssert(expr: string): AssertSpec {
   const m = /^\s*([A-Za-z0-9_]+(?:\.[A-Za-z0-9_]+){0,2})\s*(<=|>=|<|>)\s*(\S+)\s*$/.exec(expr);
   const threshold = m ? parseNumber(m[3]!) : undefined;

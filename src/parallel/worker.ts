@@ -3,9 +3,9 @@ import { parentPort, workerData } from "node:worker_threads";
 import { isClassIndex, notAClassIndex } from "../core/indexTarget.js";
 import { makeKernel } from "../core/kernel.js";
 import { ProbabilityLook } from "../core/probabilityLook.js";
-import { allocRowResults } from "../core/rowResults.js";
+import { allocRowResults, type RowResults } from "../core/rowResults.js";
 import { notABinaryTarget } from "../core/sigmoidBlock.js";
-import type { RowBlock } from "../core/types.js";
+import type { RowBlock, Scores } from "../core/types.js";
 import { XentError } from "../errors.js";
 import { Stats, statsToState } from "../metrics/stats.js";
 import { bfloat16ToFloat32, float16ToFloat32 } from "../readers/float16.js";
@@ -54,6 +54,7 @@ function run(job: FileJob): void {
     (halfKind === "bf16" ? bfloat16ToFloat32 : float16ToFloat32)(halves, scores as Float32Array);
     return scores;
   };
+  const shared: WorkerRun = { job, kernel, checkTarget, look, stats };
   try {
     for (let k = job.worker; k < job.segments.length; k += job.workers) {
       const { start, rows, scoresAt, targetsAt } = job.segments[k]!;
@@ -62,21 +63,9 @@ function run(job: FileJob): void {
       readFully(targetsFd, raw, targetsAt);
       const decoded = decode(raw, job.targets.dtype);
       const values = decoded instanceof Float64Array ? decoded : Float64Array.from(decoded);
-      for (let r = 0; r < rows; r++) checkTarget(values[r]!, start + r);
-      look.observe(scores, rows, C);
-      const block: RowBlock = { start, rows, classes: C, scores, targets: { kind: "index", values } };
-      if (results.status.length < rows) results = allocRowResults(rows);
-      results.rows = rows;
-      results.start = start;
-      kernel.evaluate(block, results);
-      stats.add(results);
-      if (job.progress) parentPort!.postMessage({ type: "progress", rows });
+      results = evaluateRun(shared, results, start, rows, scores, values);
     }
-    parentPort!.postMessage({
-      type: "done",
-      state: statsToState(stats),
-      look: { possible: look.possible, rows: look.rows },
-    });
+    done(shared);
   } finally {
     closeSync(scoresFd);
     closeSync(targetsFd);
@@ -111,19 +100,46 @@ async function runParquet(job: ParquetJob): Promise<void> {
     const scores = batchScores(batch, layout, 0, rows, start, name);
     const values = batchTargets(batch.column(target), "index", 0, rows, C, start, name)
       .values as Float64Array;
-    for (let r = 0; r < rows; r++) checkTarget(values[r]!, start + r);
-    look.observe(scores, rows, C);
-    if (results.status.length < rows) results = allocRowResults(rows);
-    results.rows = rows;
-    results.start = start;
-    kernel.evaluate({ start, rows, classes: C, scores, targets: { kind: "index", values } }, results);
-    stats.add(results);
-    if (job.progress) parentPort!.postMessage({ type: "progress", rows });
+    results = evaluateRun({ job, kernel, checkTarget, look, stats }, results, start, rows, scores, values);
   }
+  done({ job, kernel, checkTarget, look, stats });
+}
+
+/** What a file worker evaluates with, whichever format it reads. */
+interface WorkerRun {
+  job: AnyFileJob;
+  kernel: ReturnType<typeof makeKernel>;
+  checkTarget: (y: number, row: number) => void;
+  look: ProbabilityLook;
+  stats: Stats;
+}
+
+/** One run of rows read by a file worker: targets checked, evaluated, summed; the results array (grown when needed) back. */
+function evaluateRun(
+  w: WorkerRun,
+  results: RowResults,
+  start: number,
+  rows: number,
+  scores: Scores,
+  values: Float64Array,
+): RowResults {
+  for (let r = 0; r < rows; r++) w.checkTarget(values[r]!, start + r);
+  w.look.observe(scores, rows, w.job.classes);
+  const out = results.status.length < rows ? allocRowResults(rows) : results;
+  out.rows = rows;
+  out.start = start;
+  w.kernel.evaluate({ start, rows, classes: w.job.classes, scores, targets: { kind: "index", values } }, out);
+  w.stats.add(out);
+  if (w.job.progress) parentPort!.postMessage({ type: "progress", rows });
+  return out;
+}
+
+/** The worker's partial sums back to the main thread. */
+function done(w: WorkerRun): void {
   parentPort!.postMessage({
     type: "done",
-    state: statsToState(stats),
-    look: { possible: look.possible, rows: look.rows },
+    state: statsToState(w.stats),
+    look: { possible: w.look.possible, rows: w.look.rows },
   });
 }
 

@@ -17,7 +17,7 @@ import type { Assertion } from "../../wire/eval.js";
 import { optionsJson } from "../../wire/options.js";
 import type { Outcome } from "../finish.js";
 import { type EvalArgs, type EvalPlan, planEval } from "../plan.js";
-import { type AssertSpec, integer, metricNames, number } from "../values.js";
+import { type AssertSpec, holds, integer, metricNames, number } from "../values.js";
 import { addEvalOptions, evalArgs, quietIO, type RunIO } from "./eval.js";
 
 /** `xent compare`: usage and options, and the run. */
@@ -221,16 +221,7 @@ export async function printComparison(
       ? null
       : asserts.map((spec) => {
           const value = assertedValue(spec.metric, c);
-          const t = spec.threshold;
-          const passed =
-            spec.op === "<"
-              ? value < t
-              : spec.op === "<="
-                ? value <= t
-                : spec.op === ">"
-                  ? value > t
-                  : value >= t;
-          return { expr: spec.expr, value, passed };
+          return { expr: spec.expr, value, passed: holds(spec, value) };
         });
   if (format === "json") await out.write(`${prettyJson(compareJson(run, c, assertions, state))}\n`);
   else if (format === "markdown") await out.write(compareMarkdown(run, c, assertions));
