@@ -62,6 +62,12 @@ export interface EvalArgs {
   groupBy: string | undefined;
   /** `--groups FILE`: one group value per row. */
   groupsFile: string | undefined;
+  /** `--shift-labels`: position t scored against the label at t + 1 (Hugging Face's causal LM loss). */
+  shiftLabels: boolean;
+  /** `--per-sequence`: per-sequence numbers (as groups) and sequence_perplexity. */
+  perSequence: boolean;
+  /** `--bytes FILE|N`: bytes of text, per sequence (a file of numbers) or in total. */
+  bytes: string | undefined;
   /** `--top-groups K`: groups shown in the table, worst loss first (0: all). */
   topGroups: number;
   worst: number;
@@ -77,6 +83,8 @@ export interface EvalArgs {
 
 /** Everything `xent eval` needs to run: open sources, resolved options, the run's description. */
 export interface EvalPlan {
+  /** Positions per sequence for --shift-labels and --per-sequence (null without them). */
+  sequenceLength: number | null;
   predictions: PredictionSource;
   targets: TargetSource | null;
   /** `--groups FILE`, read as a targets file of one value per row. */
@@ -157,11 +165,19 @@ async function completePlan(
   }
   const task = args.task ?? (C === 1 ? "binary" : "multiclass");
   checkTaskOptions(args, task, C);
+  if (args.perSequence && (args.groupBy !== undefined || args.groupsFile !== undefined))
+    throw usage("--per-sequence groups the rows by sequence: it does not go with --group-by or --groups");
+  const lmNames = [
+    ...(args.shiftLabels || args.perSequence || args.bytes !== undefined ? ["bits_per_token"] : []),
+    ...(args.bytes !== undefined ? ["bits_per_byte", "byte_perplexity"] : []),
+    ...(args.perSequence ? ["sequence_perplexity"] : []),
+  ];
   checkAssertMetrics(
     args.asserts,
     task,
     args.loss.topK,
-    args.groupBy !== undefined || args.groupsFile !== undefined,
+    args.groupBy !== undefined || args.groupsFile !== undefined || args.perSequence,
+    lmNames,
   );
   const tooLarge = args.loss.topK.find((k) => k >= C);
   if (tooLarge !== undefined) {
@@ -255,7 +271,23 @@ async function completePlan(
       : args.groupBy === undefined
         ? undefined
         : (predictions.groupColumn ?? targets?.groupColumn ?? args.groupBy);
+  const lm = args.shiftLabels || args.perSequence || args.bytes !== undefined;
+  let sequenceLength: number | null = null;
+  if (lm) {
+    const layout = opened.layout;
+    if (task !== "multiclass")
+      throw usage("--shift-labels, --per-sequence and --bytes are for multiclass (token) predictions");
+    if (layout === null || layout.axis !== layout.shape.length - 1 || layout.shape.length < 2)
+      throw usage(
+        "--shift-labels, --per-sequence and --bytes need logits of shape (B, T, V) or (T, V) with the vocabulary last: NPY, NPZ or safetensors",
+      );
+    sequenceLength = layout.shape[layout.shape.length - 2]!;
+    if (args.perSequence && (args.groupBy !== undefined || args.groupsFile !== undefined))
+      throw usage("--per-sequence groups the rows by sequence: it does not go with --group-by or --groups");
+  }
+  const bytes = args.bytes === undefined ? null : readBytes(args.bytes);
   return {
+    sequenceLength,
     predictions,
     targets,
     groups,
@@ -278,13 +310,32 @@ async function completePlan(
       perSample: args.perSample,
       worst: args.worst,
       perClass: args.perClass,
+      ...(lm ? { lm: { perSequence: args.perSequence, bytes } } : {}),
       display: {
         sortClasses: args.sortClasses,
         topClasses: args.topClasses,
         ...(groupBy !== undefined ? { groupBy, topGroups: args.topGroups } : {}),
+        ...(args.perSequence ? { groupBy: "sequence", topGroups: args.topGroups } : {}),
       },
     },
   };
+}
+
+/** `--bytes N` (the text's bytes in all), or a file of one byte count per sequence (summed). */
+function readBytes(spec: string): number {
+  const text = /^\s*\d+\s*$/.test(spec)
+    ? spec
+    : readSmallFile(spec, SIDE_FILE_LIMIT, "--bytes").toString("utf8");
+  let total = 0;
+  for (const [i, line] of text.split(/\r?\n/).entries()) {
+    if (line.trim() === "") continue;
+    const n = Number(line.trim());
+    if (!Number.isSafeInteger(n) || n < 0)
+      throw usage(`--bytes: '${line.trim().slice(0, 40)}' on line ${i + 1} is not a whole number of bytes`);
+    total += n;
+  }
+  if (total === 0) throw usage("--bytes: no bytes (bits per byte would divide by 0)");
+  return total;
 }
 
 /** Class names and weight files are small: 64 MiB holds 4 million names of 16 bytes. */

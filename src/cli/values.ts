@@ -56,8 +56,10 @@ export function checkAssertMetrics(
   task: Task,
   topK: readonly number[],
   grouped = false,
+  /** Metrics this run adds (language-model runs: bits_per_token, …). */
+  extra: readonly string[] = [],
 ): void {
-  const names = metricNames(task, topK);
+  const names = [...metricNames(task, topK), ...extra];
   for (const a of asserts) {
     const dot = a.metric.indexOf(".");
     if (dot >= 0) {

@@ -19,6 +19,8 @@ export interface RunInfo {
   worst: number;
   perClass: boolean;
   /** How the table printer lays out the per-class table. */
+  /** Language-model runs (`--shift-labels`, `--per-sequence`, `--bytes`): what finish adds. */
+  lm?: { perSequence: boolean; bytes: number | null } | undefined;
   display: {
     sortClasses: "class" | "loss";
     topClasses: number | null;

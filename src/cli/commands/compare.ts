@@ -74,6 +74,10 @@ export function defineCompare(program: Command, onArgs: (args: CompareArgs) => v
           );
         if (base.emitState && (base.groupBy !== undefined || base.groupsFile !== undefined))
           throw usage("xent compare --emit-state does not carry per-group sums yet");
+        if (base.shiftLabels || base.perSequence || base.bytes !== undefined)
+          throw usage(
+            "xent compare has no language-model options yet (--shift-labels, --per-sequence, --bytes)",
+          );
         const resamples = integer("--resamples", o.resamples as string, 1);
         if (resamples > 100_000) throw usage("--resamples: at most 100000");
         const sides = { ...base, asserts: [] };

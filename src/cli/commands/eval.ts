@@ -13,6 +13,7 @@ import {
 } from "../../core/types.js";
 import { usage } from "../../errors.js";
 import { type EvaluateOptions, evaluate } from "../../evaluate.js";
+import { shiftLabels, withSequences } from "../../lm/shiftLabels.js";
 import { GroupStats } from "../../metrics/groups.js";
 import type { Printer } from "../../output/printer.js";
 import { Progress, type ProgressStream } from "../../output/progress.js";
@@ -184,6 +185,14 @@ export function addEvalOptions(cmd: Command): Command {
       "--group-by <name|index>",
       "a column of the predictions or targets table: per-group counts, loss and metrics (JSON per_group)",
     )
+    .optionsGroup("Language models:")
+    .option("--shift-labels", "score position t against the label at t + 1 (Hugging Face's causal LM loss)")
+    .option("--per-sequence", "per-sequence counts, loss and perplexity (as groups), and sequence_perplexity")
+    .option(
+      "--bytes <file|n>",
+      "bytes of text (a file of one count per sequence, or the total): bits_per_byte",
+    )
+    .optionsGroup("Output:")
     .option("--groups <file>", "one group value per row (a CSV column, NPY, Arrow or Parquet), as --group-by")
     .option("--top-groups <K>", "groups shown in the table, worst loss first (0: all)", "10")
     .option(
@@ -280,6 +289,9 @@ export function evalArgs(
     topClasses: s("topClasses") === undefined ? null : integer("--top-classes", s("topClasses")!, 0),
     groupBy: s("groupBy"),
     groupsFile: s("groups"),
+    shiftLabels: Boolean(o.shiftLabels),
+    perSequence: Boolean(o.perSequence),
+    bytes: s("bytes"),
     topGroups: integer("--top-groups", s("topGroups")!, 0),
     worst: s("worst") === undefined ? 0 : integer("--worst", s("worst")!, 0),
     asserts: (o.assert as string[]).map((e) => parseAssert(e)),
@@ -352,7 +364,11 @@ async function evaluateAndPrint(
     ignoreIndex: plan.loss.ignoreIndex,
     task: plan.loss.task,
   });
-  const blocks = plan.groups ? withGroups(joined, plan.groups, plan.chunkRows) : joined;
+  let blocks = plan.groups ? withGroups(joined, plan.groups, plan.chunkRows) : joined;
+  if (plan.sequenceLength !== null) {
+    if (args.shiftLabels) blocks = shiftLabels(blocks, plan.sequenceLength, plan.loss.ignoreIndex);
+    if (args.perSequence) blocks = withSequences(blocks, plan.sequenceLength);
+  }
   const groupBy = plan.run.display.groupBy;
   // Groups are summed here, from every block's per-row results (which worker threads send back).
   const groups = groupBy === undefined ? null : new GroupStats(plan.predictions.classes, plan.loss, groupBy);
