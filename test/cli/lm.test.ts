@@ -1,7 +1,7 @@
 import { readFileSync } from "node:fs";
 import { describe, expect, it } from "vitest";
 import { tempDir, writeText } from "../helpers/files.js";
-import { type Json, ROOT, runInProcess } from "../helpers/run.js";
+import { type Json, ROOT, runInProcess, xent } from "../helpers/run.js";
 
 /** Golden: torch 1.13 with the shift done as transformers' ForCausalLMLoss does (fixtures/lm/generate.py). */
 const L = `${ROOT}fixtures/lm/`;
@@ -34,6 +34,20 @@ describe("language models: --shift-labels, --per-sequence, --bytes", () => {
     const whole = await run(["--shift-labels", "--per-sequence"]);
     for (const rows of ["1", "2", "5", "6"])
       expect(await run(["--shift-labels", "--per-sequence", "--chunk-rows", rows])).toEqual(whole);
+  });
+
+  it("is the same on worker threads (which must not read the unshifted targets themselves)", async () => {
+    // Spawned: the built binary with the threshold for threads at 1 byte. Before the fix, the file
+    // workers read labels.npy as stored and printed the unshifted 3.70 here.
+    const one = await run(["--shift-labels", "--threads", "1"]);
+    for (const threads of ["2", "3"]) {
+      const r = await xent(
+        ["eval", `${L}logits.npy`, `${L}labels.npy`, "--shift-labels", "--threads", threads, "--json"],
+        { env: { XENT_PARALLEL_MIN_BYTES: "1" } },
+      );
+      expect(r.code).toBe(0);
+      expect(JSON.parse(r.stdout).metrics).toEqual(one.metrics);
+    }
   });
 
   it("--per-sequence: each sequence's tokens, nll and perplexity, and sequence_perplexity", async () => {

@@ -395,8 +395,9 @@ async function evaluateAndPrint(
     loss: plan.loss,
     chunkRows: plan.chunkRows,
     perClass: args.perClass,
-    // Threads that read the file themselves send no per-row results back: not for groups.
-    perSample: args.perSample || groups !== null,
+    // Threads that read the file themselves send no per-row results back (groups), and read the
+    // targets as stored (--shift-labels moves them).
+    perSample: args.perSample || groups !== null || plan.sequenceLength !== null,
     worst: args.worst,
     threads: args.threads,
     minBytes: io.settings.parallelMinBytes,
