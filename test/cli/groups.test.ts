@@ -2,7 +2,7 @@ import { readFileSync } from "node:fs";
 import { Ajv2020 } from "ajv/dist/2020.js";
 import { describe, expect, it } from "vitest";
 import { tempDir, writeNpy, writeText } from "../helpers/files.js";
-import { type Json, ROOT, runInProcess } from "../helpers/run.js";
+import { type Json, ROOT, runInProcess, xent } from "../helpers/run.js";
 
 /** `--group-by`: per-group numbers are exactly what an eval of the group's rows alone gives. */
 const dir = tempDir();
@@ -64,17 +64,24 @@ describe("--group-by", () => {
   });
 
   it("is the same for any --threads and --chunk-rows (worker threads send their rows' results back)", async () => {
-    const one = await evalJson([all, "--group-by", "site", "--threads", "1"]);
+    // NPY logits (CSV is parsed on one thread), the groups beside the labels.
+    const labels = writeText(
+      dir,
+      "labels-threads.csv",
+      `label,fold\n${Array.from({ length: 360 }, (_, i) => `${LABELS[i]},f${i % 4}`).join("\n")}\n`,
+    );
+    const args = [`${ROOT}fixtures/digits/logits.npy`, labels, "--group-by", "fold"];
+    const one = await evalJson([...args, "--threads", "1"]);
     for (const [threads, chunk] of [
       ["2", "7"],
       ["3", "50"],
     ]) {
-      const many = await evalJson(
-        [all, "--group-by", "site", "--threads", threads!, "--chunk-rows", chunk!],
-        {
-          parallelMinBytes: 0,
-        },
-      );
+      // Spawned: vitest runs src/, where there is no worker script; threads from 1 byte on.
+      const r = await xent(["eval", ...args, "--threads", threads!, "--chunk-rows", chunk!, "--json"], {
+        env: { XENT_PARALLEL_MIN_BYTES: "1", XENT_DEBUG: "1" },
+      });
+      expect(r.stderr).toMatch(/threads fed blocks/);
+      const many = JSON.parse(r.stdout);
       expect(many.per_group).toEqual(one.per_group);
       expect(many.loss).toBe(one.loss);
     }

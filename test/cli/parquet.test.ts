@@ -103,17 +103,19 @@ describe("Parquet predictions", async () => {
   });
 
   it("worker threads decoding row groups give the same numbers bit for bit, and the same errors", async () => {
-    const parallel = async (args: string[]) =>
-      runInProcess(["eval", ...args, "--json"], undefined, { parallelMinBytes: 0 });
+    // Spawned (vitest runs src/, where there is no worker script), threads from 1 byte on.
+    const parallel = (args: string[]) =>
+      xent(["eval", ...args, "--json"], { env: { XENT_PARALLEL_MIN_BYTES: "1", XENT_DEBUG: "1" } });
     for (const threads of ["2", "3", "8"]) {
       const r = await parallel([`${P}digits_rowgroups_v1.parquet`, "--threads", threads]);
+      expect(r.stderr).toMatch(/threads reading the file \(8 row groups\)/);
       expect(numbers(JSON.parse(r.stdout))).toEqual(npy);
       const f16 = await parallel([`${P}digits_float16.parquet`, "--threads", threads]);
       expect(numbers(JSON.parse(f16.stdout))).toEqual(numbers(await run([`${P}digits_float16.parquet`])));
     }
-    await expect(parallel([`${P}null_score.parquet`, "--threads", "2"])).rejects.toThrow(
-      /null score of class 3/,
-    );
+    const bad = await parallel([`${P}null_score.parquet`, "--threads", "2"]);
+    expect(bad.code).toBe(2);
+    expect(bad.stderr).toMatch(/xent: error: null score of class 3, .*null_score\.parquet row 7\n$/);
   });
 
   it("refuses Parquet from standard input with the way out", async () => {
