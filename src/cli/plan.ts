@@ -167,8 +167,9 @@ async function completePlan(
   checkTaskOptions(args, task, C);
   if (args.perSequence && (args.groupBy !== undefined || args.groupsFile !== undefined))
     throw usage("--per-sequence groups the rows by sequence: it does not go with --group-by or --groups");
+  const lm = args.shiftLabels || args.perSequence || args.bytes !== undefined;
   const lmNames = [
-    ...(args.shiftLabels || args.perSequence || args.bytes !== undefined ? ["bits_per_token"] : []),
+    ...(lm ? ["bits_per_token"] : []),
     ...(args.bytes !== undefined ? ["bits_per_byte", "byte_perplexity"] : []),
     ...(args.perSequence ? ["sequence_perplexity"] : []),
   ];
@@ -271,7 +272,6 @@ async function completePlan(
       : args.groupBy === undefined
         ? undefined
         : (predictions.groupColumn ?? targets?.groupColumn ?? args.groupBy);
-  const lm = args.shiftLabels || args.perSequence || args.bytes !== undefined;
   let sequenceLength: number | null = null;
   if (lm) {
     const layout = opened.layout;
@@ -282,8 +282,6 @@ async function completePlan(
         "--shift-labels, --per-sequence and --bytes need logits of shape (B, T, V) or (T, V) with the vocabulary last: NPY, NPZ or safetensors",
       );
     sequenceLength = layout.shape[layout.shape.length - 2]!;
-    if (args.perSequence && (args.groupBy !== undefined || args.groupsFile !== undefined))
-      throw usage("--per-sequence groups the rows by sequence: it does not go with --group-by or --groups");
   }
   const bytes = args.bytes === undefined ? null : readBytes(args.bytes);
   return {
