@@ -168,15 +168,9 @@ export async function compare(
       if (values === undefined) throw new Error("a baseline block without --group-by values");
       grouped.add(rb, b.at, rc, c.at, n, options.firstRow + row, values.slice(b.at, b.at + n));
     }
-    for (let k = 0; k < n; k++) {
-      const i = b.at + k;
-      const j = c.at + k;
-      if (rb.status[i] !== USED) continue;
-      const baseRight = rb.rank[i] === 0;
-      const candRight = rc.rank[j] === 0;
-      if (baseRight && !candRight) onlyBase++;
-      else if (candRight && !baseRight) onlyCand++;
-    }
+    const [o, p] = discordant(rb, b.at, rc, c.at, n);
+    onlyBase += o;
+    onlyCand += p;
     b.at += n;
     c.at += n;
     row += n;
@@ -226,14 +220,8 @@ class Grouped {
     this.cand.add(rc, values, cAt, n);
     for (const g of new Set(values)) {
       const counts = this.discordant.get(g) ?? [0, 0];
-      this.discordant.set(g, counts);
-      for (let k = 0; k < n; k++) {
-        if (values[k] !== g || rb.status[bAt + k] !== USED) continue;
-        const baseRight = rb.rank[bAt + k] === 0;
-        const candRight = rc.rank[cAt + k] === 0;
-        if (baseRight && !candRight) counts[0]++;
-        else if (candRight && !baseRight) counts[1]++;
-      }
+      const [o, p] = discordant(rb, bAt, rc, cAt, n, (k) => values[k] === g);
+      this.discordant.set(g, [counts[0] + o, counts[1] + p]);
       if (this.boots === null) continue;
       let boot = this.boots.get(g);
       if (boot === undefined) {
@@ -316,20 +304,36 @@ function deltas(
   onlyCand: number,
 ): Record<string, Delta> {
   const level = options.confidence;
-  if (boot === null) {
-    const out: Record<string, Delta> = {};
-    for (const name of ["loss", ...Object.keys(cand.metrics)]) {
-      const value = name === "loss" ? cand.loss - base.loss : cand.metrics[name]! - base.metrics[name]!;
-      out[name] = { value, low: null, high: null, level, p_value: null };
-    }
-    if (out.accuracy && options.loss.task !== "multilabel")
-      out.accuracy.mcnemar = {
-        baseline_only: onlyBase,
-        candidate_only: onlyCand,
-        p_value: mcnemarExact(onlyBase, onlyCand),
-      };
-    return out;
+  const task = options.loss.task;
+  const replicated = boot === null ? {} : replicatedDeltas(boot, options);
+  const out: Record<string, Delta> = {};
+  for (const name of ["loss", ...Object.keys(cand.metrics)]) {
+    const value = name === "loss" ? cand.loss - base.loss : cand.metrics[name]! - base.metrics[name]!;
+    const reps = replicated[name];
+    const ci = reps ? interval(reps, level) : null;
+    out[name] = {
+      value,
+      low: ci ? ci.low : null,
+      high: ci ? ci.high : null,
+      level,
+      p_value: ci ? ci.p_value : null,
+    };
   }
+  if (out.accuracy && task !== "multilabel") {
+    out.accuracy.mcnemar = {
+      baseline_only: onlyBase,
+      candidate_only: onlyCand,
+      p_value: mcnemarExact(onlyBase, onlyCand),
+    };
+  }
+  return out;
+}
+
+/** Each replicate's difference, for the metrics that have intervals. */
+function replicatedDeltas(
+  boot: PairedBootstrap,
+  options: Pick<CompareOptions, "classes" | "loss" | "resamples">,
+): Record<string, Float64Array> {
   const reps = boot.replicates();
   const task = options.loss.task;
   const R = options.resamples;
@@ -359,28 +363,28 @@ function deltas(
     replicated.perplexity = per(
       (s) => Math.exp((s.baseNll + s.dNll) / s.used) - Math.exp(s.baseNll / s.used),
     );
-  const out: Record<string, Delta> = {};
-  const names = ["loss", ...Object.keys(cand.metrics)];
-  for (const name of names) {
-    const value = name === "loss" ? cand.loss - base.loss : cand.metrics[name]! - base.metrics[name]!;
-    const reps = replicated[name];
-    const ci = reps ? interval(reps, level) : null;
-    out[name] = {
-      value,
-      low: ci ? ci.low : null,
-      high: ci ? ci.high : null,
-      level,
-      p_value: ci ? ci.p_value : null,
-    };
+  return replicated;
+}
+
+/** Paired used rows right only in the baseline, and only in the candidate (McNemar's b and c). */
+function discordant(
+  rb: RowResults,
+  bAt: number,
+  rc: RowResults,
+  cAt: number,
+  n: number,
+  keep?: (k: number) => boolean,
+): [number, number] {
+  let onlyBase = 0;
+  let onlyCand = 0;
+  for (let k = 0; k < n; k++) {
+    if (rb.status[bAt + k] !== USED || (keep && !keep(k))) continue;
+    const baseRight = rb.rank[bAt + k] === 0;
+    const candRight = rc.rank[cAt + k] === 0;
+    if (baseRight && !candRight) onlyBase++;
+    else if (candRight && !baseRight) onlyCand++;
   }
-  if (out.accuracy && task !== "multilabel") {
-    out.accuracy.mcnemar = {
-      baseline_only: onlyBase,
-      candidate_only: onlyCand,
-      p_value: mcnemarExact(onlyBase, onlyCand),
-    };
-  }
-  return out;
+  return [onlyBase, onlyCand];
 }
 
 /** A delta's verdict: better or worse when the interval leaves 0 out, else "no difference". */
