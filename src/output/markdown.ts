@@ -2,7 +2,7 @@ import type { RowResults } from "../core/rowResults.js";
 import type { GroupSummary } from "../metrics/groups.js";
 import type { PerClassRow } from "../metrics/stats.js";
 import type { InputInfo } from "../readers/types.js";
-import type { Report, RunInfo } from "../wire/eval.js";
+import type { Assertion, Report, RunInfo } from "../wire/eval.js";
 import { formatNumber } from "./formatNumber.js";
 import type { Printer } from "./printer.js";
 import type { Writer } from "./writer.js";
@@ -41,15 +41,31 @@ export function markdownTable(rows: readonly (readonly string[])[], numeric: rea
   return [line(head!), rule, ...body.map(line)].join("\n");
 }
 
+/** `### xent eval ✅` / `❌ N failed`: the heading with the assertions' verdict (none without assertions). */
+export function markdownHeading(command: string, assertions: readonly Assertion[] | null): string {
+  const failed = assertions?.filter((a) => !a.passed).length ?? 0;
+  const verdict = assertions === null ? "" : failed === 0 ? " ✅" : ` ❌ ${failed} failed`;
+  return `### xent ${command}${verdict}`;
+}
+
+/** The assertions with ✅/❌ marks. */
+export function markdownAssertions(assertions: readonly Assertion[]): string {
+  return markdownTable(
+    [
+      ["", "assertion", "value"],
+      ...assertions.map((a) => [a.passed ? "✅" : "❌", `\`${a.expr}\``, formatNumber(a.value)]),
+    ],
+    [false, false, true],
+  );
+}
+
 const describe = (i: InputInfo) => `\`${cell(i.path)}\` (${i.format}${i.member ? `, ${i.member}` : ""})`;
 
 export function markdownReport(report: Report): string {
   const { run, summary, assertions } = report;
   const c = summary.counts;
   const parts: string[] = [];
-  const failed = assertions?.filter((a) => !a.passed).length ?? 0;
-  const verdict = assertions === null ? "" : failed === 0 ? " ✅" : ` ❌ ${failed} failed`;
-  parts.push(`### xent eval${verdict}`);
+  parts.push(markdownHeading("eval", assertions));
   parts.push(
     `${describe(run.inputs.predictions)} against ${describe(run.inputs.targets)} · ${c.rows} rows (${c.used} used${c.ignored ? `, ${c.ignored} ignored` : ""}${c.skipped ? `, ${c.skipped} skipped` : ""})`,
   );
@@ -59,17 +75,7 @@ export function markdownReport(report: Report): string {
     ...Object.entries(summary.metrics).map(([k, v]) => [k, formatNumber(v)]),
   ];
   parts.push(markdownTable(metrics, [false, true]));
-  if (assertions) {
-    parts.push(
-      markdownTable(
-        [
-          ["", "assertion", "value"],
-          ...assertions.map((a) => [a.passed ? "✅" : "❌", `\`${a.expr}\``, formatNumber(a.value)]),
-        ],
-        [false, false, true],
-      ),
-    );
-  }
+  if (assertions) parts.push(markdownAssertions(assertions));
   if (summary.perClass) parts.push(details("per class", perClassTable(summary.perClass, run)));
   if (report.groups) {
     const groups = report.groups;

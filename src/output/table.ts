@@ -3,7 +3,14 @@ import { DEFAULT_IGNORE_INDEX, type Task } from "../core/types.js";
 import type { GroupSummary } from "../metrics/groups.js";
 import type { PerClassRow } from "../metrics/stats.js";
 import type { InputInfo } from "../readers/types.js";
-import { type Report, type RunInfo, type SampleJson, sampleJson, worstJson } from "../wire/eval.js";
+import {
+  type Assertion,
+  type Report,
+  type RunInfo,
+  type SampleJson,
+  sampleJson,
+  worstJson,
+} from "../wire/eval.js";
 import { alignDecimals, formatNumber } from "./formatNumber.js";
 import type { Printer } from "./printer.js";
 import { type Style, visibleLength } from "./style.js";
@@ -13,6 +20,14 @@ import { type Writer, writeRows } from "./writer.js";
  * Lays out a table: text columns left-aligned, number columns with their decimal points lined up,
  * two spaces apart. The header row is styled as a heading.
  */
+/** `PASS  loss<=0.5  0.43` lines, the expressions padded to one width. */
+export function assertionLines(assertions: readonly Assertion[], s: Style): string[] {
+  const width = Math.max(...assertions.map((a) => a.expr.length));
+  return assertions.map(
+    (a) => `${a.passed ? s.pass("PASS") : s.fail("FAIL")}  ${a.expr.padEnd(width)}  ${formatNumber(a.value)}`,
+  );
+}
+
 export function alignColumns(rows: string[][], numeric: boolean[], style?: Style): string {
   const columns = rows[0]!.map((_, j) => {
     const cells = rows.map((r) => r[j]!);
@@ -192,14 +207,7 @@ export class TablePrinter implements Printer {
       ];
       out.push(alignColumns(...withoutEmptyIds(rows, sampleNumeric(task)), s));
     }
-    if (assertions) {
-      out.push("");
-      const width = Math.max(...assertions.map((a) => a.expr.length));
-      for (const a of assertions) {
-        const mark = a.passed ? s.pass("PASS") : s.fail("FAIL");
-        out.push(`${mark}  ${a.expr.padEnd(width)}  ${formatNumber(a.value)}`);
-      }
-    }
+    if (assertions) out.push("", ...assertionLines(assertions, s));
     await this.out.write(`${out.join("\n")}\n`);
   }
 

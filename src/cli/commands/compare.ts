@@ -4,10 +4,10 @@ import type { LossOptions } from "../../core/types.js";
 import { usage, XentError } from "../../errors.js";
 import type { Summary } from "../../metrics/stats.js";
 import { formatNumber } from "../../output/formatNumber.js";
-import { cell, markdownTable } from "../../output/markdown.js";
+import { cell, markdownAssertions, markdownHeading, markdownTable } from "../../output/markdown.js";
 import { prettyJson } from "../../output/prettyJson.js";
 import { makeStyle } from "../../output/style.js";
-import { alignColumns, describeInput } from "../../output/table.js";
+import { alignColumns, assertionLines, describeInput } from "../../output/table.js";
 import type { Writer } from "../../output/writer.js";
 import { withGroups } from "../../readers/groups.js";
 import { join } from "../../readers/join.js";
@@ -353,24 +353,15 @@ async function compareTable(
         `accuracy: McNemar's exact test on ${acc.baseline_only + acc.candidate_only} discordant rows (${acc.baseline_only} right only in the baseline, ${acc.candidate_only} only in the candidate): p = ${formatNumber(acc.p_value, 3)}`,
       ),
     );
-  if (assertions) {
-    out.push("");
-    const width = Math.max(...assertions.map((a) => a.expr.length));
-    for (const a of assertions)
-      out.push(
-        `${a.passed ? s.pass("PASS") : s.fail("FAIL")}  ${a.expr.padEnd(width)}  ${formatNumber(a.value)}`,
-      );
-  }
+  if (assertions) out.push("", ...assertionLines(assertions, s));
   return `${out.join("\n")}\n`;
 }
 
 function compareMarkdown(run: CompareRun, c: Comparison, assertions: Assertion[] | null): string {
-  const failed = assertions?.filter((a) => !a.passed).length ?? 0;
-  const verdictText = assertions === null ? "" : failed === 0 ? " ✅" : ` ❌ ${failed} failed`;
   const k = c.candidate.counts;
   const level = `${formatNumber(run.confidence * 100)}%`;
   const parts = [
-    `### xent compare${verdictText}`,
+    markdownHeading("compare", assertions),
     `\`${cell(run.inputs.candidate.path)}\` against the baseline \`${cell(run.inputs.baseline.path)}\` · ${k.rows} rows (${k.used} used) · ${run.resamples} paired resamples`,
     markdownTable(
       [["metric", "baseline", "candidate", "delta", `${level} interval`, "p", ""], ...rows(c)],
@@ -381,15 +372,6 @@ function compareMarkdown(run: CompareRun, c: Comparison, assertions: Assertion[]
     parts.push(
       `<details><summary>${cell(groupsTitle(run, c))}</summary>\n\n${markdownTable(groupRows(run, c), [false, true, true, true, true, false, false])}\n\n</details>`,
     );
-  if (assertions)
-    parts.push(
-      markdownTable(
-        [
-          ["", "assertion", "value"],
-          ...assertions.map((a) => [a.passed ? "✅" : "❌", `\`${a.expr}\``, formatNumber(a.value)]),
-        ],
-        [false, false, true],
-      ),
-    );
+  if (assertions) parts.push(markdownAssertions(assertions));
   return `${parts.join("\n\n")}\n`;
 }
