@@ -120,6 +120,15 @@ export class GroupStats {
   }
 }
 
+/**
+ * The groups a table shows: worst loss first (groups without used rows last), `limit` of them
+ * (`--top-groups`; 0: all).
+ */
+export function worstGroups(groups: readonly GroupSummary[], limit: number): GroupSummary[] {
+  const sorted = [...groups].sort((a, b) => (b.loss ?? -1) - (a.loss ?? -1));
+  return limit === 0 ? sorted : sorted.slice(0, limit);
+}
+
 /** Numbers by value (2 before 10), then text by code point: group values are often integers. */
 export function compareGroups(a: string, b: string): number {
   const x = Number(a);

@@ -1,5 +1,5 @@
 import type { RowResults } from "../core/rowResults.js";
-import type { GroupSummary } from "../metrics/groups.js";
+import { type GroupSummary, worstGroups } from "../metrics/groups.js";
 import type { PerClassRow } from "../metrics/stats.js";
 import type { InputInfo } from "../readers/types.js";
 import type { Assertion, Report, RunInfo } from "../wire/eval.js";
@@ -79,9 +79,7 @@ export function markdownReport(report: Report): string {
   if (summary.perClass) parts.push(details("per class", perClassTable(summary.perClass, run)));
   if (report.groups) {
     const groups = report.groups;
-    const limit = run.display.topGroups ?? 10;
-    const sorted = [...groups].sort((a, b) => (b.loss ?? -1) - (a.loss ?? -1));
-    const shown = limit === 0 ? sorted : sorted.slice(0, limit);
+    const shown = worstGroups(groups, run.display.topGroups ?? 10);
     const title = `per ${run.display.groupBy ?? "group"}, worst loss first${shown.length < groups.length ? ` (${shown.length} of ${groups.length})` : ""}`;
     parts.push(details(title, groupTable(shown, run)));
   }

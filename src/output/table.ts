@@ -1,6 +1,6 @@
 import type { RowResults } from "../core/rowResults.js";
 import { DEFAULT_IGNORE_INDEX, type Task } from "../core/types.js";
-import type { GroupSummary } from "../metrics/groups.js";
+import { type GroupSummary, worstGroups } from "../metrics/groups.js";
 import type { PerClassRow } from "../metrics/stats.js";
 import type { InputInfo } from "../readers/types.js";
 import {
@@ -213,9 +213,7 @@ export class TablePrinter implements Printer {
 
   /** The groups, worst loss first, `--top-groups` of them (0: all); groups of no used row last. */
   private perGroup(all: GroupSummary[], run: RunInfo): string[] {
-    const sorted = [...all].sort((a, b) => (b.loss ?? -1) - (a.loss ?? -1));
-    const limit = run.display.topGroups ?? 10;
-    const shown = limit === 0 ? sorted : sorted.slice(0, limit);
+    const shown = worstGroups(all, run.display.topGroups ?? 10);
     const task = run.options.task;
     const score = task === "multilabel" ? "hamming_accuracy" : "accuracy";
     const title = `per ${run.display.groupBy ?? "group"}, by loss, worst first${shown.length < all.length ? ` (${shown.length} of ${all.length})` : ""}`;
@@ -233,7 +231,7 @@ export class TablePrinter implements Printer {
       this.style.heading(title),
       alignColumns(rows, [false, true, true, true, true, true], this.style),
     ];
-    const rest = sorted.length - shown.length;
+    const rest = all.length - shown.length;
     if (rest > 0) lines.push(this.style.dim(`… ${rest} more groups (--top-groups 0 shows all)`));
     return lines;
   }
