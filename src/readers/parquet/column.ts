@@ -230,7 +230,8 @@ export class ColumnCursor {
     const f = this.field;
     const offsets = new Int32Array(n + 1);
     let rowValid: Uint8Array | null = null;
-    let itemValid: Uint8Array | null = null;
+    /** Positions of null elements among the values (rare: validity is built from them at the end). */
+    const nullItems: number[] = [];
     let out: Values | null = null;
     let rows = 0;
     let first = true;
@@ -275,13 +276,7 @@ export class ColumnCursor {
         }
         if (def === f.maxDef) out.copy(page.values, this.vpos++, 1);
         else {
-          itemValid ??= new Uint8Array(Math.max(out.length + 1, n * this.perRow)).fill(1);
-          if (itemValid.length <= out.length) {
-            const grown = new Uint8Array(out.length * 2 + 1).fill(1);
-            grown.set(itemValid);
-            itemValid = grown;
-          }
-          itemValid[out.length] = 0;
+          nullItems.push(out.length);
           out.gap();
         }
         i++;
@@ -294,14 +289,12 @@ export class ColumnCursor {
     const values = out?.result() ?? new Float32Array(0);
     offsets[n] = values.length;
     if (n > 0) this.perRow = Math.max(1, Math.ceil(values.length / n));
-    const child = leafData(
-      (this.type as List).valueType,
-      values,
-      itemValid && itemValid.length >= values.length
-        ? itemValid
-        : itemValid && padValid(itemValid, values.length),
-      values.length,
-    );
+    let itemValid: Uint8Array | null = null;
+    if (nullItems.length > 0) {
+      itemValid = new Uint8Array(values.length).fill(1);
+      for (const k of nullItems) itemValid[k] = 0;
+    }
+    const child = leafData((this.type as List).valueType, values, itemValid, values.length);
     return makeData({
       type: this.type as List,
       length: n,
@@ -311,10 +304,4 @@ export class ColumnCursor {
       ...(rowValid ? { nullBitmap: bitmap(rowValid, n) } : {}),
     });
   }
-}
-
-function padValid(valid: Uint8Array, n: number): Uint8Array {
-  const out = new Uint8Array(n).fill(1);
-  out.set(valid.subarray(0, Math.min(n, valid.length)));
-  return out;
 }
