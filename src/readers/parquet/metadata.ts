@@ -286,10 +286,14 @@ function field(node: SchemaNode, column: number): ParquetField {
   };
 }
 
-/** The leaf's path from the top-level field down, as column chunks name it (path_in_schema). */
-function leafPaths(node: SchemaNode, prefix: string[] = []): string[][] {
+/**
+ * The leaf columns under a node, in row groups' column-chunk order: each one's path from the
+ * top-level field down (as path_in_schema names it) and physical type.
+ */
+function leaves(node: SchemaNode, prefix: string[] = []): { path: string[]; physical: Physical }[] {
   const path = [...prefix, node.name];
-  return node.children === null ? [path] : node.children.flatMap((c) => leafPaths(c, path));
+  if (node.children !== null) return node.children.flatMap((c) => leaves(c, path));
+  return [{ path, physical: PHYSICAL[node.el.int(1, "type", 0, PHYSICAL.length - 1)]! }];
 }
 
 function checkMeta(root: Struct, dataEnd: number): ParquetMeta {
@@ -301,13 +305,10 @@ function checkMeta(root: Struct, dataEnd: number): ParquetMeta {
   const physical: Physical[] = [];
   for (const node of tree) {
     fields.push(field(node, paths.length));
-    const leaves = leafPaths(node);
-    for (const path of leaves) paths.push(path);
-    const collect = (n: SchemaNode): void => {
-      if (n.children === null) physical.push(PHYSICAL[n.el.int(1, "type", 0, PHYSICAL.length - 1)]!);
-      else n.children.forEach(collect);
-    };
-    collect(node);
+    for (const leaf of leaves(node)) {
+      paths.push(leaf.path);
+      physical.push(leaf.physical);
+    }
   }
   for (const f of fields) if (f.kind === "other") f.column = null;
   const rows = root.int(3, "num_rows", 0, Number.MAX_SAFE_INTEGER);
