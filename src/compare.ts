@@ -120,7 +120,7 @@ class Side {
       } catch (e) {
         throw e instanceof XentError && e.context.file === undefined ? e.at({ file: this.file }) : e;
       }
-      this.stats.add(results, block.ids);
+      this.stats.add(results, block);
       // Readers may reuse a block's buffers for the next: it is read only once this one is evaluated.
       this.ahead = this.pull();
       this.results = results;

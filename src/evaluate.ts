@@ -41,7 +41,7 @@ export async function evaluate(blocks: AsyncIterable<RowBlock>, options: Evaluat
         ? e.at({ file: options.predictionsPath })
         : e;
     }
-    stats.add(results, block.ids);
+    stats.add(results, block);
     if (options.onRows) await options.onRows(results, block);
     options.onProgress?.(block.start + block.rows);
     // Readers that read synchronously (CSV, NPY) never hand the event loop a turn of its own:

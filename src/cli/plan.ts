@@ -83,7 +83,11 @@ export interface EvalArgs {
 
 /** Everything `xent eval` needs to run: open sources, resolved options, the run's description. */
 export interface EvalPlan {
-  /** Positions per sequence for --shift-labels and --per-sequence (null without them). */
+  /**
+   * Positions per sequence of a fixed (B, T, V) layout, when the rows' sequence numbers are needed
+   * (--shift-labels, --per-sequence, a list column of targets to check them against); null when
+   * not needed or when the rows bring their own (a list-of-lists column).
+   */
   sequenceLength: number | null;
   predictions: PredictionSource;
   targets: TargetSource | null;
@@ -273,16 +277,28 @@ async function completePlan(
         ? undefined
         : (predictions.groupColumn ?? targets?.groupColumn ?? args.groupBy);
   let sequenceLength: number | null = null;
+  const layout = opened.layout;
+  const vocabularyLast =
+    layout !== null && layout.axis === layout.shape.length - 1 && layout.shape.length >= 2;
   if (lm) {
-    const layout = opened.layout;
     if (task !== "multiclass")
       throw usage("--shift-labels, --per-sequence and --bytes are for multiclass (token) predictions");
-    if (layout === null || layout.axis !== layout.shape.length - 1 || layout.shape.length < 2)
+    if (!vocabularyLast && !predictions.listOfLists)
       throw usage(
-        "--shift-labels, --per-sequence and --bytes need logits of shape (B, T, V) or (T, V) with the vocabulary last: NPY, NPZ or safetensors",
+        "--shift-labels, --per-sequence and --bytes need logits of shape (B, T, V) or (T, V) with the vocabulary last (NPY, NPZ, safetensors), or an Arrow/Parquet column of lists of lists (one list of positions per sequence)",
       );
-    sequenceLength = layout.shape[layout.shape.length - 2]!;
   }
+  if (vocabularyLast && (lm || targets?.listOfLists)) sequenceLength = layout.shape[layout.shape.length - 2]!;
+  else if (targets?.listOfLists && predictions.listOfLists !== true && layout !== null)
+    throw usage(
+      `${targets.info.path} holds a list of targets per sequence: the predictions need the vocabulary on their last axis, (B, T, V)`,
+    );
+  // Rows of inputs of more than two axes carry their coordinates over the other axes.
+  const positions = predictions.listOfLists
+    ? { dims: 2, shape: null }
+    : layout !== null && layout.shape.length > 2
+      ? { dims: layout.shape.length - 1, shape: layout.shape.filter((_, d) => d !== layout.axis) }
+      : undefined;
   const bytes = args.bytes === undefined ? null : readBytes(args.bytes);
   return {
     sequenceLength,
@@ -308,6 +324,7 @@ async function completePlan(
       perSample: args.perSample,
       worst: args.worst,
       perClass: args.perClass,
+      ...(positions ? { positions } : {}),
       ...(lm ? { lm: { perSequence: args.perSequence, bytes } } : {}),
       display: {
         sortClasses: args.sortClasses,

@@ -58,6 +58,25 @@ export interface RowBlock {
   groups?: string[] | undefined;
   /** Per-row 1-based line numbers in the predictions file (text formats), for error messages. */
   lines?: Uint32Array | undefined;
+  /**
+   * Each row's coordinates in the input when they cannot be computed from its index (a ragged
+   * list-of-lists column: [sequence, position]); fixed shapes get theirs from RunInfo.positions.
+   */
+  pos?: RowPositions | undefined;
+  /** Each row's sequence number (language-model runs): --shift-labels and --per-sequence use it. */
+  sequences?: Float64Array | undefined;
+}
+
+/** Coordinates of a block's rows over every axis but the class axis: rows × dims, row-major. */
+export interface RowPositions {
+  dims: number;
+  values: Float64Array;
+}
+
+/** A block's per-row labels besides the index: what per-sample and worst rows print. */
+export interface RowLabels {
+  ids?: readonly string[] | undefined;
+  pos?: RowPositions | undefined;
 }
 
 /** Row status codes in RowResults.status. */

@@ -1,5 +1,6 @@
+import { positionAt } from "../core/positions.js";
 import { POSITIVE, PREDICTED, type RowResults } from "../core/rowResults.js";
-import { IGNORED, type LossOptions, SKIPPED, type Task } from "../core/types.js";
+import { IGNORED, type LossOptions, type RowLabels, SKIPPED, type Task } from "../core/types.js";
 import { XentError } from "../errors.js";
 import { BinarySums, type BinaryTotals } from "./binarySums.js";
 import { BINARY_ECE_BINS, binaryEceBin, ECE_BINS, eceBin } from "./calibration.js";
@@ -129,10 +130,10 @@ export class Stats {
     this.binarySums = binary && extras.wasm !== false ? BinarySums.create() : null;
   }
 
-  /** Adds one block's rows; `ids` are the block's per-row ids, kept for the worst rows only. */
-  add(res: RowResults, ids?: readonly string[]): void {
+  /** Adds one block's rows; `labels` (ids, positions) are kept for the worst rows only. */
+  add(res: RowResults, labels: RowLabels = {}): void {
     if (this.options.task !== "multiclass") {
-      this.addSigmoid(res, ids);
+      this.addSigmoid(res, labels);
       return;
     }
     const ks = this.options.topK;
@@ -161,7 +162,7 @@ export class Stats {
         this.eceConfidence[bin]!.add(confidence);
       }
       pc?.add(y, pred, rank === 0, loss, res.weight[r]!, res.nll[r]!);
-      if (this.worst.wants(loss, res.start + r)) this.keepWorst(res, r, ids);
+      if (this.worst.wants(loss, res.start + r)) this.keepWorst(res, r, labels);
     }
   }
 
@@ -180,11 +181,12 @@ export class Stats {
   }
 
   /** Row r among the worst rows (the caller checked that it enters the list). */
-  private keepWorst(res: RowResults, r: number, ids: readonly string[] | undefined): void {
+  private keepWorst(res: RowResults, r: number, labels: RowLabels): void {
     const task = this.options.task;
     this.worst.add({
       index: res.start + r,
-      id: ids?.[r],
+      id: labels.ids?.[r],
+      ...(labels.pos ? { pos: positionAt(labels.pos, r) } : {}),
       target: res.target[r]!,
       loss: res.loss[r]!,
       nll: res.nll[r]!,
@@ -201,10 +203,10 @@ export class Stats {
    * targets of exactly 1 and sums only soft ones: exact sums cost ~20 ns an add, and were 60% of
    * a 10M-row binary run.
    */
-  private addSigmoid(res: RowResults, ids?: readonly string[]): void {
+  private addSigmoid(res: RowResults, rowLabels: RowLabels): void {
     const binary = this.options.task === "binary";
     if (binary && this.binarySums !== null) {
-      this.addBinaryInWasm(res, ids, this.binarySums);
+      this.addBinaryInWasm(res, rowLabels, this.binarySums);
       return;
     }
     const pc = this.perClass;
@@ -236,12 +238,12 @@ export class Stats {
         if (pred === 1) labels.predicted[0]!++;
         pc?.add(y, pred, rank === 0, loss, 1, res.nll[r]!);
       } else this.addLabels(res, r);
-      if (this.worst.wants(loss, res.start + r)) this.keepWorst(res, r, ids);
+      if (this.worst.wants(loss, res.start + r)) this.keepWorst(res, r, rowLabels);
     }
   }
 
   /** Binary rows through BinarySums (WebAssembly); per-class sums and worst rows stay here. */
-  private addBinaryInWasm(res: RowResults, ids: readonly string[] | undefined, wasm: BinarySums): void {
+  private addBinaryInWasm(res: RowResults, rowLabels: RowLabels, wasm: BinarySums): void {
     const labels = this.labels!;
     const totals: BinaryTotals = {
       used: 0,
@@ -275,7 +277,7 @@ export class Stats {
       if (status === IGNORED || status === SKIPPED) continue;
       const loss = res.loss[r]!;
       pc?.add(res.target[r]!, res.pred[r]!, res.rank[r] === 0, loss, 1, res.nll[r]!);
-      if (this.worst.wants(loss, res.start + r)) this.keepWorst(res, r, ids);
+      if (this.worst.wants(loss, res.start + r)) this.keepWorst(res, r, rowLabels);
     }
   }
 

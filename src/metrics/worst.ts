@@ -2,6 +2,8 @@
 export interface WorstRow {
   index: number;
   id?: string | undefined;
+  /** The row's coordinates, when the block brought them (a ragged list-of-lists column). */
+  pos?: number[] | undefined;
   target: number;
   loss: number;
   nll: number;

@@ -1,11 +1,12 @@
 import type { RowResults } from "../core/rowResults.js";
-import type { Task } from "../core/types.js";
+import type { RowLabels, Task } from "../core/types.js";
 import { type Report, type RunInfo, SAMPLE_FIELDS, sampleJson } from "../wire/eval.js";
 import type { Printer } from "./printer.js";
 import { type Writer, writeRows } from "./writer.js";
 
-/** The header of each task's per-sample rows. */
-export const csvHeader = (task: Task) => ["index", "id", ...SAMPLE_FIELDS[task]].join(",");
+/** The header of each task's per-sample rows; `pos_0`, `pos_1`, … after `id` for inputs of more than two axes. */
+export const csvHeader = (task: Task, dims = 0) =>
+  ["index", "id", ...Array.from({ length: dims }, (_, d) => `pos_${d}`), ...SAMPLE_FIELDS[task]].join(",");
 export const CSV_HEADER = csvHeader("multiclass");
 
 /** RFC 4180 quoting, only where a field needs it. */
@@ -29,19 +30,24 @@ function numberField(x: number | null | undefined): string {
  */
 export class CsvPrinter implements Printer {
   private task: Task = "multiclass";
+  private shape: number[] | null = null;
+  private dims = 0;
 
   constructor(private readonly out: Writer) {}
 
   async begin(run: RunInfo): Promise<void> {
     this.task = run.options.task;
-    await this.out.write(`${csvHeader(this.task)}\n`);
+    this.shape = run.positions?.shape ?? null;
+    this.dims = run.positions?.dims ?? 0;
+    await this.out.write(`${csvHeader(this.task, this.dims)}\n`);
   }
 
-  async samples(res: RowResults, ids: readonly string[] | undefined): Promise<void> {
+  async samples(res: RowResults, labels: RowLabels): Promise<void> {
     const fields = SAMPLE_FIELDS[this.task];
     await writeRows(this.out, res.rows, (r) => {
-      const s = sampleJson(res, r, ids, this.task);
+      const s = sampleJson(res, r, labels, this.task, this.shape);
       let line = `${s.index},${field(s.id ?? "")}`;
+      for (let d = 0; d < this.dims; d++) line += `,${s.pos?.[d] ?? ""}`;
       for (const key of fields) line += `,${numberField(s[key])}`;
       return `${line}\n`;
     });

@@ -2,7 +2,7 @@ import { createReadStream, createWriteStream, mkdtempSync, rmSync } from "node:f
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import type { RowResults } from "../core/rowResults.js";
-import type { Task } from "../core/types.js";
+import type { RowLabels, Task } from "../core/types.js";
 import { XentError } from "../errors.js";
 import { describeIoError } from "../readers/files.js";
 import { documentJson, type Report, type RunInfo, sampleJson } from "../wire/eval.js";
@@ -27,9 +27,11 @@ export class JsonPrinter implements Printer {
   constructor(private readonly out: Writer) {}
 
   private task: Task = "multiclass";
+  private shape: number[] | null = null;
 
   async begin(run: RunInfo): Promise<void> {
     this.task = run.options.task;
+    this.shape = run.positions?.shape ?? null;
     if (!run.perSample) return;
     let dir: string;
     try {
@@ -44,12 +46,13 @@ export class JsonPrinter implements Printer {
     this.spool = { dir, path, writer: new Writer(createWriteStream(path)), rows: 0 };
   }
 
-  async samples(res: RowResults, ids: readonly string[] | undefined): Promise<void> {
+  async samples(res: RowResults, labels: RowLabels): Promise<void> {
     const spool = this.spool!;
     await writeRows(
       spool.writer,
       res.rows,
-      (r) => `${spool.rows++ === 0 ? "" : ","}\n    ${json(sampleJson(res, r, ids, this.task))}`,
+      (r) =>
+        `${spool.rows++ === 0 ? "" : ","}\n    ${json(sampleJson(res, r, labels, this.task, this.shape))}`,
     );
   }
 

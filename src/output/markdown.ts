@@ -1,4 +1,5 @@
 import type { RowResults } from "../core/rowResults.js";
+import type { RowLabels } from "../core/types.js";
 import { type GroupSummary, worstGroups } from "../metrics/groups.js";
 import type { PerClassRow } from "../metrics/stats.js";
 import type { InputInfo } from "../readers/types.js";
@@ -18,7 +19,7 @@ export class MarkdownPrinter implements Printer {
 
   async begin(_run: RunInfo): Promise<void> {}
 
-  async samples(_results: RowResults, _ids: readonly string[] | undefined): Promise<void> {
+  async samples(_results: RowResults, _labels: RowLabels): Promise<void> {
     throw new Error("--format markdown prints no per-sample rows");
   }
 

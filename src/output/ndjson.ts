@@ -1,5 +1,5 @@
 import type { RowResults } from "../core/rowResults.js";
-import type { Task } from "../core/types.js";
+import type { RowLabels, Task } from "../core/types.js";
 import { documentJson, type Report, type RunInfo, sampleJson } from "../wire/eval.js";
 import type { Printer } from "./printer.js";
 import { type Writer, writeRows } from "./writer.js";
@@ -11,18 +11,20 @@ import { type Writer, writeRows } from "./writer.js";
  */
 export class NdjsonPrinter implements Printer {
   private task: Task = "multiclass";
+  private shape: number[] | null = null;
 
   constructor(private readonly out: Writer) {}
 
   async begin(run: RunInfo): Promise<void> {
     this.task = run.options.task;
+    this.shape = run.positions?.shape ?? null;
   }
 
-  async samples(res: RowResults, ids: readonly string[] | undefined): Promise<void> {
+  async samples(res: RowResults, labels: RowLabels): Promise<void> {
     await writeRows(
       this.out,
       res.rows,
-      (r) => `${JSON.stringify({ type: "sample", ...sampleJson(res, r, ids, this.task) })}\n`,
+      (r) => `${JSON.stringify({ type: "sample", ...sampleJson(res, r, labels, this.task, this.shape) })}\n`,
     );
   }
 

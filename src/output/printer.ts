@@ -1,4 +1,5 @@
 import type { RowResults } from "../core/rowResults.js";
+import type { RowLabels } from "../core/types.js";
 import type { Report, RunInfo } from "../wire/eval.js";
 
 /**
@@ -8,7 +9,7 @@ import type { Report, RunInfo } from "../wire/eval.js";
 export interface Printer {
   begin(run: RunInfo): Promise<void>;
   /** Called once per block when per-sample output is on. */
-  samples(results: RowResults, ids: readonly string[] | undefined): Promise<void>;
+  samples(results: RowResults, labels: RowLabels): Promise<void>;
   end(report: Report): Promise<void>;
   /** The run stops early (an error, Ctrl-C): drop anything half-written. */
   abort?(): void;

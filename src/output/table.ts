@@ -1,5 +1,5 @@
 import type { RowResults } from "../core/rowResults.js";
-import { DEFAULT_IGNORE_INDEX, type Task } from "../core/types.js";
+import { DEFAULT_IGNORE_INDEX, type RowLabels, type Task } from "../core/types.js";
 import { type GroupSummary, worstGroups } from "../metrics/groups.js";
 import type { PerClassRow } from "../metrics/stats.js";
 import type { InputInfo } from "../readers/types.js";
@@ -66,7 +66,8 @@ const SAMPLE_COLUMNS = {
   binary: ["target", "pred", "p", "nll", "loss"],
   multilabel: ["positives", "predicted", "wrong", "nll", "loss"],
 } as const satisfies Record<Task, readonly (keyof SampleJson)[]>;
-const sampleHeader = (task: Task) => ["index", "id", ...SAMPLE_COLUMNS[task]];
+/** The second column holds the id, else (inputs of more than two axes) the position "b,t". */
+const sampleHeader = (task: Task, second = "id") => ["index", second, ...SAMPLE_COLUMNS[task]];
 /** index, id, then the task's columns: classes are text, the rest numbers. */
 const sampleNumeric = (task: Task) => [
   true,
@@ -81,6 +82,8 @@ function classLabel(c: number | null | undefined, names: readonly string[] | nul
   return name === undefined ? String(c) : `${c} ${name}`;
 }
 
+const idCell = (s: SampleJson) => s.id ?? s.pos?.join(",") ?? "";
+
 function sampleCells(s: SampleJson, names: readonly string[] | null, task: Task): string[] {
   const n = (x: number | null | undefined) => (x === null || x === undefined ? "-" : formatNumber(x));
   const loss = s.skipped ? "skipped" : s.ignored ? "ignored" : n(s.loss);
@@ -88,7 +91,7 @@ function sampleCells(s: SampleJson, names: readonly string[] | null, task: Task)
     const count = (x: number | null | undefined) => (x === null || x === undefined ? "-" : String(x));
     return [
       String(s.index),
-      s.id ?? "",
+      idCell(s),
       count(s.positives),
       count(s.predicted),
       count(s.wrong),
@@ -99,7 +102,7 @@ function sampleCells(s: SampleJson, names: readonly string[] | null, task: Task)
   const target = s.target ?? null;
   return [
     String(s.index),
-    s.id ?? "",
+    idCell(s),
     s.ignored && target !== null && (names === null || target < 0)
       ? String(target)
       : classLabel(target, names),
@@ -127,6 +130,7 @@ export class TablePrinter implements Printer {
   private sampleHeader = true;
   private names: readonly string[] | null = null;
   private task: Task = "multiclass";
+  private shape: number[] | null = null;
 
   constructor(
     private readonly out: Writer,
@@ -136,25 +140,31 @@ export class TablePrinter implements Printer {
   async begin(run: RunInfo): Promise<void> {
     this.names = run.classNames;
     this.task = run.options.task;
+    this.shape = run.positions?.shape ?? null;
   }
 
-  async samples(res: RowResults, ids: readonly string[] | undefined): Promise<void> {
+  async samples(res: RowResults, labels: RowLabels): Promise<void> {
+    const second = labels.ids !== undefined || labels.pos !== undefined || this.shape !== null;
     // Fixed widths (not measured over all rows) keep memory to a few rows of text.
     const line = (cells: string[]) => {
-      if (!ids) cells.splice(1, 1);
+      if (!second) cells.splice(1, 1);
       const all = sampleNumeric(this.task);
-      const numeric = ids ? all : all.filter((_, j) => j !== 1);
+      const numeric = second ? all : all.filter((_, j) => j !== 1);
       return cells
         .map((c, j) => (j === 0 ? c.padStart(7) : numeric[j] ? c.padStart(9) : c.padEnd(12)))
         .join("  ")
         .trimEnd();
     };
-    if (this.sampleHeader) await this.out.write(`${this.style.heading(line(sampleHeader(this.task)))}\n`);
+    if (this.sampleHeader) {
+      const header = sampleHeader(this.task, labels.ids === undefined ? "pos" : "id");
+      await this.out.write(`${this.style.heading(line(header))}\n`);
+    }
     this.sampleHeader = false;
     await writeRows(
       this.out,
       res.rows,
-      (r) => `${line(sampleCells(sampleJson(res, r, ids, this.task), this.names, this.task))}\n`,
+      (r) =>
+        `${line(sampleCells(sampleJson(res, r, labels, this.task, this.shape), this.names, this.task))}\n`,
     );
   }
 
@@ -201,9 +211,10 @@ export class TablePrinter implements Printer {
     if (run.worst > 0 && !run.perSample) {
       out.push("", s.heading(`worst ${summary.worst.rows.length} rows by loss`));
       const task = o.task;
+      const worst = summary.worst.rows.map((w) => worstJson(w, task, run.positions?.shape ?? null));
       const rows = [
-        sampleHeader(task),
-        ...summary.worst.rows.map((w) => sampleCells(worstJson(w, task), run.classNames, task)),
+        sampleHeader(task, worst.some((w) => w.id !== undefined) ? "id" : "pos"),
+        ...worst.map((w) => sampleCells(w, run.classNames, task)),
       ];
       out.push(alignColumns(...withoutEmptyIds(rows, sampleNumeric(task)), s));
     }

@@ -192,7 +192,7 @@ function serveBlocks(init: BlockWorkerInit): void {
       results.rows = block.rows;
       results.start = block.start;
       kernel.evaluate(block, results);
-      stats.add(results, block.ids);
+      stats.add(results, block);
       // The scores' buffer goes back to be filled with a later block.
       const scores = block.scores.buffer as ArrayBuffer;
       if (init.results) {

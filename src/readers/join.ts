@@ -1,4 +1,5 @@
 import { isClassIndex, notAClassIndex } from "../core/indexTarget.js";
+import { slicePositions } from "../core/positions.js";
 import { SUM_TOLERANCE } from "../core/probabilityLook.js";
 import { notABinaryTarget } from "../core/sigmoidBlock.js";
 import type { RowBlock, TargetBlock, Task } from "../core/types.js";
@@ -117,12 +118,44 @@ async function* pairs(
       ids: p.ids?.slice(pOff, pOff + n) ?? t?.ids?.slice(tOff, tOff + n),
       groups: p.groups?.slice(pOff, pOff + n) ?? t?.groups?.slice(tOff, tOff + n),
       lines: p.lines?.subarray(pOff, pOff + n),
+      pos: p.pos && slicePositions(p.pos, pOff, pOff + n),
+      sequences: sameSequences(p, pOff, t, tOff, n, start, predictions, targets),
     };
     pOff += n;
     tOff += n;
     if (pOff === p.rows) p = null;
     if (t !== null && tOff === t.rows) t = null;
   }
+}
+
+/**
+ * The rows' sequence numbers (list-of-lists layouts), checked to agree when both files have them:
+ * two files with the same number of tokens cut into sequences differently would otherwise pair
+ * every token with the wrong label.
+ */
+function sameSequences(
+  p: ScoreChunk,
+  pOff: number,
+  t: TargetChunk | null,
+  tOff: number,
+  n: number,
+  start: number,
+  predictions: PredictionSource,
+  targets: TargetSource | null,
+): Float64Array | undefined {
+  const a = p.sequences?.subarray(pOff, pOff + n);
+  const b = t?.sequences?.subarray(tOff, tOff + n);
+  if (a && b) {
+    for (let r = 0; r < n; r++) {
+      if (a[r] !== b[r]) {
+        throw new XentError(
+          "shape",
+          `the files cut the tokens into sequences differently: token ${start + r} is in sequence ${a[r]} of ${predictions.info.path} and in sequence ${b[r]} of ${targets!.info.path} (their sequences' lengths differ)`,
+        );
+      }
+    }
+  }
+  return a ?? b;
 }
 
 /** Rows [from, to) of a chunk's targets, as views where the values are typed arrays. */

@@ -1,4 +1,4 @@
-import type { Scores } from "../core/types.js";
+import type { RowPositions, Scores } from "../core/types.js";
 import type { NpyDtype, NpyHeader } from "./npy/header.js";
 
 /** Raw target values as a file holds them, before class names are resolved. */
@@ -40,6 +40,9 @@ export interface ScoreChunk {
   /** Each row's `--group-by` value, when this file has the column. */
   groups?: string[] | undefined;
   lines?: Uint32Array | undefined;
+  /** List-of-lists layouts: each row's [sequence, position] and sequence number. */
+  pos?: RowPositions | undefined;
+  sequences?: Float64Array | undefined;
 }
 
 /** A run of consecutive rows read from a targets file. */
@@ -52,6 +55,8 @@ export interface TargetChunk {
   ids?: string[] | undefined;
   /** Each row's `--group-by` value, when this file has the column. */
   groups?: string[] | undefined;
+  /** A list column of targets (one list per sequence): each row's sequence number. */
+  sequences?: Float64Array | undefined;
 }
 
 /**
@@ -134,6 +139,11 @@ export interface PredictionSource extends Source, RowsAhead, Grouped {
   rowGroupPlan?: (targets: TargetSource | null) => RowGroupPlan | null;
   /** Tabular formats: the column names (or 0-based numbers), for messages. */
   columnNames?: string[];
+  /**
+   * A column of lists of lists (Arrow, Parquet): one list of positions per sequence, each a list
+   * of scores; rows are tokens, and chunks carry each one's [sequence, position].
+   */
+  listOfLists?: boolean;
   chunks(chunkRows: number): AsyncIterable<ScoreChunk>;
 }
 
@@ -147,6 +157,8 @@ export interface TargetSource extends Source, RowsAhead, Grouped {
   info: InputInfo;
   kind: TargetKind;
   positional?: PositionalNpy;
+  /** A list column of targets, one list per sequence: chunks carry each row's sequence number. */
+  listOfLists?: boolean;
   chunks(chunkRows: number): AsyncIterable<TargetChunk>;
 }
 

@@ -1,6 +1,8 @@
 /** The `xent.eval/1` document: what a run reports, and how each part is written as JSON. */
+
+import { positionAt, unravel } from "../core/positions.js";
 import type { RowResults } from "../core/rowResults.js";
-import { IGNORED, type LossOptions, SKIPPED, type Task } from "../core/types.js";
+import { IGNORED, type LossOptions, type RowLabels, SKIPPED, type Task } from "../core/types.js";
 import type { GroupSummary } from "../metrics/groups.js";
 import type { Summary } from "../metrics/stats.js";
 import type { WorstRow } from "../metrics/worst.js";
@@ -19,6 +21,12 @@ export interface RunInfo {
   worst: number;
   perClass: boolean;
   /** How the table printer lays out the per-class table. */
+  /**
+   * Inputs of more than two axes: per-sample and worst rows carry `pos`, their coordinates over
+   * the axes other than the class axis. `shape` is those axes' sizes (pos follows from the index),
+   * or null when the rows bring their own (a ragged list-of-lists column: [sequence, position]).
+   */
+  positions?: { dims: number; shape: number[] | null } | undefined;
   /** Language-model runs (`--shift-labels`, `--per-sequence`, `--bytes`): what finish adds. */
   lm?: { perSequence: boolean; bytes: number | null } | undefined;
   display: {
@@ -56,6 +64,8 @@ export const SCHEMA = "xent.eval/1";
 export interface SampleJson {
   index: number;
   id?: string;
+  /** The row's coordinates over the input's axes other than the class axis (K-dim inputs). */
+  pos?: number[];
   target?: number | null;
   loss: number | null;
   nll: number | null;
@@ -80,9 +90,15 @@ export const SAMPLE_FIELDS = {
 export function sampleJson(
   res: RowResults,
   r: number,
-  ids: readonly string[] | undefined,
+  labels: RowLabels,
   task: Task = "multiclass",
+  shape: readonly number[] | null = null,
 ): SampleJson {
+  const index = res.start + r;
+  const where = {
+    id: labels.ids?.[r],
+    pos: labels.pos ? positionAt(labels.pos, r) : shape ? unravel(index, shape) : undefined,
+  };
   const status = res.status[r]!;
   const used = status !== IGNORED && status !== SKIPPED;
   const skipped = status === SKIPPED;
@@ -90,7 +106,7 @@ export function sampleJson(
   const loss = skipped ? null : res.loss[r]!;
   const nll = used ? res.nll[r]! : null;
   if (task === "multilabel") {
-    return sample(res.start + r, ids?.[r], {
+    return sample(index, where, {
       // The row's mean over its labels: the mean of these is `loss`.
       loss: loss === null ? null : loss / res.weight[r]!,
       nll,
@@ -102,7 +118,7 @@ export function sampleJson(
   }
   if (task === "binary") {
     const value = res.value[r]!;
-    return sample(res.start + r, ids?.[r], {
+    return sample(index, where, {
       target: value === value ? value : null,
       loss,
       nll,
@@ -112,7 +128,7 @@ export function sampleJson(
     });
   }
   const target = skipped && res.target[r] === -1 ? null : res.target[r]!;
-  return sample(res.start + r, ids?.[r], {
+  return sample(index, where, {
     target,
     loss,
     nll,
@@ -122,9 +138,14 @@ export function sampleJson(
   });
 }
 
-export function worstJson(row: WorstRow, task: Task = "multiclass"): SampleJson {
+export function worstJson(
+  row: WorstRow,
+  task: Task = "multiclass",
+  shape: readonly number[] | null = null,
+): SampleJson {
+  const where = { id: row.id, pos: row.pos ?? (shape ? unravel(row.index, shape) : undefined) };
   if (task === "multilabel") {
-    return sample(row.index, row.id, {
+    return sample(row.index, where, {
       loss: row.loss / (row.weight ?? 1),
       nll: row.nll,
       positives: row.target,
@@ -134,7 +155,7 @@ export function worstJson(row: WorstRow, task: Task = "multiclass"): SampleJson 
     });
   }
   if (task === "binary") {
-    return sample(row.index, row.id, {
+    return sample(row.index, where, {
       target: row.value ?? row.target,
       loss: row.loss,
       nll: row.nll,
@@ -143,7 +164,7 @@ export function worstJson(row: WorstRow, task: Task = "multiclass"): SampleJson 
       ignored: false,
     });
   }
-  return sample(row.index, row.id, {
+  return sample(row.index, where, {
     target: row.target,
     loss: row.loss,
     nll: row.nll,
@@ -153,9 +174,18 @@ export function worstJson(row: WorstRow, task: Task = "multiclass"): SampleJson 
   });
 }
 
-/** `id` (when there is one) right after `index`, as in the contract's example. */
-function sample(index: number, id: string | undefined, rest: Omit<SampleJson, "index" | "id">): SampleJson {
-  return id === undefined ? { index, ...rest } : { index, id, ...rest };
+/** `id` and `pos` (when there are) right after `index`, as in the contract's example. */
+function sample(
+  index: number,
+  where: { id: string | undefined; pos: number[] | undefined },
+  rest: Omit<SampleJson, "index" | "id" | "pos">,
+): SampleJson {
+  return {
+    index,
+    ...(where.id === undefined ? {} : { id: where.id }),
+    ...(where.pos === undefined ? {} : { pos: where.pos }),
+    ...rest,
+  };
 }
 
 /** The JSON document without `per_sample` (which the JSON printer streams). */
@@ -172,7 +202,9 @@ export function documentJson(report: Report) {
   if (summary.perClass) doc.per_class = summary.perClass;
   if (report.groups) doc.per_group = report.groups;
   if (run.worst > 0 && !run.perSample)
-    doc.per_sample = summary.worst.rows.map((w) => worstJson(w, run.options.task));
+    doc.per_sample = summary.worst.rows.map((w) =>
+      worstJson(w, run.options.task, run.positions?.shape ?? null),
+    );
   if (assertions) doc.assertions = assertions;
   if (report.state) doc.state = report.state;
   return doc;

@@ -84,3 +84,121 @@ describe("language models: --shift-labels, --per-sequence, --bytes", () => {
     );
   });
 });
+
+/** Golden: ragged sequences (lengths 5, 1, 9, 0, 4, 6), shifted sequence by sequence in torch. */
+const ragged = JSON.parse(readFileSync(`${L}ragged_expected.json`, "utf8"));
+
+async function evalJson(files: string[], args: string[]): Promise<Json> {
+  return JSON.parse(
+    (await runInProcess(["eval", ...files.map((f) => `${L}${f}`), ...args, "--json"])).stdout,
+  );
+}
+
+describe("language models in Arrow and Parquet: a column of lists of lists, one row per sequence", () => {
+  const layouts: [string, string[]][] = [
+    ["list<list<float>> with a list<int64> label column, two record batches", ["ragged.arrow"]],
+    ["list<fixed_size_list<float, 11>>, with id and group columns", ["ragged_fixed.arrow"]],
+    ["scores and labels in separate Arrow files", ["ragged_logits.arrow", "ragged_labels.arrow"]],
+    ["labels as a flat NPY of one id per token", ["ragged_logits.arrow", "ragged_labels.npy"]],
+    ["Parquet (arrow-rs): row groups of 2 sequences, sequences across pages", ["ragged.parquet"]],
+  ];
+  for (const [what, files] of layouts) {
+    it(`gives torch's shifted and unshifted losses: ${what}`, async () => {
+      const doc = await evalJson(files, ["--shift-labels", "--per-sequence"]);
+      expect(close(doc.loss, ragged.loss)).toBe(true);
+      expect(doc.counts.rows).toBe(25);
+      expect(doc.counts.used).toBe(ragged.tokens);
+      expect(close(doc.metrics.sequence_perplexity, ragged.sequence_perplexity)).toBe(true);
+      // Sequence 3 has no positions (no group); sequence 1 has one, which predicts nothing.
+      expect(doc.per_group.map((g: Json) => [g.group, g.count, g.used])).toEqual([
+        ["0", 5, 4],
+        ["1", 1, 0],
+        ["2", 9, 7],
+        ["4", 4, 3],
+        ["5", 6, 5],
+      ]);
+      for (const s of ragged.per_sequence) {
+        const g = doc.per_group.find((x: Json) => x.group === String(s.sequence));
+        expect(close(g.metrics.perplexity, s.perplexity)).toBe(true);
+      }
+      expect(close((await evalJson(files, [])).loss, ragged.unshifted_loss)).toBe(true);
+    });
+  }
+
+  it("is the same bits for any --chunk-rows and on worker threads (sequences split across blocks)", async () => {
+    const whole = await evalJson(["ragged.arrow"], ["--shift-labels", "--per-sequence"]);
+    for (const rows of ["1", "2", "3", "7"])
+      expect(
+        await evalJson(["ragged.arrow"], ["--shift-labels", "--per-sequence", "--chunk-rows", rows]),
+      ).toEqual(whole);
+    for (const file of ["ragged.arrow", "ragged.parquet"]) {
+      const r = await xent(
+        [
+          "eval",
+          `${L}${file}`,
+          "--shift-labels",
+          "--per-sequence",
+          "--threads",
+          "2",
+          "--chunk-rows",
+          "4",
+          "--json",
+        ],
+        {
+          env: { XENT_PARALLEL_MIN_BYTES: "1", XENT_DEBUG: "1" },
+        },
+      );
+      expect(r.code).toBe(0);
+      expect(r.stderr).toContain("2 threads fed blocks");
+      const threaded = JSON.parse(r.stdout);
+      expect(threaded.metrics).toEqual(whole.metrics);
+      expect(threaded.per_group).toEqual(whole.per_group);
+    }
+  });
+
+  it("per-sample rows carry pos: [sequence, position] (and [b, t] for (B, T, V) logits)", async () => {
+    const doc = await evalJson(["ragged.arrow"], ["--per-sample"]);
+    expect(doc.per_sample.slice(4, 8).map((s: Json) => [s.index, s.pos])).toEqual([
+      [4, [0, 4]],
+      [5, [1, 0]],
+      [6, [2, 0]],
+      [7, [2, 1]],
+    ]);
+    const worst = await evalJson(["ragged.arrow"], ["--worst", "2"]);
+    for (const w of worst.per_sample) expect(w.pos).toEqual(doc.per_sample[w.index].pos);
+    const npy = JSON.parse(
+      (await runInProcess(["eval", `${L}logits.npy`, `${L}labels.npy`, "--per-sample", "--json"])).stdout,
+    );
+    expect(npy.per_sample[9].pos).toEqual([1, 2]);
+    const csv = (
+      await runInProcess(["eval", `${L}ragged.arrow`, "--per-sample", "--format", "csv"])
+    ).stdout.split("\n");
+    expect(csv[0]).toBe("index,id,pos_0,pos_1,target,loss,nll,pred,p_target");
+    expect(csv[6]!.startsWith("5,,1,0,")).toBe(true);
+  });
+
+  it("takes an id or --group-by column per sequence as every token's", async () => {
+    const doc = await evalJson(
+      ["ragged_fixed.arrow"],
+      ["--group-by", "source", "--id-column", "doc_id", "--worst", "1"],
+    );
+    expect(doc.per_group.map((g: Json) => [g.group, g.count])).toEqual([
+      ["books", 7],
+      ["web", 18],
+    ]);
+    expect(doc.per_sample[0].id).toBe(`doc${doc.per_sample[0].pos[0]}`);
+  });
+
+  it("refuses labels whose sequences are cut differently, even with the same token count", async () => {
+    const r = await xent(["eval", `${L}ragged_logits.arrow`, `${L}ragged_wrong_lengths.arrow`]);
+    expect(r.code).toBe(2);
+    expect(r.stderr).toBe(
+      `xent: error: the files cut the tokens into sequences differently: token 4 is in sequence 0 of ${L}ragged_logits.arrow and in sequence 1 of ${L}ragged_wrong_lengths.arrow (their sequences' lengths differ)\n`,
+    );
+    const npy = await xent(["eval", `${L}logits.npy`, `${L}ragged_labels.arrow`, "--shift-labels"]);
+    expect(npy.code).toBe(2);
+    expect(npy.stderr).toMatch(
+      /token 5 is in sequence 1 of .*ragged_labels.arrow but in sequence 0 of the predictions, whose sequences have 7 positions/,
+    );
+  });
+});

@@ -65,7 +65,7 @@ async function print(
   const info = run(perSample);
   await p.begin(info);
   const res = rows();
-  await p.samples(res, ["a", "b"]);
+  await p.samples(res, { ids: ["a", "b"] });
   const stats = new Stats(2, options, { perClass: true, worst: 0 });
   stats.add(res);
   const report: Report = {

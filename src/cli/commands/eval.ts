@@ -13,7 +13,7 @@ import {
 } from "../../core/types.js";
 import { usage } from "../../errors.js";
 import { type EvaluateOptions, evaluate } from "../../evaluate.js";
-import { shiftLabels, withSequences } from "../../lm/shiftLabels.js";
+import { shiftLabels, withSequenceNumbers, withSequences } from "../../lm/shiftLabels.js";
 import { GroupStats } from "../../metrics/groups.js";
 import type { Printer } from "../../output/printer.js";
 import { Progress, type ProgressStream } from "../../output/progress.js";
@@ -365,10 +365,14 @@ async function evaluateAndPrint(
     task: plan.loss.task,
   });
   let blocks = plan.groups ? withGroups(joined, plan.groups, plan.chunkRows) : joined;
-  if (plan.sequenceLength !== null) {
-    if (args.shiftLabels) blocks = shiftLabels(blocks, plan.sequenceLength, plan.loss.ignoreIndex);
-    if (args.perSequence) blocks = withSequences(blocks, plan.sequenceLength);
-  }
+  if (plan.sequenceLength !== null)
+    blocks = withSequenceNumbers(
+      blocks,
+      plan.sequenceLength,
+      plan.targets?.info.path ?? plan.predictions.info.path,
+    );
+  if (args.shiftLabels) blocks = shiftLabels(blocks, plan.loss.ignoreIndex);
+  if (args.perSequence) blocks = withSequences(blocks);
   const groupBy = plan.run.display.groupBy;
   // Groups are summed here, from every block's per-row results (which worker threads send back).
   const groups = groupBy === undefined ? null : new GroupStats(plan.predictions.classes, plan.loss, groupBy);
@@ -376,7 +380,7 @@ async function evaluateAndPrint(
     args.perSample || groups
       ? async (res: RowResults, block: RowBlock) => {
           if (groups) groups.add(res, block.groups ?? missingGroups());
-          if (args.perSample) await printer.samples(res, block.ids);
+          if (args.perSample) await printer.samples(res, block);
         }
       : undefined;
   const evaluation: EvaluateOptions = {
@@ -396,8 +400,8 @@ async function evaluateAndPrint(
     chunkRows: plan.chunkRows,
     perClass: args.perClass,
     // Threads that read the file themselves send no per-row results back (groups), and read the
-    // targets as stored (--shift-labels moves them).
-    perSample: args.perSample || groups !== null || plan.sequenceLength !== null,
+    // rows as stored: any transform of the blocks above (--shift-labels moves the targets) needs them.
+    perSample: args.perSample || groups !== null || blocks !== joined,
     worst: args.worst,
     threads: args.threads,
     minBytes: io.settings.parallelMinBytes,

@@ -5,8 +5,10 @@ import {
   type AsyncRecordBatchStreamReader,
   DataType,
   type Field,
+  makeVector,
   type RecordBatch,
   RecordBatchReader,
+  type Vector,
 } from "apache-arrow";
 import { usage, XentError } from "../../errors.js";
 import type { ByteSource } from "../byteSource.js";
@@ -32,6 +34,14 @@ import type {
 } from "../types.js";
 import { registerArrowCodecs } from "./codecs/register.js";
 import { arrowDirectPlan, type Block, peekFirstBatch } from "./segments.js";
+import {
+  isIntList,
+  isListType,
+  isNestedFloatList,
+  sameLengths,
+  sequenceOffsets,
+  tokenRuns,
+} from "./sequences.js";
 import {
   batchScores,
   batchTargets,
@@ -256,8 +266,6 @@ async function checkFileTrailer(handle: FileHandle, name: string): Promise<numbe
 export const PARQUET_TYPE = "xent.parquet.type";
 const typeName = (f: Field): string => f.metadata.get(PARQUET_TYPE) ?? String(f.type);
 
-const isListType = (t: DataType) =>
-  DataType.isList(t) || DataType.isLargeList(t) || DataType.isFixedSizeList(t);
 const isFloatList = (t: DataType) => isListType(t) && DataType.isFloat(t.children[0]!.type);
 const isStringType = (t: DataType): boolean =>
   DataType.isUtf8(t) ||
@@ -293,11 +301,15 @@ function targetKindOf(field: Field, forced: TargetKind | undefined, name: string
 }
 
 function listLength(input: ArrowInput, column: number): number {
-  const type = input.fields[column]!.type;
+  const outer = input.fields[column]!.type;
+  const nested = isNestedFloatList(outer);
+  const type = nested ? outer.children[0]!.type : outer;
   if (DataType.isFixedSizeList(type)) return type.listSize;
   const peeked = input.listLengths?.get(column);
   if (peeked !== undefined) return peeked;
-  const data = input.first?.column(column).data[0];
+  const top = input.first?.column(column).data[0];
+  // A list of lists: the first position's list (the first sequences may be empty).
+  const data = nested ? top?.children[0] : top;
   if (!data || data.length === 0) return 0;
   const offsets = data.valueOffsets as Int32Array | BigInt64Array;
   return Number(offsets[data.offset + 1]!) - Number(offsets[data.offset]!);
@@ -317,8 +329,9 @@ export async function arrowPredictions(
   const rules = { ...options, targetsElsewhere: withTargets };
   // Target and id first: a list column of scores is looked for among the other columns.
   const base = assignColumns(table, { ...rules, scoreColumns: undefined }, name, false);
+  const scoreList = (t: DataType) => isFloatList(t) || isNestedFloatList(t);
   let list = findColumn(table, options.logitsColumn, "--logits-column", name) ?? null;
-  if (list !== null && !isFloatList(fields[list]!.type)) {
+  if (list !== null && !scoreList(fields[list]!.type)) {
     throw usage(
       `--logits-column ${options.logitsColumn}: column has type ${typeName(fields[list]!)}, not a list of floats`,
     );
@@ -326,7 +339,7 @@ export async function arrowPredictions(
   if (list === null && options.scoreColumns === undefined) {
     const taken = [base.target, base.id, base.shadowedTarget];
     const lists = fields
-      .map((f, i) => (isFloatList(f.type) && !taken.includes(i) ? i : -1))
+      .map((f, i) => (scoreList(f.type) && !taken.includes(i) ? i : -1))
       .filter((i) => i >= 0);
     if (lists.length > 1) {
       throw usage(
@@ -348,10 +361,16 @@ export async function arrowPredictions(
     columns,
     classes: list !== null ? listLength(input, list) : columns.length,
   };
+  const nested = list !== null && isNestedFloatList(fields[list]!.type);
   const targetKind =
-    target !== undefined && !withTargets ? targetKindOf(fields[target]!, options.targetType, name) : null;
+    target !== undefined && !withTargets
+      ? nested
+        ? sequenceTargetKind(fields[target]!, name)
+        : targetKindOf(fields[target]!, options.targetType, name)
+      : null;
   if (targetKind === "probs") throw usage("a target column of probabilities needs its own targets file");
-  const dtypeOf = (f: Field) => String(isListType(f.type) ? f.type.children[0]!.type : f.type).toLowerCase();
+  const leafType = (t: DataType): DataType => (isListType(t) ? leafType(t.children[0]!.type) : t);
+  const dtypeOf = (f: Field) => String(leafType(f.type)).toLowerCase();
   const info: InputInfo = {
     path: name,
     format: input.format,
@@ -370,8 +389,9 @@ export async function arrowPredictions(
     targetColumn: targetKind === null ? null : fields[target!]!.name,
     groupColumn: group === undefined ? null : fields[group]!.name,
     progress: () => input.progress(),
+    ...(nested ? { listOfLists: true } : {}),
     // Worker threads can read an uncompressed file's batches themselves (see segments.ts).
-    ...(input.blocks && input.path && list !== null && targetKind === "index"
+    ...(input.blocks && input.path && list !== null && !nested && targetKind === "index"
       ? {
           // With a targets file or an id column, the batches go through chunks() (ids, joining).
           segments: async (chunkRows: number, targets: TargetSource | null) => {
@@ -399,7 +419,7 @@ export async function arrowPredictions(
       ? {
           rowGroups: { count: input.rowGroups.count, writtenBy: input.rowGroups.writtenBy },
           rowGroupPlan: (targets: TargetSource | null) =>
-            targets !== null || id !== undefined || group !== undefined || targetKind !== "index"
+            targets !== null || id !== undefined || group !== undefined || targetKind !== "index" || nested
               ? null
               : {
                   path: input.rowGroups!.path,
@@ -420,6 +440,15 @@ export async function arrowPredictions(
       const read = [...(list !== null ? [list] : columns), ...(targetKind !== null ? [target!] : [])];
       if (id !== undefined) read.push(id);
       if (group !== undefined) read.push(group);
+      if (nested) {
+        yield* sequenceChunks(
+          input.batches(read),
+          { list: list!, target, id, group, classes: layout.classes },
+          chunkRows,
+          name,
+        );
+        return;
+      }
       for await (const batch of input.batches(read)) {
         for (let from = 0; from < batch.numRows; from += chunkRows) {
           const n = Math.min(chunkRows, batch.numRows - from);
@@ -464,7 +493,10 @@ export async function arrowTargets(
   const named = roles.target ?? (fields.length === 1 ? 0 : undefined);
   let kind: TargetKind;
   let probColumns: number[] = [];
-  if (named !== undefined) kind = targetKindOf(fields[named]!, options.targetType, name);
+  // A list of token ids per sequence: rows are its tokens, and chunks carry their sequences.
+  const perSequence = named !== undefined && isIntList(fields[named]!.type);
+  if (perSequence) kind = "index";
+  else if (named !== undefined) kind = targetKindOf(fields[named]!, options.targetType, name);
   else {
     probColumns = roles.scores;
     // classes 0: any number (xent inspect, which has no predictions to match).
@@ -485,9 +517,20 @@ export async function arrowTargets(
     info,
     kind,
     groupColumn: group === undefined ? null : fields[group]!.name,
+    ...(perSequence ? { listOfLists: true } : {}),
     async *chunks(chunkRows: number): AsyncGenerator<TargetChunk> {
       let start = 0;
       const read = named !== undefined ? [named] : probColumns;
+      if (perSequence) {
+        yield* sequenceTargetChunks(
+          input.batches(group === undefined ? read : [...read, group]),
+          named!,
+          group,
+          chunkRows,
+          name,
+        );
+        return;
+      }
       for await (const batch of input.batches(group === undefined ? read : [...read, group])) {
         for (let from = 0; from < batch.numRows; from += chunkRows) {
           const n = Math.min(chunkRows, batch.numRows - from);
@@ -511,6 +554,123 @@ export async function arrowTargets(
       }
     },
   };
+}
+
+/** A target column beside a list-of-lists column of scores: a list of token ids per sequence. */
+function sequenceTargetKind(field: Field, name: string): TargetKind {
+  if (isIntList(field.type)) return "index";
+  throw new XentError(
+    "format",
+    `target column '${field.name}' has type ${typeName(field)}; beside a column of lists of lists of scores it must hold a list of token ids per sequence`,
+    { file: name },
+  );
+}
+
+interface SequenceColumns {
+  list: number;
+  target: number | undefined;
+  id: number | undefined;
+  group: number | undefined;
+  classes: number;
+}
+
+/**
+ * A list-of-lists column's batches as chunks of tokens, each with its [sequence, position] and
+ * sequence number; the target column (a list of token ids per sequence) must match every
+ * sequence's length; an id or --group-by column's value is its sequence's.
+ */
+async function* sequenceChunks(
+  batches: AsyncIterable<ColumnBatch>,
+  c: SequenceColumns,
+  chunkRows: number,
+  name: string,
+): AsyncGenerator<ScoreChunk> {
+  let start = 0;
+  let sequence = 0;
+  const scoreLayout: ScoreLayout = { list: 0, columns: [], classes: c.classes };
+  for await (const batch of batches) {
+    const rows = batch.numRows;
+    const first = batch.start ?? sequence;
+    const outer = batch.column(c.list).data[0]!;
+    const offsets = sequenceOffsets(outer, rows, first, name);
+    const inner = makeVector(outer.children[0]!);
+    const positions: ColumnBatch = {
+      numRows: inner.length,
+      column: () => inner,
+      name: () => batch.name(c.list),
+    };
+    let labels: { vector: Vector; shift: number } | null = null;
+    if (c.target !== undefined) {
+      const data = batch.column(c.target).data[0]!;
+      const shift = sameLengths(
+        offsets,
+        sequenceOffsets(data, rows, first, name),
+        first,
+        batch.name(c.target),
+        name,
+      );
+      labels = { vector: makeVector(data.children[0]!), shift };
+    }
+    const groups = c.group === undefined ? null : groupValues(batch, c.group, 0, rows, first, name);
+    for (const run of tokenRuns(offsets, first, chunkRows)) {
+      const chunk: ScoreChunk = {
+        start,
+        rows: run.n,
+        scores: batchScores(positions, scoreLayout, run.from, run.n, start, name),
+        pos: run.pos,
+        sequences: run.sequences,
+      };
+      if (labels)
+        chunk.targets = batchTargets(
+          labels.vector,
+          "index",
+          run.from + labels.shift,
+          run.n,
+          c.classes,
+          start,
+          name,
+        );
+      if (c.id !== undefined) {
+        const v = batch.column(c.id);
+        chunk.ids = Array.from(run.rows, (r) => String(v.get(r)));
+      }
+      if (groups) chunk.groups = Array.from(run.rows, (r) => groups[r]!);
+      start += run.n;
+      yield chunk;
+    }
+    sequence = first + rows;
+  }
+}
+
+/** A list column of token ids (one list per sequence) as chunks of tokens with their sequences. */
+async function* sequenceTargetChunks(
+  batches: AsyncIterable<ColumnBatch>,
+  column: number,
+  group: number | undefined,
+  chunkRows: number,
+  name: string,
+): AsyncGenerator<TargetChunk> {
+  let start = 0;
+  let sequence = 0;
+  for await (const batch of batches) {
+    const rows = batch.numRows;
+    const first = batch.start ?? sequence;
+    const data = batch.column(column).data[0]!;
+    const offsets = sequenceOffsets(data, rows, first, name);
+    const values = makeVector(data.children[0]!);
+    const groups = group === undefined ? null : groupValues(batch, group, 0, rows, first, name);
+    for (const run of tokenRuns(offsets, first, chunkRows)) {
+      yield {
+        start,
+        rows: run.n,
+        targets: batchTargets(values, "index", run.from, run.n, 0, start, name),
+        sequences: run.sequences,
+        ...(groups ? { groups: Array.from(run.rows, (r) => groups[r]!) } : {}),
+      };
+      start += run.n;
+    }
+    sequence = first + rows;
+  }
 }
 
 /** A column's values as group names; a null is an error naming the row (no group to put it in). */

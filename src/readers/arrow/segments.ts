@@ -2,6 +2,7 @@ import type { FileHandle } from "node:fs/promises";
 import { DataType, type Field, Message, Precision } from "apache-arrow";
 import type { NpyDtype } from "../npy/header.js";
 import type { DirectPlan, Segment } from "../types.js";
+import { isListType } from "./sequences.js";
 
 export type { DirectPlan };
 
@@ -121,6 +122,8 @@ export async function peekFirstBatch(
     for (let column = 0; column < fields.length; column++) {
       const type = fields[column]!.type;
       if (!DataType.isList(type) && !DataType.isLargeList(type)) continue;
+      // A list of lists: its class count is an inner list's length, which the first batch tells.
+      if (isListType(type.children[0]!.type)) return null;
       const at = positions(fields, column);
       if (!at) return null;
       if (header.length === 0) {

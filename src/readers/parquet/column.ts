@@ -58,7 +58,8 @@ export function arrowType(field: ParquetField): DataType {
         return new Binary();
     }
   })(field.kind);
-  return field.list ? new List(new Field("item", item, true)) : item;
+  const list = (of: DataType) => new List(new Field("item", of, true));
+  return field.inner ? list(list(item)) : field.list ? list(item) : item;
 }
 
 type Numeric = Exclude<PageValues, string[] | RawValues>;
@@ -193,6 +194,7 @@ export class ColumnCursor {
 
   /** The next `n` rows as Arrow data. */
   async take(n: number): Promise<Vector> {
+    if (this.field.inner) return makeVector(await this.takeNested(n));
     return makeVector(this.field.list ? await this.takeLists(n) : await this.takeFlat(n));
   }
 
@@ -224,6 +226,129 @@ export class ColumnCursor {
     }
     this.keep(out);
     return leafData(this.type, out?.result() ?? new Float32Array(0), valid, n);
+  }
+
+  /**
+   * The next `n` rows of a list of lists (maxRep 2): repetition level 0 starts a row, 1 an inner
+   * list of the row, 2 continues the inner list; definition levels say which of the row, an inner
+   * list or an element is null or empty.
+   */
+  private async takeNested(n: number): Promise<Data> {
+    const f = this.field;
+    const inner = f.inner!;
+    const rowOffsets = new Int32Array(n + 1);
+    let listOffsets = new Int32Array(Math.max(16, n * 4));
+    let lists = 0;
+    let rowValid: Uint8Array | null = null;
+    const nullLists: number[] = [];
+    const nullItems: number[] = [];
+    let out: Values | null = null;
+    let rows = 0;
+    let first = true;
+    /** Whether the row has lists (a level 1 may add one) and the last of them is open (a level 2 may add to it). */
+    let rowOpen = false;
+    let listOpen = false;
+    const startList = (at: number) => {
+      if (lists + 2 > listOffsets.length) {
+        const grown = new Int32Array(listOffsets.length * 2);
+        grown.set(listOffsets);
+        listOffsets = grown;
+      }
+      listOffsets[lists++] = at;
+    };
+    for (;;) {
+      const page = await this.current();
+      if (page === null) break;
+      out ??= new Values(page.values, n * this.perRow, this.spare);
+      const reps = page.reps!;
+      const defs = page.defs;
+      let i = this.pos;
+      if (first && rows === 0 && reps[i] !== 0) this.pages.fail("a list row starts inside the previous one");
+      first = false;
+      let done = false;
+      while (i < page.count) {
+        const rep = reps[i]!;
+        if (rep === 0) {
+          if (rows === n) {
+            done = true;
+            break;
+          }
+          rowOffsets[rows] = lists;
+          rows++;
+          rowOpen = false;
+          listOpen = false;
+        }
+        const def = defs === null ? f.maxDef : defs[i]!;
+        // Levels that continue a row or list that is null, empty or absent: corrupted, never data.
+        if (
+          (rep === 1 && (!rowOpen || def < f.elementDefined)) ||
+          (rep === 2 && (!listOpen || def < inner.elementDefined))
+        )
+          this.pages.fail("a repetition level continues a list that has none");
+        if (def < f.listDefined) {
+          rowValid ??= new Uint8Array(n).fill(1);
+          rowValid[rows - 1] = 0;
+        } else if (def >= f.elementDefined) {
+          if (rep <= 1) startList(out.length);
+          rowOpen = true;
+          listOpen = def >= inner.elementDefined;
+          if (def < inner.listDefined) nullLists.push(lists - 1);
+          else if (def >= inner.elementDefined) {
+            if (def === f.maxDef && page.defined === page.count) {
+              // No nulls in this page: the inner list's values are one run up to the next list.
+              let end = i + 1;
+              while (end < page.count && reps[end] === 2) end++;
+              out.copy(page.values, this.vpos, end - i);
+              this.vpos += end - i;
+              i = end;
+              continue;
+            }
+            if (def === f.maxDef) out.copy(page.values, this.vpos++, 1);
+            else {
+              nullItems.push(out.length);
+              out.gap();
+            }
+          }
+        }
+        i++;
+      }
+      this.pos = i;
+      if (done) break;
+    }
+    if (rows < n) this.pages.fail(`the column ends after ${rows} of the row group's rows`);
+    this.keep(out);
+    const values = out?.result() ?? new Float32Array(0);
+    rowOffsets[n] = lists;
+    listOffsets[lists] = values.length;
+    if (n > 0) this.perRow = Math.max(1, Math.ceil(values.length / n));
+    let itemValid: Uint8Array | null = null;
+    if (nullItems.length > 0) {
+      itemValid = new Uint8Array(values.length).fill(1);
+      for (const k of nullItems) itemValid[k] = 0;
+    }
+    let listValid: Uint8Array | null = null;
+    if (nullLists.length > 0) {
+      listValid = new Uint8Array(lists).fill(1);
+      for (const k of nullLists) listValid[k] = 0;
+    }
+    const outer = this.type as List;
+    const innerType = outer.valueType as List;
+    const child = makeData({
+      type: innerType,
+      length: lists,
+      valueOffsets: listOffsets.subarray(0, lists + 1),
+      child: leafData(innerType.valueType, values, itemValid, values.length),
+      nullCount: nulls(listValid, lists),
+      ...(listValid ? { nullBitmap: bitmap(listValid, lists) } : {}),
+    });
+    return makeData({
+      type: outer,
+      length: n,
+      valueOffsets: rowOffsets,
+      child,
+      nullCount: nulls(rowValid, n),
+      ...(rowValid ? { nullBitmap: bitmap(rowValid, n) } : {}),
+    });
   }
 
   private async takeLists(n: number): Promise<Data> {

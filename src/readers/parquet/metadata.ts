@@ -54,6 +54,11 @@ export interface ParquetField {
   listDefined: number;
   /** …below this an empty list, from this on an element (null below maxDef). */
   elementDefined: number;
+  /**
+   * A list of lists (maxRep 2: a language model's positions, each a list of scores): the inner
+   * lists' levels as listDefined and elementDefined are the outer one's; null for other fields.
+   */
+  inner: { listDefined: number; elementDefined: number } | null;
 }
 
 export interface ColumnChunk {
@@ -225,10 +230,6 @@ function leafKind(el: Struct): { kind: ValueKind; physical: Physical; typeLength
 }
 
 function field(node: SchemaNode, column: number): ParquetField {
-  const isList =
-    node.children !== null &&
-    node.children.length === 1 &&
-    (logicalId(node.el) === 3 || node.el.int(6, "converted_type", 0, 255, -1) === CONVERTED_LIST);
   const other = (type: string): ParquetField => ({
     name: node.name,
     type,
@@ -241,6 +242,7 @@ function field(node: SchemaNode, column: number): ParquetField {
     maxRep: 0,
     listDefined: 0,
     elementDefined: 0,
+    inner: null,
   });
   const def = (n: SchemaNode) => (n.repetition === REQUIRED ? 0 : 1);
   if (node.children === null) {
@@ -257,33 +259,65 @@ function field(node: SchemaNode, column: number): ParquetField {
       maxRep: list ? 1 : 0,
       listDefined: 0,
       elementDefined: list ? 1 : 0,
+      inner: null,
     };
   }
-  if (!isList) return other("group");
-  const repeated = node.children[0]!;
-  if (repeated.repetition !== REPEATED) return other("group");
-  // Three levels (outer LIST group, repeated group, element), or two (the repeated node is the element).
-  const element =
-    repeated.children === null
-      ? repeated
-      : repeated.children.length === 1 && repeated.children[0]!.children === null
-        ? repeated.children[0]!
-        : null;
-  if (element === null) return other("list<group>");
-  const leaf = leafKind(element.el);
+  if (!isList(node)) return other("group");
   const listDefined = def(node);
   const elementDefined = listDefined + 1;
+  const element = listElement(node);
+  if (element === null) return other("list<group>");
+  if (element.node.children === null) {
+    const leaf = leafKind(element.node.el);
+    return {
+      name: node.name,
+      ...leaf,
+      type: `list<${leaf.type}>`,
+      list: true,
+      column,
+      maxDef: element.twoLevel ? elementDefined : elementDefined + def(element.node),
+      maxRep: 1,
+      listDefined,
+      elementDefined,
+      inner: null,
+    };
+  }
+  // A list of lists: the element is itself a LIST group of leaves.
+  const inner = isList(element.node) ? listElement(element.node) : null;
+  if (element.twoLevel || inner === null || inner.node.children !== null) return other("list<group>");
+  const leaf = leafKind(inner.node.el);
+  const innerListDefined = elementDefined + def(element.node);
+  const innerElementDefined = innerListDefined + 1;
   return {
     name: node.name,
     ...leaf,
-    type: `list<${leaf.type}>`,
+    type: `list<list<${leaf.type}>>`,
     list: true,
     column,
-    maxDef: element === repeated ? elementDefined : elementDefined + def(element),
-    maxRep: 1,
+    maxDef: inner.twoLevel ? innerElementDefined : innerElementDefined + def(inner.node),
+    maxRep: 2,
     listDefined,
     elementDefined,
+    inner: { listDefined: innerListDefined, elementDefined: innerElementDefined },
   };
+}
+
+/** A group annotated as a LIST (logical type or converted type) with one child. */
+const isList = (node: SchemaNode): boolean =>
+  node.children !== null &&
+  node.children.length === 1 &&
+  (logicalId(node.el) === 3 || node.el.int(6, "converted_type", 0, 255, -1) === CONVERTED_LIST);
+
+/**
+ * A LIST group's element: three levels (LIST group, repeated group, element), or two (the
+ * repeated node is the element). Null when the repeated node is not repeated or holds several.
+ */
+function listElement(node: SchemaNode): { node: SchemaNode; twoLevel: boolean } | null {
+  const repeated = node.children![0]!;
+  if (repeated.repetition !== REPEATED) return null;
+  if (repeated.children === null) return { node: repeated, twoLevel: true };
+  if (repeated.children.length !== 1) return null;
+  return { node: repeated.children[0]!, twoLevel: false };
 }
 
 /**

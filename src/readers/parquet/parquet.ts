@@ -64,16 +64,20 @@ export async function openParquet(path: string, name: string, recycle = false): 
     return new ColumnCursor(f, pages, recycle);
   };
 
-  // The class count of a list column is its first row's length, as for Arrow's variable lists.
+  // The class count of a list column is its first row's length, as for Arrow's variable lists
+  // (a list of lists: its first inner list's); `rowValues` sizes the runs of rows.
   const listLengths = new Map<number, number>();
+  const rowValues = new Map<number, number>();
   const group = meta.rowGroups.findIndex((g) => g.rows > 0);
   if (group >= 0) {
     for (const [i, f] of meta.fields.entries()) {
       if (!f.list || !f.kind.startsWith("float")) continue;
       try {
-        const data = (await cursor(handle, group, i).take(1)).data[0]!;
+        const top = (await cursor(handle, group, i).take(1)).data[0]!;
+        const data = f.inner ? top.children[0]! : top;
         const offsets = data.valueOffsets as Int32Array;
-        listLengths.set(i, offsets[1]! - offsets[0]!);
+        listLengths.set(i, data.length > 0 ? offsets[1]! - offsets[0]! : 0);
+        rowValues.set(i, top.children[0]!.length * (f.inner ? (listLengths.get(i) ?? 1) : 1));
       } catch (e) {
         await handle.close();
         throw e;
@@ -99,7 +103,7 @@ export async function openParquet(path: string, name: string, recycle = false): 
         .join("+") || null,
     async *batches(columns: number[], groups?: number[]): AsyncGenerator<ColumnBatch> {
       const read = [...new Set(columns)];
-      const perRow = read.reduce((n, i) => n + (meta.fields[i]!.list ? (listLengths.get(i) ?? 1) : 1), 0);
+      const perRow = read.reduce((n, i) => n + (meta.fields[i]!.list ? (rowValues.get(i) ?? 1) : 1), 0);
       const step = Math.max(1, Math.min(MAX_SLICE_ROWS, Math.floor(SLICE_VALUES / Math.max(1, perRow))));
       try {
         const starts: number[] = [];
