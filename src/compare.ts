@@ -3,8 +3,9 @@ import { allocRowResults, type RowResults } from "./core/rowResults.js";
 import type { LossOptions, RowBlock } from "./core/types.js";
 import { USED } from "./core/types.js";
 import { XentError } from "./errors.js";
+import { addLanguageModelMetrics, type LanguageModelRun } from "./lm/metrics.js";
 import { BOOT_SUMS, type BootSum, interval, PairedBootstrap } from "./metrics/bootstrap.js";
-import { GroupStats } from "./metrics/groups.js";
+import { GroupStats, type GroupSummary } from "./metrics/groups.js";
 import { mcnemarExact } from "./metrics/mcnemar.js";
 import { Stats, type Summary, summarize } from "./metrics/stats.js";
 
@@ -32,6 +33,8 @@ export interface CompareOptions {
    */
   firstRow: number;
   classNames: readonly string[] | null;
+  /** Language-model runs: the metrics they add, to both sides (bits_per_token with an interval). */
+  lm?: LanguageModelRun | undefined;
 }
 
 /** The exact sums behind a comparison: what `--emit-state` writes and `xent merge` adds up. */
@@ -176,7 +179,7 @@ export async function compare(
     row += n;
   }
   const parts: CompareParts = { base: b.stats, cand: c.stats, boot, onlyBase, onlyCand, rows: row };
-  const comparison = comparisonOf(parts, options);
+  const comparison = comparisonOf(parts, options, grouped?.sides() ?? null);
   if (grouped) comparison.groups = grouped.result();
   return { comparison, parts };
 }
@@ -184,10 +187,16 @@ export async function compare(
 /** The reported numbers from the exact sums (a run's, or merged shards'). */
 export function comparisonOf(
   parts: CompareParts,
-  options: Pick<CompareOptions, "classes" | "loss" | "resamples" | "confidence" | "classNames">,
+  options: Pick<CompareOptions, "classes" | "loss" | "resamples" | "confidence" | "classNames" | "lm">,
+  /** Each side's groups (`--per-sequence`: its sequences, for sequence_perplexity). */
+  groups: { base: GroupSummary[]; cand: GroupSummary[] } | null = null,
 ): Comparison {
   const base = summarize(parts.base, options.classNames);
   const cand = summarize(parts.cand, options.classNames);
+  if (options.lm) {
+    addLanguageModelMetrics(base, parts.base.used, options.lm, groups?.base ?? null);
+    addLanguageModelMetrics(cand, parts.cand.used, options.lm, groups?.cand ?? null);
+  }
   return {
     baseline: base,
     candidate: cand,
@@ -234,6 +243,10 @@ class Grouped {
       }
       boot.add(rb, bAt, rc, cAt, n, row, (k) => values[k] === g);
     }
+  }
+
+  sides(): { base: GroupSummary[]; cand: GroupSummary[] } {
+    return { base: this.base.summarize(null), cand: this.cand.summarize(null) };
   }
 
   result(): GroupDelta[] {
@@ -363,6 +376,8 @@ function replicatedDeltas(
     replicated.perplexity = per(
       (s) => Math.exp((s.baseNll + s.dNll) / s.used) - Math.exp(s.baseNll / s.used),
     );
+  // Language-model runs: bits per token is nll in bits, its interval the nll's in bits.
+  if (replicated.nll) replicated.bits_per_token = replicated.nll.map((d) => d / Math.LN2);
   return replicated;
 }
 

@@ -1,3 +1,4 @@
+import { addLanguageModelMetrics } from "../lm/metrics.js";
 import type { GroupStats, GroupSummary } from "../metrics/groups.js";
 import { type Stats, type Summary, summarize } from "../metrics/stats.js";
 import type { Printer } from "../output/printer.js";
@@ -27,30 +28,6 @@ function assertedValue(metric: string, summary: Summary, groups: readonly GroupS
   const min = Math.min(...values);
   const over = metric.slice(0, dot);
   return over === "max_group" ? max : over === "min_group" ? min : max - min;
-}
-
-/**
- * Language-model runs: bits_per_token (nll / ln 2); with --bytes, lm-evaluation-harness's
- * bits_per_byte (Σ nll / (ln 2 · bytes)) and byte_perplexity (exp(Σ nll / bytes)); with
- * --per-sequence, sequence_perplexity, the mean over sequences of exp(their mean nll).
- */
-function addLanguageModelMetrics(
-  summary: Summary,
-  used: number,
-  lm: NonNullable<RunInfo["lm"]>,
-  groups: readonly GroupSummary[] | null,
-): void {
-  const nll = summary.metrics.nll!;
-  summary.metrics.bits_per_token = nll / Math.LN2;
-  if (lm.bytes !== null) {
-    const total = nll * used;
-    summary.metrics.bits_per_byte = total / (Math.LN2 * lm.bytes);
-    summary.metrics.byte_perplexity = Math.exp(total / lm.bytes);
-  }
-  if (lm.perSequence && groups) {
-    const perplexities = groups.filter((g) => g.metrics !== null).map((g) => Math.exp(g.metrics!.nll!));
-    summary.metrics.sequence_perplexity = perplexities.reduce((a, b) => a + b, 0) / perplexities.length;
-  }
 }
 
 /** Every `--assert` evaluated on the final numbers (null when there are none). */

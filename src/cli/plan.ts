@@ -2,6 +2,7 @@ import { existsSync } from "node:fs";
 import type { Readable } from "node:stream";
 import type { LossOptions, Task } from "../core/types.js";
 import { usage, XentError } from "../errors.js";
+import { languageModelMetricNames } from "../lm/metrics.js";
 import { tableClasses } from "../metrics/stats.js";
 import { listColumns, TARGET_NAMES } from "../readers/columns.js";
 import type { CsvParser } from "../readers/csv/table.js";
@@ -172,11 +173,9 @@ async function completePlan(
   if (args.perSequence && (args.groupBy !== undefined || args.groupsFile !== undefined))
     throw usage("--per-sequence groups the rows by sequence: it does not go with --group-by or --groups");
   const lm = args.shiftLabels || args.perSequence || args.bytes !== undefined;
-  const lmNames = [
-    ...(lm ? ["bits_per_token"] : []),
-    ...(args.bytes !== undefined ? ["bits_per_byte", "byte_perplexity"] : []),
-    ...(args.perSequence ? ["sequence_perplexity"] : []),
-  ];
+  const lmNames = languageModelMetricNames(
+    lm ? { perSequence: args.perSequence, bytes: args.bytes === undefined ? null : 0 } : undefined,
+  );
   checkAssertMetrics(
     args.asserts,
     task,

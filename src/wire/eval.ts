@@ -3,6 +3,7 @@
 import { positionAt, unravel } from "../core/positions.js";
 import type { RowResults } from "../core/rowResults.js";
 import { IGNORED, type LossOptions, type RowLabels, SKIPPED, type Task } from "../core/types.js";
+import type { LanguageModelRun } from "../lm/metrics.js";
 import type { GroupSummary } from "../metrics/groups.js";
 import type { Summary } from "../metrics/stats.js";
 import type { WorstRow } from "../metrics/worst.js";
@@ -28,7 +29,7 @@ export interface RunInfo {
    */
   positions?: { dims: number; shape: number[] | null } | undefined;
   /** Language-model runs (`--shift-labels`, `--per-sequence`, `--bytes`): what finish adds. */
-  lm?: { perSequence: boolean; bytes: number | null } | undefined;
+  lm?: LanguageModelRun | undefined;
   display: {
     sortClasses: "class" | "loss";
     topClasses: number | null;

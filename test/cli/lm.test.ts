@@ -1,6 +1,6 @@
 import { readFileSync } from "node:fs";
 import { describe, expect, it } from "vitest";
-import { tempDir, writeText } from "../helpers/files.js";
+import { tempDir, writeNpy, writeText } from "../helpers/files.js";
 import { type Json, ROOT, runInProcess, xent } from "../helpers/run.js";
 
 /** Golden: torch 1.13 with the shift done as transformers' ForCausalLMLoss does (fixtures/lm/generate.py). */
@@ -200,5 +200,57 @@ describe("language models in Arrow and Parquet: a column of lists of lists, one 
     expect(npy.stderr).toMatch(
       /token 5 is in sequence 1 of .*ragged_labels.arrow but in sequence 0 of the predictions, whose sequences have 7 positions/,
     );
+  });
+});
+
+describe("language models in xent compare", () => {
+  it("compares shifted losses, bits per token and byte, and sequence perplexity, sequence by sequence", async () => {
+    const bytes = readFileSync(`${L}logits.npy`);
+    const values = new Float32Array(
+      bytes.buffer.slice(bytes.byteOffset + 128, bytes.byteOffset + bytes.length),
+    );
+    const candidate = writeNpy(
+      dir,
+      "half.npy",
+      Float32Array.from(values, (x) => x * 0.5),
+      [3, 7, 11],
+      "<f4",
+    );
+    const lm = ["--shift-labels", "--per-sequence", "--bytes", `${L}bytes.txt`];
+    const base = await run(lm);
+    const cand = JSON.parse(
+      (await runInProcess(["eval", candidate, `${L}labels.npy`, ...lm, "--json"])).stdout,
+    );
+    const doc = JSON.parse(
+      (
+        await runInProcess([
+          "compare",
+          `${L}logits.npy`,
+          candidate,
+          `${L}labels.npy`,
+          ...lm,
+          "--assert",
+          "delta.bits_per_token<=0",
+          "--json",
+        ])
+      ).stdout,
+    );
+    expect(doc.baseline.loss).toBe(base.loss);
+    expect(doc.candidate.metrics).toEqual(cand.metrics);
+    for (const m of ["bits_per_token", "bits_per_byte", "sequence_perplexity"])
+      expect(doc.delta[m].value).toBe(cand.metrics[m] - base.metrics[m]);
+    expect(doc.delta.bits_per_token.low).toBeCloseTo(doc.delta.nll.low / Math.LN2, 12);
+    expect(doc.per_group.map((g: Json) => g.group)).toEqual(["0", "1", "2"]);
+    expect(doc.assertions[0].passed).toBe(cand.metrics.bits_per_token <= base.metrics.bits_per_token);
+  });
+
+  it("pairs ragged sequences in Arrow and Parquet (the same values: every delta 0)", async () => {
+    const doc = JSON.parse(
+      (await runInProcess(["compare", `${L}ragged.arrow`, `${L}ragged.parquet`, "--shift-labels", "--json"]))
+        .stdout,
+    );
+    expect(close(doc.baseline.loss, ragged.loss)).toBe(true);
+    expect(doc.delta.loss.value).toBe(0);
+    expect(doc.delta.bits_per_token.value).toBe(0);
   });
 });

@@ -2,6 +2,7 @@ import type { Command } from "commander";
 import { type Comparison, compare, type Delta, type GroupDelta, verdict } from "../../compare.js";
 import type { LossOptions } from "../../core/types.js";
 import { usage, XentError } from "../../errors.js";
+import { type LanguageModelRun, languageModelMetricNames } from "../../lm/metrics.js";
 import type { Summary } from "../../metrics/stats.js";
 import { formatNumber } from "../../output/formatNumber.js";
 import { cell, markdownAssertions, markdownHeading, markdownTable } from "../../output/markdown.js";
@@ -9,12 +10,11 @@ import { prettyJson } from "../../output/prettyJson.js";
 import { makeStyle } from "../../output/style.js";
 import { alignColumns, assertionLines, describeInput } from "../../output/table.js";
 import type { Writer } from "../../output/writer.js";
-import { withGroups } from "../../readers/groups.js";
-import { join } from "../../readers/join.js";
 import type { InputInfo } from "../../readers/types.js";
 import { type CompareState, compareState } from "../../wire/compareState.js";
 import type { Assertion } from "../../wire/eval.js";
 import { optionsJson } from "../../wire/options.js";
+import { planBlocks } from "../blocks.js";
 import type { Outcome } from "../finish.js";
 import { type EvalArgs, type EvalPlan, planEval } from "../plan.js";
 import { type AssertSpec, holds, integer, metricNames, number } from "../values.js";
@@ -74,9 +74,9 @@ export function defineCompare(program: Command, onArgs: (args: CompareArgs) => v
           );
         if (base.emitState && (base.groupBy !== undefined || base.groupsFile !== undefined))
           throw usage("xent compare --emit-state does not carry per-group sums yet");
-        if (base.shiftLabels || base.perSequence || base.bytes !== undefined)
+        if (base.emitState && (base.shiftLabels || base.perSequence || base.bytes !== undefined))
           throw usage(
-            "xent compare has no language-model options yet (--shift-labels, --per-sequence, --bytes)",
+            "xent compare --emit-state does not carry language-model runs yet (--shift-labels, --per-sequence, --bytes)",
           );
         const resamples = integer("--resamples", o.resamples as string, 1);
         if (resamples > 100_000) throw usage("--resamples: at most 100000");
@@ -84,7 +84,13 @@ export function defineCompare(program: Command, onArgs: (args: CompareArgs) => v
         onArgs({
           baseline: sides,
           // The groups are the baseline's rows' (its table, its targets, or --groups FILE).
-          candidate: { ...sides, predictions: candidate, groupBy: undefined, groupsFile: undefined },
+          candidate: {
+            ...sides,
+            predictions: candidate,
+            groupBy: undefined,
+            groupsFile: undefined,
+            perSequence: false,
+          },
           asserts: base.asserts,
           resamples,
           confidence: number(
@@ -116,8 +122,9 @@ export function checkCompareAsserts(
   asserts: readonly AssertSpec[],
   task: EvalPlan["loss"]["task"],
   topK: readonly number[],
+  lm?: LanguageModelRun,
 ): void {
-  const names = metricNames(task, topK);
+  const names = [...metricNames(task, topK), ...languageModelMetricNames(lm)];
   for (const a of asserts) {
     const parts = a.metric.split(".");
     const ok =
@@ -148,31 +155,28 @@ export async function runCompare(args: CompareArgs, out: Writer, io: RunIO = qui
         `${cand.predictions.classes} classes (${cand.loss.task}) where the baseline has ${base.predictions.classes} (${base.loss.task})`,
         { file: cand.predictions.info.path },
       );
-    checkCompareAsserts(args.asserts, base.loss.task, base.loss.topK);
-    const blocks = (plan: EvalPlan) =>
-      join(plan.predictions, plan.targets, {
-        chunkRows: plan.chunkRows,
-        classNames: plan.classNames,
-        ignoreIndex: plan.loss.ignoreIndex,
-        task: plan.loss.task,
-      });
-    const baseBlocks = base.groups ? withGroups(blocks(base), base.groups, base.chunkRows) : blocks(base);
-    const { comparison, parts } = await compare(baseBlocks, blocks(cand), {
-      groupBy: base.run.display.groupBy,
-      classes: base.predictions.classes,
-      loss: base.loss,
-      perClass: args.baseline.perClass,
-      resamples: args.resamples,
-      confidence: args.confidence,
-      seed: args.seed,
-      firstRow: args.firstRow,
-      classNames: base.classNames,
-      files: { baseline: base.predictions.info.path, candidate: cand.predictions.info.path },
-    });
+    checkCompareAsserts(args.asserts, base.loss.task, base.loss.topK, base.run.lm);
+    const { comparison, parts } = await compare(
+      planBlocks(base, args.baseline).blocks,
+      planBlocks(cand, args.candidate).blocks,
+      {
+        lm: base.run.lm,
+        groupBy: base.run.display.groupBy,
+        classes: base.predictions.classes,
+        loss: base.loss,
+        perClass: args.baseline.perClass,
+        resamples: args.resamples,
+        confidence: args.confidence,
+        seed: args.seed,
+        firstRow: args.firstRow,
+        classNames: base.classNames,
+        files: { baseline: base.predictions.info.path, candidate: cand.predictions.info.path },
+      },
+    );
     const run: CompareRun = {
       inputs: {
-        baseline: base.run.inputs.predictions,
-        candidate: cand.run.inputs.predictions,
+        baseline: counted(base, parts.rows),
+        candidate: counted(cand, parts.rows),
         targets: base.run.inputs.targets,
       },
       loss: base.loss,
@@ -233,6 +237,12 @@ export async function printComparison(
   await out.end();
   return assertions?.some((a) => !a.passed) ? "assertion-failed" : "ok";
 }
+
+/** A table's info with the rows read (its shape is `[0, C]` until they are counted). */
+const counted = (plan: EvalPlan, rows: number): InputInfo =>
+  plan.predictions.rowsCounted
+    ? { ...plan.run.inputs.predictions, shape: [rows, plan.predictions.classes] }
+    : plan.run.inputs.predictions;
 
 async function dispose(plan: EvalPlan): Promise<void> {
   await Promise.allSettled([

@@ -13,7 +13,6 @@ import {
 } from "../../core/types.js";
 import { usage } from "../../errors.js";
 import { type EvaluateOptions, evaluate } from "../../evaluate.js";
-import { shiftLabels, withSequenceNumbers, withSequences } from "../../lm/shiftLabels.js";
 import { GroupStats } from "../../metrics/groups.js";
 import type { Printer } from "../../output/printer.js";
 import { Progress, type ProgressStream } from "../../output/progress.js";
@@ -21,9 +20,8 @@ import type { Writer } from "../../output/writer.js";
 import { evaluateOnBlockWorkers } from "../../parallel/blockWorkers.js";
 import { evaluateOnFileWorkers } from "../../parallel/fileWorkers.js";
 import { blockWorkerCount, fileJob } from "../../parallel/plan.js";
-import { withGroups } from "../../readers/groups.js";
-import { join } from "../../readers/join.js";
 import type { InputFormat, TargetKind } from "../../readers/types.js";
+import { planBlocks } from "../blocks.js";
 import { finish, type Outcome } from "../finish.js";
 import { type EvalArgs, type EvalPlan, planEval } from "../plan.js";
 import { makePrinter, type OutputFormat } from "../printers.js";
@@ -358,21 +356,7 @@ async function evaluateAndPrint(
   progress: Progress | null,
 ): Promise<Outcome> {
   await printer.begin(plan.run);
-  const joined = join(plan.predictions, plan.targets, {
-    chunkRows: plan.chunkRows,
-    classNames: plan.classNames,
-    ignoreIndex: plan.loss.ignoreIndex,
-    task: plan.loss.task,
-  });
-  let blocks = plan.groups ? withGroups(joined, plan.groups, plan.chunkRows) : joined;
-  if (plan.sequenceLength !== null)
-    blocks = withSequenceNumbers(
-      blocks,
-      plan.sequenceLength,
-      plan.targets?.info.path ?? plan.predictions.info.path,
-    );
-  if (args.shiftLabels) blocks = shiftLabels(blocks, plan.loss.ignoreIndex);
-  if (args.perSequence) blocks = withSequences(blocks);
+  const { blocks, transformed } = planBlocks(plan, args);
   const groupBy = plan.run.display.groupBy;
   // Groups are summed here, from every block's per-row results (which worker threads send back).
   const groups = groupBy === undefined ? null : new GroupStats(plan.predictions.classes, plan.loss, groupBy);
@@ -401,7 +385,7 @@ async function evaluateAndPrint(
     perClass: args.perClass,
     // Threads that read the file themselves send no per-row results back (groups), and read the
     // rows as stored: any transform of the blocks above (--shift-labels moves the targets) needs them.
-    perSample: args.perSample || groups !== null || blocks !== joined,
+    perSample: args.perSample || groups !== null || transformed,
     worst: args.worst,
     threads: args.threads,
     minBytes: io.settings.parallelMinBytes,
