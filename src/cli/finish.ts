@@ -55,6 +55,8 @@ export async function finish(
   printer: Printer,
   out: Writer,
   groupStats: GroupStats | null = null,
+  /** Language-model runs: the sequences the input holds, for the state (merge renumbers by them). */
+  sequences = 0,
 ): Promise<{ outcome: Outcome; failed: Assertion[] }> {
   const summary = summarize(stats, run.classNames);
   const groups = groupStats?.summarize(run.classNames) ?? null;
@@ -62,7 +64,10 @@ export async function finish(
   const assertions = checkAssertions(asserts, summary, groups);
   const report: Report = { run, summary, assertions };
   if (groups) report.groups = groups;
-  if (emitState) report.state = shardState(stats, optionsJson(run.options), run.classNames, groupStats);
+  if (emitState) {
+    const lm = run.lm ? { per_sequence: run.lm.perSequence, bytes: run.lm.bytes, sequences } : null;
+    report.state = shardState(stats, optionsJson(run.options), run.classNames, groupStats, lm);
+  }
   await printer.end(report);
   await out.end();
   const failed = assertions?.filter((a) => !a.passed) ?? [];

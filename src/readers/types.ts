@@ -144,6 +144,8 @@ export interface PredictionSource extends Source, RowsAhead, Grouped {
    * of scores; rows are tokens, and chunks carry each one's [sequence, position].
    */
   listOfLists?: boolean;
+  /** A list-of-lists column: the sequences read so far (empty ones too). */
+  sequencesRead?: () => number;
   chunks(chunkRows: number): AsyncIterable<ScoreChunk>;
 }
 

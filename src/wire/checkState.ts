@@ -191,4 +191,19 @@ export function checkState(state: unknown, file: string): void {
     if (rows !== total.rows || used !== total.used)
       throw fail("the groups' rows or used rows do not add up to stats.rows and stats.used");
   } else if (s.group_by !== undefined) throw fail("group_by without groups");
+  if (s.lm !== undefined) {
+    const lm = obj(s.lm, "lm");
+    if (typeof lm.per_sequence !== "boolean") throw fail("lm.per_sequence is not true or false");
+    if (lm.bytes !== null) count(lm.bytes, "lm.bytes");
+    const sequences = count(lm.sequences, "lm.sequences", 2 ** 48);
+    if (lm.per_sequence) {
+      if (s.group_by !== "sequence") throw fail("lm.per_sequence without groups by sequence");
+      for (const g of s.groups as { group: string }[]) {
+        if (!/^\d+$/.test(g.group) || Number(g.group) >= sequences)
+          throw fail(
+            `groups: ${JSON.stringify(g.group.slice(0, 40))} is not one of the ${sequences} sequences`,
+          );
+      }
+    }
+  }
 }

@@ -22,6 +22,18 @@ export interface ShardState {
   /** `--group-by`: the column, and every group's sums in the order of the group values. */
   group_by?: string;
   groups?: { group: string; stats: EncodedStats }[];
+  /**
+   * Language-model runs: `--per-sequence` (the groups are sequence numbers, renumbered by merge as
+   * if the shards' sequences were one file's), the `--bytes` of this shard (summed by merge), and
+   * how many sequences the shard holds (empty ones too).
+   */
+  lm?: LanguageModelState;
+}
+
+export interface LanguageModelState {
+  per_sequence: boolean;
+  bytes: number | null;
+  sequences: number;
 }
 
 /** A number JSON can hold: non-finite ones (a worst row's infinite loss) travel as strings. */
@@ -39,7 +51,8 @@ const decodeNumber = (x: JsonNumber): number => (typeof x === "string" ? Number(
 
 export function encodeStats(stats: Stats): EncodedStats {
   const s = statsToState(stats);
-  const worst = s.worst.map((w) => ({
+  // A worst row's position is its shard's; merged, only the index is shifted to the whole.
+  const worst = s.worst.map(({ pos: _, ...w }) => ({
     ...w,
     loss: encodeNumber(w.loss),
     nll: encodeNumber(w.nll),
@@ -53,6 +66,7 @@ export function shardState(
   options: OptionsJson,
   classNames: readonly string[] | null,
   groups: GroupStats | null = null,
+  lm: LanguageModelState | null = null,
 ): ShardState {
   const state: ShardState = {
     version: 1,
@@ -69,6 +83,7 @@ export function shardState(
       .sort(compareGroups)
       .map((group) => ({ group, stats: encodeStats(groups.groups.get(group)!) }));
   }
+  if (lm) state.lm = lm;
   return state;
 }
 
@@ -91,6 +106,13 @@ export function stateDifference(first: ShardState, s: ShardState): [string, stri
   if (s.worst !== first.worst) return [`--worst ${first.worst}`, `--worst ${s.worst}`];
   const grouped = (by: string | undefined) => (by === undefined ? "no --group-by" : `--group-by ${by}`);
   if (s.group_by !== first.group_by) return [grouped(first.group_by), grouped(s.group_by)];
+  const lm = (l: LanguageModelState | undefined) =>
+    l === undefined
+      ? "no language-model options"
+      : [l.per_sequence ? "--per-sequence" : "", l.bytes === null ? "no --bytes" : "--bytes"]
+          .join(" ")
+          .trim();
+  if (lm(s.lm) !== lm(first.lm)) return [lm(first.lm), lm(s.lm)];
   const a = new Map<string, unknown>(Object.entries(first.options));
   const b = new Map<string, unknown>(Object.entries(s.options));
   for (const key of new Set([...a.keys(), ...b.keys()])) {
@@ -109,11 +131,12 @@ export function stateDifference(first: ShardState, s: ShardState): [string, stri
 export function mergeShards(
   shards: readonly ShardDocument[],
   loss: LossOptions,
-): { stats: Stats; groups: GroupStats | null } {
+): { stats: Stats; groups: GroupStats | null; lm: LanguageModelState | null } {
   const first = shards[0]!.state;
   const stats = new Stats(first.classes, loss, { perClass: first.per_class, worst: first.worst });
   const groups = first.group_by === undefined ? null : new GroupStats(first.classes, loss, first.group_by);
   let offset = 0;
+  let sequences = 0;
   for (const shard of shards) {
     const s = shard.state;
     const differs = stateDifference(first, s);
@@ -137,9 +160,18 @@ export function mergeShards(
       const part = new Stats(first.classes, loss, { perClass: false, worst: 0, wasm: false });
       mergeState(part, { ...g.stats, worst: [] });
       const one = new GroupStats(first.classes, loss, first.group_by!);
-      one.groups.set(g.group, part);
+      // A shard's sequence s is sequence s + (the sequences before it) of the whole.
+      one.groups.set(s.lm?.per_sequence ? String(Number(g.group) + sequences) : g.group, part);
       groups!.merge(one);
     }
+    sequences += s.lm?.sequences ?? 0;
   }
-  return { stats, groups };
+  const lm: LanguageModelState | null = first.lm
+    ? {
+        per_sequence: first.lm.per_sequence,
+        bytes: first.lm.bytes === null ? null : shards.reduce((n, d) => n + d.state.lm!.bytes!, 0),
+        sequences,
+      }
+    : null;
+  return { stats, groups, lm };
 }

@@ -1,4 +1,4 @@
-import { readFileSync } from "node:fs";
+import { readFileSync, writeFileSync } from "node:fs";
 import { describe, expect, it } from "vitest";
 import { tempDir, writeNpy, writeText } from "../helpers/files.js";
 import { type Json, ROOT, runInProcess, xent } from "../helpers/run.js";
@@ -254,3 +254,69 @@ describe("language models in xent compare", () => {
     expect(doc.delta.bits_per_token.value).toBe(0);
   });
 });
+
+describe("language models in --emit-state and xent merge", () => {
+  const evalState = async (files: string[], args: string[]) =>
+    (await runInProcess(["eval", ...files, ...args, "--emit-state", "--json"])).stdout;
+  const merged = async (states: string[], args: string[] = []) => {
+    const paths = states.map((s, i) => writeText(dir, `state${i}-${Math.random()}.json`, s));
+    return JSON.parse((await runInProcess(["merge", ...paths, ...args, "--json"])).stdout);
+  };
+
+  it("(B, T, V) shards merge to the whole file's numbers, sequences renumbered, bytes summed", async () => {
+    const bytes = readFileSync(`${L}logits.npy`);
+    const values = new Float32Array(
+      bytes.buffer.slice(bytes.byteOffset + 128, bytes.byteOffset + bytes.length),
+    );
+    const labelBytes = readFileSync(`${L}labels.npy`);
+    const labels = Array.from(
+      new BigInt64Array(
+        labelBytes.buffer.slice(labelBytes.byteOffset + 128, labelBytes.byteOffset + labelBytes.length),
+      ),
+      Number,
+    );
+    const shard = (name: string, from: number, to: number, bytesPerSequence: string) => [
+      writeNpy(dir, `${name}.npy`, values.subarray(from * 77, to * 77), [to - from, 7, 11], "<f4"),
+      writeNpy(dir, `${name}_labels.npy`, labels.slice(from * 7, to * 7), [to - from, 7], "<i8"),
+      writeText(dir, `${name}_bytes.txt`, bytesPerSequence),
+    ];
+    const [a, aLabels, aBytes] = shard("a", 0, 2, "30\n25\n");
+    const [b, bLabels, bBytes] = shard("b", 2, 3, "40\n");
+    const lm = ["--shift-labels", "--per-sequence"];
+    const whole = await run([...lm, "--bytes", `${L}bytes.txt`]);
+    const doc = await merged(
+      [
+        await evalState([a!, aLabels!], [...lm, "--bytes", aBytes!]),
+        await evalState([b!, bLabels!], [...lm, "--bytes", bBytes!]),
+      ],
+      ["--assert", "bits_per_byte<=9"],
+    );
+    expect(doc.metrics).toEqual(whole.metrics);
+    expect(doc.per_group).toEqual(whole.per_group);
+    expect(doc.assertions[0].passed).toBe(true);
+  });
+
+  it("ragged shards (a trailing empty sequence included) merge to the whole file's per-sequence numbers", async () => {
+    const { tableFromIPC, tableToIPC } = await import("apache-arrow");
+    const table = tableFromIPC(readFileSync(`${L}ragged_fixed.arrow`));
+    const a = writeBinary("ragged_a.arrow", tableToIPC(table.slice(0, 4), "file"));
+    const b = writeBinary("ragged_b.arrow", tableToIPC(table.slice(4), "file"));
+    const lm = ["--shift-labels", "--per-sequence"];
+    const whole = await evalJson(["ragged_fixed.arrow"], lm);
+    const states = [await evalState([a], lm), await evalState([b], lm)];
+    expect(JSON.parse(states[0]!).state.lm).toEqual({ per_sequence: true, bytes: null, sequences: 4 });
+    const doc = await merged(states);
+    expect(doc.metrics).toEqual(whole.metrics);
+    expect(doc.per_group).toEqual(whole.per_group);
+    // Shards of different options do not merge.
+    await expect(merged([states[0]!, await evalState([b], ["--shift-labels"])])).rejects.toThrow(
+      /was evaluated with no language-model options|evaluated with/,
+    );
+  });
+});
+
+function writeBinary(name: string, bytes: Uint8Array): string {
+  const path = `${dir}/${name}`;
+  writeFileSync(path, bytes);
+  return path;
+}

@@ -428,7 +428,19 @@ async function evaluateAndPrint(
         },
       }
     : plan.run;
-  const { outcome, failed } = await finish(stats, run, args.asserts, args.emitState, printer, out, groups);
+  const sequences =
+    plan.predictions.sequencesRead?.() ??
+    (plan.sequenceLength ? Math.ceil(stats.rows / plan.sequenceLength) : 0);
+  const { outcome, failed } = await finish(
+    stats,
+    run,
+    args.asserts,
+    args.emitState,
+    printer,
+    out,
+    groups,
+    sequences,
+  );
   // csv has no place for assertion results: they go to stderr, as the exit code does to the shell.
   if (args.format === "csv")
     for (const a of failed) io.stderr.write(`xent: assertion failed: ${a.expr} (${a.value})\n`);

@@ -2,6 +2,7 @@ import { readFileSync } from "node:fs";
 import { type Command, Option } from "commander";
 import { comparisonOf } from "../../compare.js";
 import { usage, XentError } from "../../errors.js";
+import { languageModelMetricNames } from "../../lm/metrics.js";
 import type { Writer } from "../../output/writer.js";
 import { describeIoError } from "../../readers/files.js";
 import type { InputInfo } from "../../readers/types.js";
@@ -206,7 +207,7 @@ export async function runMerge(
   const shards = args.files.map(readShard);
   const first = shards[0]!;
   const loss = optionsFromJson(first.state.options);
-  const { stats, groups } = mergeShards(shards, loss);
+  const { stats, groups, lm } = mergeShards(shards, loss);
   const classNames = first.state.class_names;
   const predictions = { ...first.inputs.predictions };
   if (predictions.shape) predictions.shape = [stats.rows, ...predictions.shape.slice(1)];
@@ -217,6 +218,7 @@ export async function runMerge(
     perSample: false,
     worst: first.state.worst,
     perClass: first.state.per_class,
+    ...(lm ? { lm: { perSequence: lm.per_sequence, bytes: lm.bytes } } : {}),
     display: {
       sortClasses: args.sortClasses,
       topClasses: args.topClasses,
@@ -224,8 +226,8 @@ export async function runMerge(
     },
   };
   const asserts = args.asserts.map((e) => parseAssert(e));
-  checkAssertMetrics(asserts, loss.task, loss.topK, groups !== null);
+  checkAssertMetrics(asserts, loss.task, loss.topK, groups !== null, languageModelMetricNames(run.lm));
   const printer = await makePrinter(args.format, out, settings.colour);
   await printer.begin(run);
-  return (await finish(stats, run, asserts, args.emitState, printer, out, groups)).outcome;
+  return (await finish(stats, run, asserts, args.emitState, printer, out, groups, lm?.sequences)).outcome;
 }

@@ -378,6 +378,7 @@ export async function arrowPredictions(
     shape: [0, layout.classes],
   };
   if (list !== null) info.member = fields[list]!.name;
+  const seen = { sequences: 0 };
   if (input.compression) info.compression = input.compression;
   return {
     [Symbol.asyncDispose]: () => input.close(),
@@ -389,7 +390,7 @@ export async function arrowPredictions(
     targetColumn: targetKind === null ? null : fields[target!]!.name,
     groupColumn: group === undefined ? null : fields[group]!.name,
     progress: () => input.progress(),
-    ...(nested ? { listOfLists: true } : {}),
+    ...(nested ? { listOfLists: true, sequencesRead: () => seen.sequences } : {}),
     // Worker threads can read an uncompressed file's batches themselves (see segments.ts).
     ...(input.blocks && input.path && list !== null && !nested && targetKind === "index"
       ? {
@@ -443,7 +444,7 @@ export async function arrowPredictions(
       if (nested) {
         yield* sequenceChunks(
           input.batches(read),
-          { list: list!, target, id, group, classes: layout.classes },
+          { list: list!, target, id, group, classes: layout.classes, seen },
           chunkRows,
           name,
         );
@@ -572,6 +573,8 @@ interface SequenceColumns {
   id: number | undefined;
   group: number | undefined;
   classes: number;
+  /** Sequences read so far, empty ones included. */
+  seen: { sequences: number };
 }
 
 /**
@@ -639,6 +642,7 @@ async function* sequenceChunks(
       yield chunk;
     }
     sequence = first + rows;
+    c.seen.sequences = sequence;
   }
 }
 
