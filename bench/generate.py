@@ -48,3 +48,37 @@ if not os.path.exists(os.path.join(out, "logits16.npy")):
     dst.flush()
     del dst
     os.replace(os.path.join(out, "logits16.npy.tmp"), os.path.join(out, "logits16.npy"))
+
+
+def vocab_copy(name, write):
+    """The vocab bench's logits in another dtype (512 MB), converted 100 rows at a time."""
+    if os.path.exists(os.path.join(out, name)):
+        return
+    src = np.load(os.path.join(out, "vocab.npy"), mmap_mode="r")
+    with open(os.path.join(out, name + ".tmp"), "wb") as f:
+        write(f, src)
+    os.replace(os.path.join(out, name + ".tmp"), os.path.join(out, name))
+
+
+def npy16(f, src):
+    np.lib.format.write_array_header_1_0(f, {"descr": "<f2", "fortran_order": False, "shape": src.shape})
+    for i in range(0, src.shape[0], 100):
+        f.write(src[i:i + 100].astype(np.float16).tobytes())
+
+
+def safetensors_bf16(f, src):
+    # bfloat16 is float32's top 16 bits, rounded to nearest even (as torch's .to(torch.bfloat16)).
+    import json as _json
+    header = _json.dumps({"logits": {"dtype": "BF16", "shape": list(src.shape),
+                                      "data_offsets": [0, src.size * 2]}}).encode()
+    header += b" " * (-len(header) % 8)
+    f.write(len(header).to_bytes(8, "little") + header)
+    for i in range(0, src.shape[0], 100):
+        bits = np.ascontiguousarray(src[i:i + 100]).view(np.uint32).astype(np.uint64)
+        rounded = (bits + 0x7FFF + ((bits >> 16) & 1)) >> 16
+        f.write(rounded.astype(np.uint16).tobytes())
+
+
+# LLM-sized rows in the dtypes models are run in (the language-model bench rows).
+vocab_copy("vocab16.npy", npy16)
+vocab_copy("vocab_bf16.safetensors", safetensors_bf16)

@@ -10,9 +10,13 @@ logits = np.load(sys.argv[1], mmap_mode="r")
 labels = np.load(sys.argv[2])
 rows = max(1, 8_192_000 // logits.shape[1])
 total = 0.0
-for i in range(0, logits.shape[0], rows):
-    x = np.asarray(logits[i:i + rows], dtype=np.float64)
+# --shift: a causal language model's loss (one sequence): row t against the label of row t + 1.
+shift = "--shift" in sys.argv[3:]
+n = logits.shape[0] - 1 if shift else logits.shape[0]
+targets = labels[1:] if shift else labels
+for i in range(0, n, rows):
+    x = np.asarray(logits[i:min(i + rows, n)], dtype=np.float64)
     m = x.max(1, keepdims=True)
     lse = m[:, 0] + np.log(np.exp(x - m).sum(1))
-    total += float((lse - x[np.arange(len(x)), labels[i:i + rows]]).sum())
-print(json.dumps({"loss": total / logits.shape[0]}))
+    total += float((lse - x[np.arange(len(x)), targets[i:i + len(x)]]).sum())
+print(json.dumps({"loss": total / n}))

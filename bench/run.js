@@ -70,6 +70,18 @@ const benches = [
     ref: ["numpy", py("reference_npy.py", [`${data}/vocab.npy`, `${data}/vocab_labels.npy`])],
     values: 2_000 * 131_072,
   },
+  // Language-model rows: one sequence of 2,000 positions, shifted (t against the label at t + 1).
+  ...[
+    ["lm", "vocab.npy", "float32 NPY"],
+    ["lm-f16", "vocab16.npy", "float16 NPY"],
+    ["lm-bf16", "vocab_bf16.safetensors", "bfloat16 safetensors"],
+  ].map(([name, file, what]) => ({
+    name,
+    what: `--shift-labels on 2000×131072 ${what} vs numpy's shifted loss on the float32 NPY`,
+    xent: xent([`${data}/${file}`, `${data}/vocab_labels.npy`, "--shift-labels"]),
+    ref: ["numpy", py("reference_npy.py", [`${data}/vocab.npy`, `${data}/vocab_labels.npy`, "--shift"])],
+    values: 2_000 * 131_072,
+  })),
   {
     name: "f16",
     what: "the NPY bench's logits as float16 vs xent on the float32 NPY (time per value)",

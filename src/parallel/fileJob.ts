@@ -29,6 +29,14 @@ export interface FileJob extends JobBase {
   predictions: { path: string; dtype: NpyDtype };
   targets: { path: string; dtype: NpyDtype };
   segments: Segment[];
+  /** `--shift-labels` on a (B, T, V) layout: the workers read each row's label at t + 1 themselves. */
+  shift?: LabelShift | undefined;
+}
+
+/** Sequences of `length` rows, `rows` in all: row r scored against label r + 1 within its sequence. */
+export interface LabelShift {
+  length: number;
+  rows: number;
 }
 
 /** A Parquet file whose row groups the workers decode themselves (worker k: groups k, k + workers, …). */

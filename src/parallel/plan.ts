@@ -18,6 +18,8 @@ export interface ParallelInputs {
   threads: number;
   /** Below this many bytes, starting threads costs more than it saves. */
   minBytes: number;
+  /** `--shift-labels` on a (B, T, V) layout: positions per sequence, for workers that shift themselves. */
+  shiftLength?: number | null | undefined;
 }
 
 /** Below this many values (float32), starting threads costs more than it saves. */
@@ -54,7 +56,7 @@ export async function fileJob(run: ParallelInputs): Promise<FilePlan | null> {
     worst: run.worst,
   };
   // Parquet: row groups are independent; a file of one row group stays with the block workers.
-  const groups = run.predictions.rowGroupPlan?.(run.targets) ?? null;
+  const groups = run.shiftLength ? null : (run.predictions.rowGroupPlan?.(run.targets) ?? null);
   if (groups !== null)
     return groups.rowGroups < 2
       ? null
@@ -62,6 +64,7 @@ export async function fileJob(run: ParallelInputs): Promise<FilePlan | null> {
   if (!run.predictions.segments) return null;
   const plan = await run.predictions.segments(run.chunkRows, run.targets);
   if (!plan || plan.segments.length === 0) return null;
+  const last = plan.segments.at(-1)!;
   return {
     workers: Math.min(threads, plan.segments.length),
     job: {
@@ -69,6 +72,7 @@ export async function fileJob(run: ParallelInputs): Promise<FilePlan | null> {
       predictions: { path: plan.scoresPath, dtype: plan.scores },
       targets: { path: plan.targetsPath, dtype: plan.targets },
       segments: plan.segments,
+      ...(run.shiftLength ? { shift: { length: run.shiftLength, rows: last.start + last.rows } } : {}),
     },
   };
 }

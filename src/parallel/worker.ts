@@ -59,10 +59,17 @@ function run(job: FileJob): void {
     for (let k = job.worker; k < job.segments.length; k += job.workers) {
       const { start, rows, scoresAt, targetsAt } = job.segments[k]!;
       const scores = readScores(rows, scoresAt);
-      const raw = new Uint8Array(rows * tsize);
+      // --shift-labels: one label more (the next segment's first), each checked as stored.
+      const shift = job.shift;
+      const labels = shift ? Math.min(rows + 1, shift.rows - start) : rows;
+      const raw = new Uint8Array(labels * tsize);
       readFully(targetsFd, raw, targetsAt);
       const decoded = decode(raw, job.targets.dtype);
-      const values = decoded instanceof Float64Array ? decoded : Float64Array.from(decoded);
+      let values = decoded instanceof Float64Array ? decoded : Float64Array.from(decoded);
+      if (shift) {
+        for (let r = 0; r < labels; r++) checkTarget(values[r]!, start + r);
+        values = shiftedLabels(values, start, rows, shift.length, job.loss.ignoreIndex);
+      }
       results = evaluateRun(shared, results, start, rows, scores, values);
     }
     done(shared);
@@ -70,6 +77,17 @@ function run(job: FileJob): void {
     closeSync(scoresFd);
     closeSync(targetsFd);
   }
+}
+
+/**
+ * Rows [start, start + rows) scored against the label at t + 1, as lm/shiftLabels.ts does for
+ * blocks: `labels` holds the rows' own labels and, unless the file ends there, the next one.
+ */
+function shiftedLabels(labels: Float64Array, start: number, rows: number, length: number, ignore: number) {
+  const out = new Float64Array(rows);
+  for (let r = 0; r < rows; r++)
+    out[r] = (start + r + 1) % length === 0 || r + 1 >= labels.length ? ignore : labels[r + 1]!;
+  return out;
 }
 
 /**

@@ -36,18 +36,46 @@ describe("language models: --shift-labels, --per-sequence, --bytes", () => {
       expect(await run(["--shift-labels", "--per-sequence", "--chunk-rows", rows])).toEqual(whole);
   });
 
-  it("is the same on worker threads (which must not read the unshifted targets themselves)", async () => {
+  it("is the same on worker threads that read the file and shift the labels themselves", async () => {
     // Spawned: the built binary with the threshold for threads at 1 byte. Before the fix, the file
-    // workers read labels.npy as stored and printed the unshifted 3.70 here.
+    // workers read labels.npy as stored and printed the unshifted 3.70 here; now they read each
+    // segment's next label (segments of 1, 2, 5 rows: sequences and segments cut anywhere).
     const one = await run(["--shift-labels", "--threads", "1"]);
-    for (const threads of ["2", "3"]) {
+    for (const [threads, rows] of [
+      ["2", "1"],
+      ["3", "2"],
+      ["3", "5"],
+    ]) {
       const r = await xent(
-        ["eval", `${L}logits.npy`, `${L}labels.npy`, "--shift-labels", "--threads", threads, "--json"],
-        { env: { XENT_PARALLEL_MIN_BYTES: "1" } },
+        [
+          "eval",
+          `${L}logits.npy`,
+          `${L}labels.npy`,
+          "--shift-labels",
+          "--threads",
+          threads!,
+          "--chunk-rows",
+          rows!,
+          "--json",
+        ],
+        { env: { XENT_PARALLEL_MIN_BYTES: "1", XENT_DEBUG: "1" } },
       );
       expect(r.code).toBe(0);
+      expect(r.stderr).toContain("threads reading the file");
       expect(JSON.parse(r.stdout).metrics).toEqual(one.metrics);
     }
+    // A bad label is named at its own row, whichever worker meets it first.
+    const labels = readFileSync(`${L}labels.npy`);
+    const bad = Buffer.from(labels);
+    bad.writeBigInt64LE(99n, bad.length - 8 * 14);
+    const path = `${dir}/bad_labels.npy`;
+    writeFileSync(path, bad);
+    const r = await xent(
+      ["eval", `${L}logits.npy`, path, "--shift-labels", "--threads", "3", "--chunk-rows", "1"],
+      { env: { XENT_PARALLEL_MIN_BYTES: "1" } },
+    );
+    expect(r.code).toBe(2);
+    expect(r.stderr).toMatch(/99.*row 7/);
   });
 
   it("--per-sequence: each sequence's tokens, nll and perplexity, and sequence_perplexity", async () => {

@@ -357,6 +357,11 @@ async function evaluateAndPrint(
 ): Promise<Outcome> {
   await printer.begin(plan.run);
   const { blocks, transformed } = planBlocks(plan, args);
+  // A fixed (B, T, V) layout's shift is a function of the row index: worker threads that read the
+  // file themselves do it (reading the next label), at the speed of a plain run. Per-sequence
+  // groups and a list column of labels (its sequences checked) take the blocks above.
+  const workersShift =
+    plan.sequenceLength !== null && !args.perSequence && plan.groups === null && !plan.targets?.listOfLists;
   const groupBy = plan.run.display.groupBy;
   // Groups are summed here, from every block's per-row results (which worker threads send back).
   const groups = groupBy === undefined ? null : new GroupStats(plan.predictions.classes, plan.loss, groupBy);
@@ -385,7 +390,8 @@ async function evaluateAndPrint(
     perClass: args.perClass,
     // Threads that read the file themselves send no per-row results back (groups), and read the
     // rows as stored: any transform of the blocks above (--shift-labels moves the targets) needs them.
-    perSample: args.perSample || groups !== null || transformed,
+    perSample: args.perSample || groups !== null || (transformed && !workersShift),
+    shiftLength: workersShift && args.shiftLabels ? plan.sequenceLength : null,
     worst: args.worst,
     threads: args.threads,
     minBytes: io.settings.parallelMinBytes,
