@@ -9,17 +9,31 @@ try {
   const label = table.getChild("label");
   const list = table.getChild("logits");
   const rows = [];
+  const ys = [];
+  const sequences = table.getChild("labels");
   for (let i = 0; i < table.numRows; i++) {
+    if (sequences) {
+      // A list-of-lists column (sequences): every inner list is a row, its label from `labels`.
+      const positions = list.get(i);
+      const labels = sequences.get(i);
+      if (positions.length !== labels.length) throw new Error("lengths differ");
+      for (let t = 0; t < positions.length; t++) {
+        rows.push(Array.from(positions.get(t)));
+        ys.push(Number(labels.get(t)));
+      }
+      continue;
+    }
     const row = list
       ? Array.from(list.get(i))
       : table.schema.fields.filter((f) => f.name !== "label").map((f) => table.getChild(f.name).get(i));
     rows.push(row);
+    ys.push(Number(label.get(i)));
   }
   let sum = 0;
   let used = 0;
   for (let i = 0; i < rows.length; i++) {
     const row = rows[i];
-    const y = Number(label.get(i));
+    const y = ys[i];
     if (y === -100) continue; // PyTorch's default ignore index, as xent's
     used++;
     const m = Math.max(...row);

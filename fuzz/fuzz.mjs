@@ -170,7 +170,10 @@ const seeds = {
     "preds_lz4.arrow",
     "preds_zstd.arrow",
     "preds_batches.arrow",
-  ].map((name) => ({ name, bytes: readFileSync(F + name) })),
+  ]
+    .map((name) => ({ name, bytes: readFileSync(F + name) }))
+    // A language model's ragged sequences: list<list<float>> and list<int64> labels, two batches.
+    .concat([{ name: "ragged.arrow", bytes: readFileSync(join(ROOT, "fixtures/lm/ragged.arrow")) }]),
   arrows: ["preds.arrows", "preds_batches.arrows", "preds_lz4.arrows"].map((name) => ({
     name,
     bytes: readFileSync(F + name),
@@ -195,7 +198,9 @@ const seeds = {
     "digits_rowgroups_v2.parquet",
     "digits_split_delta.parquet",
     "digits_float16.parquet",
-  ].map((name) => ({ name, bytes: readFileSync(join(ROOT, "fixtures/parquet/", name)) })),
+  ]
+    .map((name) => ({ name, bytes: readFileSync(join(ROOT, "fixtures/parquet/", name)) }))
+    .concat([{ name: "ragged.parquet", bytes: readFileSync(join(ROOT, "fixtures/lm/ragged.parquet")) }]),
   gzip: [
     { name: "logits.npy.gz", bytes: gzipSync(logitsNpy), targets: "labels.npy" },
     { name: "preds.csv.gz", bytes: gzipSync(Buffer.from(csvText)) },
@@ -489,6 +494,17 @@ async function parquetReference(bytes) {
     return null;
   }
   if (rows.length === 0) return null;
+  // A list-of-lists column (sequences): every inner list is a row, its label from `labels`.
+  if (rows[0].labels !== undefined) {
+    const flat = [];
+    for (const row of rows) {
+      if (!Array.isArray(row.logits) || !Array.isArray(row.labels)) return null;
+      if (row.logits.length !== row.labels.length) return null;
+      row.logits.forEach((logits, t) => flat.push({ logits, label: row.labels[t] }));
+    }
+    if (flat.length === 0) return null;
+    rows = flat;
+  }
   const keys = Object.keys(rows[0]);
   const scoreKeys = keys.includes("logits") ? null : keys.filter((k) => k !== "label" && k !== "id");
   const values = [];
@@ -502,6 +518,7 @@ async function parquetReference(bytes) {
     if (v.length !== classes || v.some((x) => typeof x !== "number" || Number.isNaN(x))) return null;
     const y = row.label;
     const index = typeof y === "string" ? (scoreKeys ?? []).indexOf(y) : Number(y);
+    if (index === -100 && typeof y !== "string") continue; // PyTorch's default ignore index, as xent's
     if (y === null || y === undefined || !Number.isInteger(index) || index < 0 || index >= classes)
       return null;
     values.push(...v);

@@ -202,6 +202,12 @@ describe("bad inputs of the new formats exit 2 with what and where", () => {
       /^xent: error: corrupt Arrow stream: the stream ends inside a message at byte \d+, <stdin>\n$/,
     );
   });
+  it("an Arrow file of its magic alone on standard input (fuzz seed 77, case 1275)", async () => {
+    const bytes = readFileSync(`${ROOT}${F}/preds.arrow`);
+    const r = await xent(["eval", "-"], { input: bytes.subarray(0, 8).toString("latin1"), latin1: true });
+    expect(r.code).toBe(2);
+    expect(r.stderr).toBe("xent: error: no Arrow schema: the input ends before it, <stdin>\n");
+  });
   it("a corrupt deflated NPZ member", async () => {
     const bytes = readFileSync(`${ROOT}${F}/preds_compressed.npz`);
     bytes.fill(0xa5, 200, 400); // inside the first member's deflate stream

@@ -148,6 +148,9 @@ export async function openArrow(source: ByteSource, format: "arrow" | "arrows"):
       reader = (await RecordBatchReader.from(checked)) as Reader;
     }
     await reader.open();
+    // An input that ends before its schema message (an Arrow file of its magic alone on standard
+    // input): apache-arrow opens it with no schema at all.
+    if (!reader.schema) throw new XentError("format", "no Arrow schema: the input ends before it");
     if (metas) {
       checkBatches(metas, reader.schema.fields, name);
       streamed.push(...metas);
