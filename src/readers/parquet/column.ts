@@ -124,6 +124,14 @@ function bitmap(valid: Uint8Array, n: number): Uint8Array {
   return bits;
 }
 
+/** Validity bytes for `length` entries with nulls at `positions` (null when there are none). */
+function validity(positions: readonly number[], length: number): Uint8Array | null {
+  if (positions.length === 0) return null;
+  const valid = new Uint8Array(length).fill(1);
+  for (const k of positions) valid[k] = 0;
+  return valid;
+}
+
 function nulls(valid: Uint8Array | null, n: number): number {
   if (valid === null) return 0;
   let k = 0;
@@ -229,6 +237,32 @@ export class ColumnCursor {
   }
 
   /**
+   * A list element at level entry i (a value, or a null item kept as its position); in a page
+   * without nulls, the whole run of values up to `runEnd(i + 1)` at once. Returns the next entry.
+   */
+  private element(
+    page: Page,
+    i: number,
+    def: number,
+    out: Values,
+    nullItems: number[],
+    runEnd: (from: number) => number,
+  ): number {
+    if (def === this.field.maxDef && page.defined === page.count) {
+      const end = runEnd(i + 1);
+      out.copy(page.values, this.vpos, end - i);
+      this.vpos += end - i;
+      return end;
+    }
+    if (def === this.field.maxDef) out.copy(page.values, this.vpos++, 1);
+    else {
+      nullItems.push(out.length);
+      out.gap();
+    }
+    return i + 1;
+  }
+
+  /**
    * The next `n` rows of a list of lists (maxRep 2): repetition level 0 starts a row, 1 an inner
    * list of the row, 2 continues the inner list; definition levels say which of the row, an inner
    * list or an element is null or empty.
@@ -294,20 +328,13 @@ export class ColumnCursor {
           listOpen = def >= inner.elementDefined;
           if (def < inner.listDefined) nullLists.push(lists - 1);
           else if (def >= inner.elementDefined) {
-            if (def === f.maxDef && page.defined === page.count) {
-              // No nulls in this page: the inner list's values are one run up to the next list.
-              let end = i + 1;
+            // The inner list's values run up to the next entry that does not continue it.
+            i = this.element(page, i, def, out, nullItems, (from) => {
+              let end = from;
               while (end < page.count && reps[end] === 2) end++;
-              out.copy(page.values, this.vpos, end - i);
-              this.vpos += end - i;
-              i = end;
-              continue;
-            }
-            if (def === f.maxDef) out.copy(page.values, this.vpos++, 1);
-            else {
-              nullItems.push(out.length);
-              out.gap();
-            }
+              return end;
+            });
+            continue;
           }
         }
         i++;
@@ -321,16 +348,8 @@ export class ColumnCursor {
     rowOffsets[n] = lists;
     listOffsets[lists] = values.length;
     if (n > 0) this.perRow = Math.max(1, Math.ceil(values.length / n));
-    let itemValid: Uint8Array | null = null;
-    if (nullItems.length > 0) {
-      itemValid = new Uint8Array(values.length).fill(1);
-      for (const k of nullItems) itemValid[k] = 0;
-    }
-    let listValid: Uint8Array | null = null;
-    if (nullLists.length > 0) {
-      listValid = new Uint8Array(lists).fill(1);
-      for (const k of nullLists) listValid[k] = 0;
-    }
+    const itemValid = validity(nullItems, values.length);
+    const listValid = validity(nullLists, lists);
     const outer = this.type as List;
     const innerType = outer.valueType as List;
     const child = makeData({
@@ -390,21 +409,11 @@ export class ColumnCursor {
           i++;
           continue;
         }
-        if (def === f.maxDef && page.defined === page.count) {
-          // No nulls in this page: the row's values are one run up to the next row start.
-          let end = reps.indexOf(0, i + 1);
-          if (end < 0) end = page.count;
-          out.copy(page.values, this.vpos, end - i);
-          this.vpos += end - i;
-          i = end;
-          continue;
-        }
-        if (def === f.maxDef) out.copy(page.values, this.vpos++, 1);
-        else {
-          nullItems.push(out.length);
-          out.gap();
-        }
-        i++;
+        // The row's values run up to the next row start.
+        i = this.element(page, i, def, out, nullItems, (from) => {
+          const end = reps.indexOf(0, from);
+          return end < 0 ? page.count : end;
+        });
       }
       this.pos = i;
       if (done) break;
@@ -414,11 +423,7 @@ export class ColumnCursor {
     const values = out?.result() ?? new Float32Array(0);
     offsets[n] = values.length;
     if (n > 0) this.perRow = Math.max(1, Math.ceil(values.length / n));
-    let itemValid: Uint8Array | null = null;
-    if (nullItems.length > 0) {
-      itemValid = new Uint8Array(values.length).fill(1);
-      for (const k of nullItems) itemValid[k] = 0;
-    }
+    const itemValid = validity(nullItems, values.length);
     const child = leafData((this.type as List).valueType, values, itemValid, values.length);
     return makeData({
       type: this.type as List,
