@@ -40,6 +40,17 @@ function pagesOf(rows: Row[], cuts: number[]): PageSource {
       if (v !== null) values.push(v);
     });
   }
+  return cutPages(reps, defs, values, cuts, 3);
+}
+
+/** Level entries cut into pages after the given entry counts; `maxDef` marks a value. */
+function cutPages(
+  reps: number[],
+  defs: number[],
+  values: number[],
+  cuts: number[],
+  maxDef: number,
+): PageSource {
   const pages: Page[] = [];
   let at = 0;
   let vat = 0;
@@ -47,7 +58,7 @@ function pagesOf(rows: Row[], cuts: number[]): PageSource {
     const end = Math.min(reps.length, at + cut);
     if (end <= at) continue;
     const d = Uint8Array.from(defs.slice(at, end));
-    const defined = d.filter((x) => x === 3).length;
+    const defined = d.filter((x) => x === maxDef).length;
     pages.push({
       count: end - at,
       reps: Uint8Array.from(reps.slice(at, end)),
@@ -181,30 +192,7 @@ function nestedPages(rows: NestedRow[], cuts: number[]): PageSource {
       });
     });
   }
-  const pages: Page[] = [];
-  let at = 0;
-  let vat = 0;
-  for (const cut of [...cuts, reps.length]) {
-    const end = Math.min(reps.length, at + cut);
-    if (end <= at) continue;
-    const d = Uint8Array.from(defs.slice(at, end));
-    const defined = d.filter((x) => x === 5).length;
-    pages.push({
-      count: end - at,
-      reps: Uint8Array.from(reps.slice(at, end)),
-      defs: d,
-      defined,
-      values: Float64Array.from(values.slice(vat, vat + defined)),
-    });
-    vat += defined;
-    at = end;
-  }
-  return {
-    next: async () => pages.shift() ?? null,
-    fail: (what) => {
-      throw new XentError("format", what);
-    },
-  };
+  return cutPages(reps, defs, values, cuts, 5);
 }
 
 async function readNested(source: PageSource, runs: number[]): Promise<NestedRow[]> {
