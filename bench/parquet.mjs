@@ -62,7 +62,7 @@ if (arrow && pw && !existsSync(`${dir}/list_zstd.parquet`)) {
   // The same rows as NPY: the header's shape changed, padded to its old length.
   const reshape = (header, shape) => {
     const h = header.replace(/'shape': \([^)]*\)/, `'shape': ${shape}`);
-    return h.slice(0, -1).padEnd(header.length - 1, " ") + "\n";
+    return `${h.slice(0, -1).padEnd(header.length - 1, " ")}\n`;
   };
   writeFileSync(
     `${dir}/logits50k.npy`,

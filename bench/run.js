@@ -22,6 +22,7 @@ execFileSync(python, [`${root}bench/generate.py`, data], { stdio: "inherit" });
 execFileSync("node", [`${root}bench/arrow.mjs`, data], { stdio: "inherit" });
 // Parquet inputs need writers installed aside (see bench/parquet.mjs); their rows are skipped without.
 execFileSync("node", [`${root}bench/parquet.mjs`, data], { stdio: "inherit" });
+execFileSync("node", [`${root}bench/compressed-arrow.mjs`, data], { stdio: "inherit" });
 
 /** Wall time of one command in seconds, its peak RSS in MiB (GNU time, when present), its loss. */
 function measure([cmd, args]) {
@@ -63,6 +64,14 @@ const benches = [
     ref: ["xent-npy", xent([`${data}/logits.npy`, `${data}/labels.npy`])],
     values: 200_000 * 1000,
   },
+  ...["lz4", "zstd"].map((codec) => ({
+    name: `arrow-${codec}`,
+    what: `Arrow file, same logits, ${codec.toUpperCase()} (polars, 25 batches), vs xent on the NPY`,
+    xent: xent([`${data}/batches_${codec}.arrow`]),
+    ref: ["xent-npy", xent([`${data}/logits.npy`, `${data}/labels.npy`])],
+    values: 200_000 * 1000,
+    needs: `${data}/batches_${codec}.arrow`,
+  })),
   {
     name: "vocab",
     what: "NPY 2000×131072 f32 (LLM rows) vs numpy",
@@ -148,7 +157,9 @@ const rates = {};
 for (const b of benches) {
   const [refName, refCmd] = b.ref;
   if (b.needs && !existsSync(b.needs)) {
-    console.log(`${b.name.padEnd(5)}  (skipped: no ${b.needs}; see bench/parquet.mjs)`);
+    console.log(
+      `${b.name.padEnd(5)}  (skipped: no ${b.needs}; see bench/parquet.mjs and bench/compressed-arrow.mjs)`,
+    );
     continue;
   }
   if (refName !== "xent-npy" && !has(refName)) {

@@ -63,7 +63,9 @@ export async function fileJob(run: ParallelInputs): Promise<FilePlan | null> {
       : { workers: Math.min(threads, groups.rowGroups), job: { ...options, parquet: groups } };
   if (!run.predictions.segments) return null;
   const plan = await run.predictions.segments(run.chunkRows, run.targets);
-  if (!plan || plan.segments.length === 0) return null;
+  // A compressed batch is one segment (its buffers decode whole): a file of one batch is sliced
+  // into blocks for the block workers instead.
+  if (!plan || plan.segments.length < (plan.segments[0]?.codec ? 2 : 1)) return null;
   const last = plan.segments.at(-1)!;
   return {
     workers: Math.min(threads, plan.segments.length),

@@ -8,8 +8,10 @@ import { notABinaryTarget } from "../core/sigmoidBlock.js";
 import type { RowBlock, Scores } from "../core/types.js";
 import { XentError } from "../errors.js";
 import { Stats, statsToState } from "../metrics/stats.js";
+import { decodeArrowBuffer } from "../readers/arrow/codecs/buffer.js";
 import { bfloat16ToFloat32, float16ToFloat32 } from "../readers/float16.js";
 import { decode } from "../readers/npy/npy.js";
+import { prepareZstd } from "../readers/zstd.js";
 import type { BlockReply, BlockWorkerInit } from "./blockWorkers.js";
 import type { AnyFileJob, FileJob, ParquetJob } from "./fileJob.js";
 
@@ -55,9 +57,37 @@ function run(job: FileJob): void {
     return scores;
   };
   const shared: WorkerRun = { job, kernel, checkTarget, look, stats };
+  /** A compressed batch's buffers as the file holds them (reused: the largest so far). */
+  let compressed = new Uint8Array(0);
+  const readCompressed = (at: number, bytes: number) => {
+    if (compressed.length < bytes) compressed = new Uint8Array(bytes);
+    const raw = compressed.subarray(0, bytes);
+    readFully(scoresFd, raw, at);
+    return raw;
+  };
   try {
     for (let k = job.worker; k < job.segments.length; k += job.workers) {
-      const { start, rows, scoresAt, targetsAt } = job.segments[k]!;
+      const segment = job.segments[k]!;
+      const { start, rows, scoresAt, targetsAt, codec } = segment;
+      if (codec) {
+        // A compressed Arrow batch: each buffer decoded here, the scores straight into the kernel.
+        const scores = kernel.reserve(rows, C, f32);
+        decodeArrowBuffer(
+          readCompressed(scoresAt, segment.scoresBytes!),
+          codec,
+          new Uint8Array(scores.buffer, scores.byteOffset, rows * C * size),
+        );
+        const raw = decodeArrowBuffer(readCompressed(targetsAt, segment.targetsBytes!), codec).slice();
+        if (raw.length < rows * tsize)
+          throw new XentError(
+            "format",
+            `corrupt Arrow data: a targets buffer of ${raw.length} bytes where ${rows * tsize} are needed`,
+          );
+        const decoded = decode(raw.subarray(0, rows * tsize), job.targets.dtype);
+        const values = decoded instanceof Float64Array ? decoded : Float64Array.from(decoded);
+        results = evaluateRun(shared, results, start, rows, scores, values);
+        continue;
+      }
       const scores = readScores(rows, scoresAt);
       // --shift-labels: one label more (the next segment's first), each checked as stored.
       const shift = job.shift;
@@ -235,9 +265,11 @@ else if ("parquet" in data) {
     parentPort!.postMessage({ type: "error", error: describeError(e, data.parquet.name) });
   });
 } else {
-  try {
-    run(data);
-  } catch (e) {
-    parentPort!.postMessage({ type: "error", error: describeError(e, data.predictions.path) });
-  }
+  // zstd's WebAssembly decoder is instantiated asynchronously, before the synchronous run.
+  const ready = data.segments.some((s) => s.codec === "zstd") ? prepareZstd() : Promise.resolve();
+  ready
+    .then(() => run(data))
+    .catch((e: unknown) => {
+      parentPort!.postMessage({ type: "error", error: describeError(e, data.predictions.path) });
+    });
 }

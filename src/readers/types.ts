@@ -173,6 +173,13 @@ export interface Segment {
   rows: number;
   scoresAt: number;
   targetsAt: number;
+  /**
+   * A compressed Arrow record batch (one segment each): the codec, and the byte lengths of its
+   * scores and targets buffers at scoresAt and targetsAt (their 8-byte length prefix included).
+   */
+  codec?: "lz4" | "zstd" | undefined;
+  scoresBytes?: number | undefined;
+  targetsBytes?: number | undefined;
 }
 
 /** A Parquet file's rows as worker threads read them: its columns' roles and its row groups. */

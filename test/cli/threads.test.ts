@@ -167,7 +167,10 @@ describe("polars' Arrow files on worker threads (XENT_PARALLEL_MIN_BYTES=1 lets 
   for (const [file, how] of [
     ["preds.arrow", /threads reading the file/],
     ["preds_fixed.arrow", /threads reading the file/],
+    // One LZ4 batch: sliced for block workers; several: decoded by the workers, a batch each.
     ["preds_lz4.arrow", /threads fed blocks/],
+    ["preds_batches.arrow", /threads reading the file \(\d+ segments\)/],
+    ["preds_batches_zstd.arrow", /threads reading the file \(\d+ segments\)/],
     ["preds_batches.arrows", /threads fed blocks/],
     ["preds_columns.arrow", /threads fed blocks/],
   ] as const) {

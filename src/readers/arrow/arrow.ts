@@ -32,6 +32,7 @@ import type {
   TargetKind,
   TargetSource,
 } from "../types.js";
+import { prepareZstd } from "../zstd.js";
 import { registerArrowCodecs } from "./codecs/register.js";
 import { arrowDirectPlan, type Block, peekFirstBatch } from "./segments.js";
 import {
@@ -193,6 +194,7 @@ export async function openArrow(source: ByteSource, format: "arrow" | "arrows"):
       : null;
   let first = peeked ? null : await next();
   compression ??= metas?.find((m) => m.codec !== null)?.codec ?? null;
+  if (metas?.some((m) => m.codec === "zstd")) await prepareZstd();
   const batchCount = reader.isFile() ? reader.numRecordBatches : null;
   let batchesRead = 0;
   const input: ArrowInput = {

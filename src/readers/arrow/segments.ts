@@ -1,7 +1,9 @@
 import type { FileHandle } from "node:fs/promises";
-import { DataType, type Field, Message, Precision } from "apache-arrow";
+import { CompressionType, DataType, type Field, Message, Precision } from "apache-arrow";
 import type { NpyDtype } from "../npy/header.js";
 import type { DirectPlan, Segment } from "../types.js";
+import { prepareZstd } from "../zstd.js";
+import { type ArrowCodec, decodeArrowBuffer } from "./codecs/buffer.js";
 import { isListType } from "./sequences.js";
 
 export type { DirectPlan };
@@ -117,7 +119,11 @@ export async function peekFirstBatch(
 ): Promise<{ listLengths: Map<number, number> } | null> {
   try {
     const header = await batchHeader(handle, block);
-    if (!header || header.compression) return null;
+    if (!header) return null;
+    // A compressed batch's offsets are a compressed buffer: small, decoded whole (not the batch).
+    const codec = header.compression ? codecOf(header.compression.type) : null;
+    if (header.compression && codec === null) return null;
+    if (codec === "zstd") await prepareZstd();
     const listLengths = new Map<number, number>();
     for (let column = 0; column < fields.length; column++) {
       const type = fields[column]!.type;
@@ -132,9 +138,14 @@ export async function peekFirstBatch(
       }
       const offsets = header.buffers[at.buffer + 1]!;
       const size = DataType.isLargeList(type) ? 8 : 4;
-      if (offsets.length < 2 * size) return null;
-      const raw = await readAt(handle, block.offset + block.metaDataLength + offsets.offset, 2 * size);
-      const view = new DataView(raw.buffer);
+      const at0 = block.offset + block.metaDataLength + offsets.offset;
+      const raw = codec
+        ? decodeArrowBuffer(await readAt(handle, at0, offsets.length), codec)
+        : offsets.length < 2 * size
+          ? null
+          : await readAt(handle, at0, 2 * size);
+      if (raw === null || raw.length < 2 * size) return null;
+      const view = new DataView(raw.buffer, raw.byteOffset, raw.length);
       const length =
         size === 8
           ? Number(view.getBigInt64(8, true) - view.getBigInt64(0, true))
@@ -145,6 +156,38 @@ export async function peekFirstBatch(
   } catch {
     return null;
   }
+}
+
+const codecOf = (type: CompressionType): ArrowCodec | null =>
+  type === CompressionType.LZ4_FRAME ? "lz4" : type === CompressionType.ZSTD ? "zstd" : null;
+
+/**
+ * Whether a compressed batch's List offsets start at 0 and step by C (its values are then the
+ * rows' scores back to back, as a FixedSizeList's): the offsets buffer is small, decoded here.
+ */
+async function listStepsBy(
+  handle: FileHandle,
+  body: number,
+  buffer: { offset: number; length: number },
+  rows: number,
+  large: boolean,
+  C: number,
+  codec: ArrowCodec,
+): Promise<boolean> {
+  const size = large ? 8 : 4;
+  if (codec === "zstd") await prepareZstd();
+  let raw: Uint8Array;
+  try {
+    raw = decodeArrowBuffer(await readAt(handle, body + buffer.offset, buffer.length), codec);
+  } catch {
+    return false; // the general path reads the batch and names what is wrong
+  }
+  if (raw.length < (rows + 1) * size) return false;
+  const view = new DataView(raw.buffer, raw.byteOffset, raw.length);
+  const at = (i: number) =>
+    large ? Number(view.getBigInt64(i * size, true)) : view.getInt32(i * size, true);
+  for (let i = 0; i <= rows; i++) if (at(i) !== i * C) return false;
+  return true;
 }
 
 /**
@@ -176,7 +219,7 @@ export async function arrowDirectPlan(
   let start = 0;
   for (const block of blocks) {
     const header = await batchHeader(handle, block);
-    if (!header || header.compression) return null;
+    if (!header) return null;
     const rows = header.length;
     const nodes = header.nodes;
     const buffers = header.buffers;
@@ -184,6 +227,25 @@ export async function arrowDirectPlan(
       return null;
     const body = block.offset + block.metaDataLength;
     const values = buffers[l.buffer + (fixed ? 2 : 3)]!;
+    const targetsBuffer = buffers[t.buffer + 1]!;
+    if (header.compression) {
+      // A compressed batch is one segment: its buffers are decoded whole, in the worker.
+      const codec = codecOf(header.compression.type);
+      if (codec === null) return null;
+      if (!fixed && !(await listStepsBy(handle, body, buffers[l.buffer + 1]!, rows, large, C, codec)))
+        return null;
+      segments.push({
+        start,
+        rows,
+        scoresAt: body + values.offset,
+        targetsAt: body + targetsBuffer.offset,
+        codec,
+        scoresBytes: values.length,
+        targetsBytes: targetsBuffer.length,
+      });
+      start += rows;
+      continue;
+    }
     let first = 0;
     if (!fixed) {
       // A List's rows must each hold C values, back to back: the offsets then step by C.
@@ -197,7 +259,7 @@ export async function arrowDirectPlan(
       for (let i = 1; i <= rows; i++) if (at(i) - at(i - 1) !== C) return null;
     }
     const scoresAt = body + values.offset + first * scores.size;
-    const targetsAt = body + buffers[t.buffer + 1]!.offset;
+    const targetsAt = body + targetsBuffer.offset;
     if (values.length < (first + rows * C) * scores.size) return null;
     for (let from = 0; from < rows; from += chunkRows) {
       const n = Math.min(chunkRows, rows - from);

@@ -1,7 +1,7 @@
 import { brotliDecompressSync, unzipSync } from "node:zlib";
 import { snappyUncompressor } from "hysnappy";
-import { ZSTDDecoder } from "zstddec";
 import { decodeBlock, Output } from "../arrow/codecs/lz4Frame.js";
+import { decodeZstd, prepareZstd } from "../zstd.js";
 import type { Codec } from "./metadata.js";
 
 /**
@@ -13,15 +13,10 @@ import type { Codec } from "./metadata.js";
  */
 
 let snappy: ((input: Uint8Array, size: number) => Uint8Array) | null = null;
-let zstd: ZSTDDecoder | null = null;
 
 /** Instantiates the WebAssembly decoders a file's codecs need (zstddec's is asynchronous). */
 export async function prepareCodecs(codecs: readonly Codec[]): Promise<void> {
-  if (codecs.includes("ZSTD") && zstd === null) {
-    const decoder = new ZSTDDecoder();
-    await decoder.init();
-    zstd = decoder;
-  }
+  if (codecs.includes("ZSTD")) await prepareZstd();
 }
 
 /** Snappy's preamble: the decoded length as a varint, checked before the decoder trusts it. */
@@ -32,24 +27,6 @@ function snappyLength(input: Uint8Array): number {
     if (!(input[i]! & 0x80)) return n;
   }
   return -1;
-}
-
-/**
- * A zstd frame's stated content size (-1 when its header has none): a page whose first frame
- * states more than the page's size is refused before the decoder allocates for it.
- */
-function zstdContentSize(input: Uint8Array): number {
-  if (input.length < 6 || input[0] !== 0x28 || input[1] !== 0xb5 || input[2] !== 0x2f || input[3] !== 0xfd)
-    return -1;
-  const fhd = input[4]!;
-  const single = (fhd >> 5) & 1;
-  const fcsBytes = [single, 2, 4, 8][fhd >> 6]!;
-  if (fcsBytes === 0) return -1;
-  const at = 5 + (single ? 0 : 1) + [0, 1, 2, 4][fhd & 3]!;
-  if (at + fcsBytes > input.length) return -1;
-  let n = 0;
-  for (let k = 0; k < fcsBytes; k++) n += input[at + k]! * 2 ** (8 * k);
-  return fcsBytes === 2 ? n + 256 : n;
 }
 
 /**
@@ -110,12 +87,8 @@ export function decompress(codec: Codec, input: Uint8Array, size: number): Uint8
       out = brotliDecompressSync(input, { maxOutputLength: Math.max(1, size) });
       break;
     case "ZSTD":
-      if (zstd === null) throw new Error("the zstd decoder was not prepared");
-      if (zstdContentSize(input) > size)
-        throw new Error(`a zstd frame of ${zstdContentSize(input)} bytes in a page of ${size}`);
-      // libzstd's errors (corrupt data, a checksum mismatch, a size other than `size`) come back
-      // as an empty result, caught by the size check below.
-      out = size === 0 ? new Uint8Array(0) : zstd.decode(input, size);
+      // A result of another size than the page's (libzstd's errors) is caught below.
+      out = decodeZstd(input, size);
       break;
     case "LZ4":
       out = lz4Hadoop(input, size) ?? lz4Raw(input, size);

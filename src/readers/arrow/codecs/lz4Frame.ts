@@ -21,8 +21,11 @@ export class Output {
   constructor(
     capacity: number,
     private readonly limit = Number.POSITIVE_INFINITY,
+    /** Decode into this memory (a kernel's): never grown, its length the limit. */
+    into?: Uint8Array,
   ) {
-    this.bytes = new Uint8Array(Math.max(64, capacity));
+    this.bytes = into ?? new Uint8Array(Math.max(64, capacity));
+    if (into) this.limit = into.length;
   }
   reserve(extra: number): void {
     if (this.length + extra <= this.bytes.length) return;
@@ -33,12 +36,30 @@ export class Output {
   }
 }
 
+/** Runs shorter than this are copied byte by byte. */
+const SHORT = 32;
+
 const u32 = (b: Uint8Array, i: number) =>
   (b[i]! | (b[i + 1]! << 8) | (b[i + 2]! << 16) | (b[i + 3]! << 24)) >>> 0;
 
 /** Decodes one or more concatenated LZ4 frames. */
 export function decodeLz4Frame(src: Uint8Array, sizeHint = 0): Uint8Array {
   const out = new Output(sizeHint);
+  decodeFrames(src, out);
+  return out.bytes.subarray(0, out.length);
+}
+
+/**
+ * Decodes LZ4 frames into `into` (worker threads decode straight into their kernel's memory, no
+ * fresh buffer per batch); returns the bytes written. More than `into` holds is corrupt data.
+ */
+export function decodeLz4FrameInto(src: Uint8Array, into: Uint8Array): number {
+  const out = new Output(0, into.length, into);
+  decodeFrames(src, out);
+  return out.length;
+}
+
+function decodeFrames(src: Uint8Array, out: Output): void {
   let i = 0;
   while (i < src.length) {
     if (i + 4 > src.length) corrupt("truncated frame header");
@@ -68,7 +89,10 @@ export function decodeLz4Frame(src: Uint8Array, sizeHint = 0): Uint8Array {
       i += 8;
     }
     const frameStart = out.length;
-    out.reserve(stated >= 0 && stated <= (src.length - i) * 256 ? stated : (src.length - i) * 2);
+    // Without a stated size, blocks grow the output as they come: reserving twice the input here
+    // (polars writes no content size) allocated, zeroed and copied 64 MiB per 32 MiB buffer when
+    // the caller's hint (Arrow's stated length) was already exact.
+    if (stated >= 0 && stated <= (src.length - i) * 256) out.reserve(stated);
     i++; // header checksum
     for (;;) {
       if (i + 4 > src.length) corrupt("truncated block size");
@@ -91,7 +115,6 @@ export function decodeLz4Frame(src: Uint8Array, sizeHint = 0): Uint8Array {
       corrupt(`the frame states ${stated} bytes but holds ${out.length - frameStart}`);
     }
   }
-  return out.bytes.subarray(0, out.length);
 }
 
 /** One LZ4 block (sequences of literals and back-references) appended to `out`. */
@@ -109,7 +132,13 @@ export function decodeBlock(src: Uint8Array, i: number, end: number, out: Output
     }
     if (i + literals > end) corrupt("literals run past the block");
     out.reserve(literals);
-    out.bytes.set(src.subarray(i, i + literals), out.length);
+    if (literals < SHORT) {
+      // Short runs byte by byte: a subarray and set() per run cost more than the copy (incompressible
+      // data such as float32 logits is mostly runs of a few literals between 4-byte matches).
+      const bytes = out.bytes;
+      let o = out.length;
+      for (let k = 0; k < literals; k++) bytes[o++] = src[i + k]!;
+    } else out.bytes.set(src.subarray(i, i + literals), out.length);
     out.length += literals;
     i += literals;
     if (i >= end) break; // the last sequence has literals only
@@ -130,10 +159,10 @@ export function decodeBlock(src: Uint8Array, i: number, end: number, out: Output
     const bytes = out.bytes;
     let from = out.length - offset;
     let to = out.length;
-    if (offset >= length) {
+    if (offset >= length && length >= SHORT) {
       bytes.copyWithin(to, from, from + length);
     } else {
-      // Overlapping match: the copy feeds itself, byte by byte (runs of a repeated pattern).
+      // A short match, or an overlapping one (the copy feeds itself: runs of a repeated pattern).
       for (let k = 0; k < length; k++) bytes[to++] = bytes[from++]!;
     }
     out.length += length;

@@ -1,6 +1,7 @@
 import { CompressionType, compressionRegistry } from "apache-arrow";
 import { decompress as zstdDecompress } from "fzstd";
 import { XentError } from "../../../errors.js";
+import { decodeZstd, zstdReady } from "../../zstd.js";
 import { decodeLz4Frame } from "./lz4Frame.js";
 
 let registered = false;
@@ -46,7 +47,9 @@ export function registerArrowCodecs(): void {
   });
   compressionRegistry.set(CompressionType.ZSTD, {
     decode: (data) => {
-      return checked(data, zstdDecompress(data));
+      // zstddec (faster) once a file's open has prepared it; fzstd for streams, whose codecs are
+      // only known as they arrive.
+      return checked(data, zstdReady() ? decodeZstd(data, statedLength(data)) : zstdDecompress(data));
     },
   });
 }
