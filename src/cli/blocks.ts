@@ -1,4 +1,5 @@
 import type { RowBlock } from "../core/types.js";
+import { withinRows } from "../core/withinRows.js";
 import { shiftLabels, withSequenceNumbers, withSequences } from "../lm/shiftLabels.js";
 import { withGroups } from "../readers/groups.js";
 import { join } from "../readers/join.js";
@@ -31,5 +32,9 @@ export function planBlocks(
     );
   if (lm.shiftLabels) blocks = shiftLabels(blocks, plan.loss.ignoreIndex);
   if (lm.perSequence) blocks = withSequences(blocks);
-  return { blocks, transformed: blocks !== joined };
+  const transformed = blocks !== joined;
+  // Last: the shift above has seen the label after the range's last row. (Worker threads that
+  // read the file take the range's segments themselves.)
+  if (plan.range) blocks = withinRows(blocks, plan.range.start, plan.range.end);
+  return { blocks, transformed };
 }

@@ -1,3 +1,4 @@
+import { XentError } from "../errors.js";
 import { addLanguageModelMetrics } from "../lm/metrics.js";
 import type { GroupStats, GroupSummary } from "../metrics/groups.js";
 import { type Stats, type Summary, summarize } from "../metrics/stats.js";
@@ -30,6 +31,21 @@ function assertedValue(metric: string, summary: Summary, groups: readonly GroupS
   return over === "max_group" ? max : over === "min_group" ? min : max - min;
 }
 
+/**
+ * A shard's numbers: a shard of one file (`--shard`) may hold only ignored rows (a run of padding),
+ * and its state still counts in the merge, so "nothing to average" is its loss (null in JSON),
+ * not an error; the merge of all shards says it if the whole has nothing either.
+ */
+function summarizeShard(stats: Stats, classNames: readonly string[] | null): Summary {
+  try {
+    return summarize(stats, classNames);
+  } catch (e) {
+    if (!(e instanceof XentError) || e.code !== "empty") throw e;
+    const counts = { rows: stats.rows, used: stats.used, ignored: stats.ignored, skipped: stats.skipped };
+    return { counts, loss: Number.NaN, metrics: {}, perClass: null, worst: stats.worst };
+  }
+}
+
 /** Every `--assert` evaluated on the final numbers (null when there are none). */
 export function checkAssertions(
   specs: readonly AssertSpec[],
@@ -58,7 +74,7 @@ export async function finish(
   /** Language-model runs: the sequences the input holds, for the state (merge renumbers by them). */
   sequences = 0,
 ): Promise<{ outcome: Outcome; failed: Assertion[] }> {
-  const summary = summarize(stats, run.classNames);
+  const summary = emitState ? summarizeShard(stats, run.classNames) : summarize(stats, run.classNames);
   const groups = groupStats?.summarize(run.classNames) ?? null;
   if (run.lm) addLanguageModelMetrics(summary, stats.used, run.lm, groups);
   const assertions = checkAssertions(asserts, summary, groups);
@@ -66,7 +82,14 @@ export async function finish(
   if (groups) report.groups = groups;
   if (emitState) {
     const lm = run.lm ? { per_sequence: run.lm.perSequence, bytes: run.lm.bytes, sequences } : null;
-    report.state = shardState(stats, optionsJson(run.options), run.classNames, groupStats, lm);
+    report.state = shardState(
+      stats,
+      optionsJson(run.options),
+      run.classNames,
+      groupStats,
+      lm,
+      run.range ?? null,
+    );
   }
   await printer.end(report);
   await out.end();

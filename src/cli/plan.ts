@@ -22,6 +22,7 @@ import type { InputFormat, PredictionSource, Source, TargetKind, TargetSource } 
 import type { RunInfo } from "../wire/eval.js";
 import { DEFAULT_THRESHOLD } from "../wire/options.js";
 import type { OutputFormat } from "./printers.js";
+import { type RowRange, type RowSpec, resolveRowSpec } from "./rowRange.js";
 import { type AssertSpec, checkAssertMetrics } from "./values.js";
 
 /** `xent eval`'s flags, parsed and checked, before any file is opened. */
@@ -71,6 +72,8 @@ export interface EvalArgs {
   bytes: string | undefined;
   /** `--top-groups K`: groups shown in the table, worst loss first (0: all). */
   topGroups: number;
+  /** `--rows START:END` or `--shard K/N`: a slice of the predictions' rows, or null for all. */
+  rowSpec: RowSpec | null;
   worst: number;
   asserts: AssertSpec[];
   chunkRows: number | undefined;
@@ -90,6 +93,8 @@ export interface EvalPlan {
    * not needed or when the rows bring their own (a list-of-lists column).
    */
   sequenceLength: number | null;
+  /** `--rows` / `--shard`: rows [start, end) of the whole, or null for all. */
+  range: RowRange | null;
   predictions: PredictionSource;
   targets: TargetSource | null;
   /** `--groups FILE`, read as a targets file of one value per row. */
@@ -299,8 +304,15 @@ async function completePlan(
       ? { dims: layout.shape.length - 1, shape: layout.shape.filter((_, d) => d !== layout.axis) }
       : undefined;
   const bytes = args.bytes === undefined ? null : readBytes(args.bytes);
+  let range: RowRange | null = null;
+  if (args.rowSpec !== null) {
+    if (predictions.listOfLists)
+      throw usage("--rows and --shard count rows of the predictions: not yet for a column of lists of lists");
+    range = resolveRowSpec(args.rowSpec, (await predictions.countRows?.()) ?? null, predictions.info.path);
+  }
   return {
     sequenceLength,
+    range,
     predictions,
     targets,
     groups,
@@ -324,6 +336,7 @@ async function completePlan(
       worst: args.worst,
       perClass: args.perClass,
       ...(positions ? { positions } : {}),
+      ...(range ? { range } : {}),
       ...(lm ? { lm: { perSequence: args.perSequence, bytes } } : {}),
       display: {
         sortClasses: args.sortClasses,

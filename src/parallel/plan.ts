@@ -1,7 +1,7 @@
 import { statSync } from "node:fs";
 import { fileWorkersHandle } from "../core/kernel.js";
 import type { LossOptions } from "../core/types.js";
-import type { InputInfo, PredictionSource, TargetSource } from "../readers/types.js";
+import type { InputInfo, PredictionSource, Segment, TargetSource } from "../readers/types.js";
 import type { FileJob, ParquetJob } from "./fileJob.js";
 import { defaultThreads, workersAvailable } from "./workerUrl.js";
 
@@ -20,6 +20,8 @@ export interface ParallelInputs {
   minBytes: number;
   /** `--shift-labels` on a (B, T, V) layout: positions per sequence, for workers that shift themselves. */
   shiftLength?: number | null | undefined;
+  /** `--rows` / `--shard`: only rows [start, end) of the whole. */
+  range?: { start: number; end: number } | null | undefined;
 }
 
 /** Below this many values (float32), starting threads costs more than it saves. */
@@ -56,7 +58,7 @@ export async function fileJob(run: ParallelInputs): Promise<FilePlan | null> {
     worst: run.worst,
   };
   // Parquet: row groups are independent; a file of one row group stays with the block workers.
-  const groups = run.shiftLength ? null : (run.predictions.rowGroupPlan?.(run.targets) ?? null);
+  const groups = run.shiftLength || run.range ? null : (run.predictions.rowGroupPlan?.(run.targets) ?? null);
   if (groups !== null)
     return groups.rowGroups < 2
       ? null
@@ -65,18 +67,55 @@ export async function fileJob(run: ParallelInputs): Promise<FilePlan | null> {
   const plan = await run.predictions.segments(run.chunkRows, run.targets);
   // A compressed batch is one segment (its buffers decode whole): a file of one batch is sliced
   // into blocks for the block workers instead.
-  if (!plan || plan.segments.length < (plan.segments[0]?.codec ? 2 : 1)) return null;
+  if (!plan || plan.segments.length === 0) return null;
   const last = plan.segments.at(-1)!;
+  const segments = run.range
+    ? segmentsWithin(plan.segments, run.range, run.predictions.classes * plan.scores.size, plan.targets.size)
+    : plan.segments;
+  // A compressed batch is one segment (its buffers decode whole): a file of one batch is sliced
+  // into blocks for the block workers instead.
+  if (segments === null || segments.length < (segments[0]?.codec ? 2 : 1)) return null;
   return {
-    workers: Math.min(threads, plan.segments.length),
+    workers: Math.min(threads, segments.length),
     job: {
       ...options,
       predictions: { path: plan.scoresPath, dtype: plan.scores },
       targets: { path: plan.targetsPath, dtype: plan.targets },
-      segments: plan.segments,
+      segments,
       ...(run.shiftLength ? { shift: { length: run.shiftLength, rows: last.start + last.rows } } : {}),
     },
   };
+}
+
+/**
+ * The segments' rows within [start, end), a segment cut where the range cuts it (its bytes are
+ * rows of fixed size); null when the range cuts a compressed batch (decoded whole: the block path
+ * reads it).
+ */
+function segmentsWithin(
+  segments: readonly Segment[],
+  range: { start: number; end: number },
+  rowBytes: number,
+  targetBytes: number,
+): Segment[] | null {
+  const out: Segment[] = [];
+  for (const s of segments) {
+    const from = Math.max(s.start, range.start);
+    const to = Math.min(s.start + s.rows, range.end);
+    if (from >= to) continue;
+    if (from === s.start && to === s.start + s.rows) out.push(s);
+    else if (s.codec) return null;
+    else {
+      const skip = from - s.start;
+      out.push({
+        start: from,
+        rows: to - from,
+        scoresAt: s.scoresAt + skip * rowBytes,
+        targetsAt: s.targetsAt + skip * targetBytes,
+      });
+    }
+  }
+  return out;
 }
 
 /**

@@ -96,6 +96,10 @@ export function checkState(state: unknown, file: string): void {
   }
   const topK = array(options.top_k, "options.top_k").map((k, i) => count(k, `options.top_k[${i}]`, classes));
   /** One Stats as plain data: the run's, or a group's (no per-class sums, no worst rows). */
+  const rangeStart = () =>
+    typeof s.range === "object" && s.range !== null
+      ? count((s.range as { start: unknown }).start, "range.start")
+      : 0;
   const checkStats = (value: unknown, where: string, perClass: boolean, worstK: number) => {
     const st = obj(value, where);
     const rows = count(st.rows, `${where}.rows`);
@@ -157,7 +161,11 @@ export function checkState(state: unknown, file: string): void {
     if (worst.length > worstK) throw fail(`${where}.worst lists ${worst.length} rows for --worst ${worstK}`);
     worst.forEach((w, i) => {
       const row = obj(w, `${where}.worst[${i}]`);
-      count(row.index, `${where}.worst[${i}].index`, Math.max(0, rows - 1));
+      // A shard of one file's rows (`range`) numbers them as the whole file does.
+      const from = rangeStart();
+      const index = count(row.index, `${where}.worst[${i}].index`, from + Math.max(0, rows - 1));
+      if (index < from)
+        throw fail(`${where}.worst[${i}].index ${index} is before the shard's first row ${from}`);
       if (typeof row.target !== "number" || !Number.isSafeInteger(row.target))
         throw fail(`${where}.worst[${i}].target is not a whole number`);
       if (typeof row.pred !== "number" || !Number.isSafeInteger(row.pred))
@@ -191,6 +199,16 @@ export function checkState(state: unknown, file: string): void {
     if (rows !== total.rows || used !== total.used)
       throw fail("the groups' rows or used rows do not add up to stats.rows and stats.used");
   } else if (s.group_by !== undefined) throw fail("group_by without groups");
+  if (s.range !== undefined) {
+    const r = obj(s.range, "range");
+    const start = count(r.start, "range.start");
+    const end = count(r.end, "range.end");
+    if (r.total !== null) count(r.total, "range.total");
+    if (end <= start || (r.total !== null && end > (r.total as number)))
+      throw fail("range is not rows start < end <= total");
+    if (total.rows !== end - start)
+      throw fail(`stats.rows is ${total.rows}, the range holds ${end - start} rows`);
+  }
   if (s.lm !== undefined) {
     const lm = obj(s.lm, "lm");
     if (typeof lm.per_sequence !== "boolean") throw fail("lm.per_sequence is not true or false");

@@ -1,5 +1,6 @@
 /** The `xent.eval/1` document: what a run reports, and how each part is written as JSON. */
 
+import type { RowRange } from "../cli/rowRange.js";
 import { positionAt, unravel } from "../core/positions.js";
 import type { RowResults } from "../core/rowResults.js";
 import { IGNORED, type LossOptions, type RowLabels, SKIPPED, type Task } from "../core/types.js";
@@ -28,6 +29,8 @@ export interface RunInfo {
    * or null when the rows bring their own (a ragged list-of-lists column: [sequence, position]).
    */
   positions?: { dims: number; shape: number[] | null } | undefined;
+  /** `--rows` / `--shard`: the rows evaluated, [start, end) of the whole file's `total`. */
+  range?: RowRange | undefined;
   /** Language-model runs (`--shift-labels`, `--per-sequence`, `--bytes`): what finish adds. */
   lm?: LanguageModelRun | undefined;
   display: {
@@ -200,6 +203,7 @@ export function documentJson(report: Report) {
     loss: summary.loss,
     metrics: summary.metrics,
   };
+  if (run.range) doc.range = run.range;
   if (summary.perClass) doc.per_class = summary.perClass;
   if (report.groups) doc.per_group = report.groups;
   if (run.worst > 0 && !run.perSample)

@@ -28,6 +28,12 @@ export interface ShardState {
    * how many sequences the shard holds (empty ones too).
    */
   lm?: LanguageModelState;
+  /**
+   * `--rows` / `--shard`: the rows this state sums, [start, end) of the whole file's `total` (null
+   * when unknown). Row numbers (worst rows, sequences) are the whole file's already; merge checks
+   * that such shards tile the rows, with no row twice and, when `total` is known, none missing.
+   */
+  range?: { start: number; end: number; total: number | null };
 }
 
 export interface LanguageModelState {
@@ -67,6 +73,7 @@ export function shardState(
   classNames: readonly string[] | null,
   groups: GroupStats | null = null,
   lm: LanguageModelState | null = null,
+  range: ShardState["range"] | null = null,
 ): ShardState {
   const state: ShardState = {
     version: 1,
@@ -84,6 +91,7 @@ export function shardState(
       .map((group) => ({ group, stats: encodeStats(groups.groups.get(group)!) }));
   }
   if (lm) state.lm = lm;
+  if (range) state.range = range;
   return state;
 }
 
@@ -124,6 +132,51 @@ export function stateDifference(first: ShardState, s: ShardState): [string, stri
 }
 
 /**
+ * Shards of one file's rows (`--rows`, `--shard`) must tile them: the merged range, or null when
+ * no shard has one (then every shard is a file of its own, concatenated in the order given).
+ */
+function checkTiling(shards: readonly ShardDocument[]): ShardState["range"] | null {
+  const ranged = shards.filter((d) => d.state.range !== undefined);
+  if (ranged.length === 0) return null;
+  if (ranged.length < shards.length) {
+    const plain = shards.find((d) => d.state.range === undefined)!;
+    throw new XentError(
+      "usage",
+      `${plain.path} holds a whole file, ${ranged[0]!.path} rows of one (--rows/--shard): only shards of one kind merge`,
+    );
+  }
+  const sorted = [...ranged].sort((a, b) => a.state.range!.start - b.state.range!.start);
+  const total = sorted[0]!.state.range!.total;
+  let end = 0;
+  for (const d of sorted) {
+    const r = d.state.range!;
+    if (r.total !== total)
+      throw new XentError(
+        "usage",
+        `${d.path} is a shard of ${r.total} rows, ${sorted[0]!.path} of ${total}: not the same file`,
+      );
+    if (r.start < end)
+      throw new XentError(
+        "usage",
+        `rows ${r.start} to ${Math.min(end, r.end)} are in two shards (${d.path} and one before it)`,
+      );
+    if (r.start > end && total !== null)
+      throw new XentError(
+        "usage",
+        `rows ${end} to ${r.start} of ${total} are in no shard: a shard is missing`,
+      );
+    end = r.end;
+  }
+  const start = sorted[0]!.state.range!.start;
+  if (total !== null && (start > 0 || end < total))
+    throw new XentError(
+      "usage",
+      `the shards hold rows ${start} to ${end} of ${total}: ${start > 0 ? `rows 0 to ${start}` : `rows ${end} to ${total}`} are in no shard (a shard is missing)`,
+    );
+  return { start, end, total };
+}
+
+/**
  * Merges shards in the order given, as if their inputs had been concatenated: row indices of the
  * worst rows are shifted by the rows of the shards before. Sums are exact, so the result is the
  * one evaluation over the concatenated inputs would give, bit for bit.
@@ -131,7 +184,15 @@ export function stateDifference(first: ShardState, s: ShardState): [string, stri
 export function mergeShards(
   shards: readonly ShardDocument[],
   loss: LossOptions,
-): { stats: Stats; groups: GroupStats | null; lm: LanguageModelState | null } {
+): {
+  stats: Stats;
+  groups: GroupStats | null;
+  lm: LanguageModelState | null;
+  range: ShardState["range"] | null;
+} {
+  const range = checkTiling(shards);
+  // Ranged shards number their rows as the whole file does: merged in row order, nothing shifted.
+  if (range) shards = [...shards].sort((a, b) => a.state.range!.start - b.state.range!.start);
   const first = shards[0]!.state;
   const stats = new Stats(first.classes, loss, { perClass: first.per_class, worst: first.worst });
   const groups = first.group_by === undefined ? null : new GroupStats(first.classes, loss, first.group_by);
@@ -149,7 +210,7 @@ export function mergeShards(
     const encoded = s.stats;
     const worst = encoded.worst.map((w) => ({
       ...w,
-      index: w.index + offset,
+      index: w.index + (range ? 0 : offset),
       loss: decodeNumber(w.loss),
       nll: decodeNumber(w.nll),
       pTarget: decodeNumber(w.pTarget),
@@ -161,7 +222,7 @@ export function mergeShards(
       mergeState(part, { ...g.stats, worst: [] });
       const one = new GroupStats(first.classes, loss, first.group_by!);
       // A shard's sequence s is sequence s + (the sequences before it) of the whole.
-      one.groups.set(s.lm?.per_sequence ? String(Number(g.group) + sequences) : g.group, part);
+      one.groups.set(s.lm?.per_sequence && !range ? String(Number(g.group) + sequences) : g.group, part);
       groups!.merge(one);
     }
     sequences += s.lm?.sequences ?? 0;
@@ -173,5 +234,5 @@ export function mergeShards(
         sequences,
       }
     : null;
-  return { stats, groups, lm };
+  return { stats, groups, lm, range };
 }

@@ -156,6 +156,10 @@ export async function runCompare(args: CompareArgs, out: Writer, io: RunIO = qui
         { file: cand.predictions.info.path },
       );
     checkCompareAsserts(args.asserts, base.loss.task, base.loss.topK, base.run.lm);
+    // --rows / --shard number the rows as the whole file does: the bootstrap's first row is theirs.
+    if (base.range && args.firstRow !== 0 && args.firstRow !== base.range.start)
+      throw usage(`--first-row ${args.firstRow}: --rows/--shard start at row ${base.range.start}`);
+    const firstRow = base.range ? base.range.start : args.firstRow;
     const { comparison, parts } = await compare(
       planBlocks(base, args.baseline).blocks,
       planBlocks(cand, args.candidate).blocks,
@@ -168,7 +172,7 @@ export async function runCompare(args: CompareArgs, out: Writer, io: RunIO = qui
         resamples: args.resamples,
         confidence: args.confidence,
         seed: args.seed,
-        firstRow: args.firstRow,
+        firstRow,
         classNames: base.classNames,
         files: { baseline: base.predictions.info.path, candidate: cand.predictions.info.path },
       },
@@ -187,7 +191,7 @@ export async function runCompare(args: CompareArgs, out: Writer, io: RunIO = qui
       topGroups: args.baseline.topGroups,
     };
     const state = args.baseline.emitState
-      ? compareState(parts, optionsJson(base.loss), base.classNames, { ...args, firstRow: args.firstRow })
+      ? compareState(parts, optionsJson(base.loss), base.classNames, { ...args, firstRow })
       : undefined;
     return await printComparison(
       run,

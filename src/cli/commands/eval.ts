@@ -25,6 +25,7 @@ import { planBlocks } from "../blocks.js";
 import { finish, type Outcome } from "../finish.js";
 import { type EvalArgs, type EvalPlan, planEval } from "../plan.js";
 import { makePrinter, type OutputFormat } from "../printers.js";
+import { parseRowSpec } from "../rowRange.js";
 import { readSettings, type Settings } from "../settings.js";
 import { classAxis, INPUT_FORMATS, integer, number, parseAssert } from "../values.js";
 
@@ -204,7 +205,13 @@ export function addEvalOptions(cmd: Command): Command {
     .option("-q, --quiet", "no progress bar and no warnings on stderr")
     .optionsGroup("Performance:")
     .option("--chunk-rows <n>", "rows per block (default: about 1M values per block); never changes a number")
-    .option("--threads <n>", "worker threads (default: all cores); never changes a number");
+    .option("--threads <n>", "worker threads (default: all cores); never changes a number")
+    .optionsGroup("Shards (one file over many machines; merge the --emit-state documents):")
+    .option(
+      "--rows <start:end>",
+      "evaluate rows START to END of the predictions (END excluded; either may be left out)",
+    )
+    .option("--shard <k/n>", "evaluate shard K of N (K from 0): rows ⌊K·rows/N⌋ to ⌊(K+1)·rows/N⌋");
 }
 
 /** `--targets-header` / `--targets-no-header` (commander negates only `--no-…`), else `--header` / `--no-header`. */
@@ -290,6 +297,7 @@ export function evalArgs(
     shiftLabels: Boolean(o.shiftLabels),
     perSequence: Boolean(o.perSequence),
     bytes: s("bytes"),
+    rowSpec: parseRowSpec(s("rows"), s("shard")),
     topGroups: integer("--top-groups", s("topGroups")!, 0),
     worst: s("worst") === undefined ? 0 : integer("--worst", s("worst")!, 0),
     asserts: (o.assert as string[]).map((e) => parseAssert(e)),
@@ -392,6 +400,7 @@ async function evaluateAndPrint(
     // rows as stored: any transform of the blocks above (--shift-labels moves the targets) needs them.
     perSample: args.perSample || groups !== null || (transformed && !workersShift),
     shiftLength: workersShift && args.shiftLabels ? plan.sequenceLength : null,
+    range: plan.range,
     worst: args.worst,
     threads: args.threads,
     minBytes: io.settings.parallelMinBytes,
@@ -434,9 +443,11 @@ async function evaluateAndPrint(
         },
       }
     : plan.run;
+  // A shard (--rows, --shard) numbers sequences as the whole file does: its count is the file's.
+  const fileRows = plan.range ? (plan.range.total ?? plan.range.end) : stats.rows;
   const sequences =
     plan.predictions.sequencesRead?.() ??
-    (plan.sequenceLength ? Math.ceil(stats.rows / plan.sequenceLength) : 0);
+    (plan.sequenceLength ? Math.ceil(fileRows / plan.sequenceLength) : 0);
   const { outcome, failed } = await finish(
     stats,
     run,

@@ -1,4 +1,5 @@
-import { readFileSync } from "node:fs";
+import { readdirSync, readFileSync, statSync } from "node:fs";
+import { join } from "node:path";
 import { type Command, Option } from "commander";
 import { comparisonOf } from "../../compare.js";
 import { usage, XentError } from "../../errors.js";
@@ -25,7 +26,10 @@ export function defineMerge(program: Command, onArgs: (args: MergeArgs) => void)
   program
     .command("merge")
     .description("combine the --emit-state documents of shards into one evaluation")
-    .argument("<state.json...>", "documents of `xent eval ... --emit-state --json`, in input order")
+    .argument(
+      "<state.json...>",
+      "documents of `xent eval ... --emit-state --json`, in input order; a directory (its *.json files), or - (one document per line)",
+    )
     .addOption(
       new Option("--format <format>", "output format")
         .choices(["table", "json", "markdown"])
@@ -56,6 +60,8 @@ export function defineMerge(program: Command, onArgs: (args: MergeArgs) => void)
 
 export interface MergeArgs {
   files: string[];
+  /** What `-` reads; process.stdin unless a test feeds its own. */
+  stdin?: AsyncIterable<Uint8Array | string>;
   format: "table" | "json" | "markdown";
   asserts: string[];
   emitState: boolean;
@@ -64,19 +70,82 @@ export interface MergeArgs {
   topGroups: number;
 }
 
-function readShard(path: string): ShardDocument & { options: OptionsJson } {
-  let doc: {
+/** One state document: where it came from (a file, `<stdin>` line N) and its text. */
+interface Text {
+  path: string;
+  text: string;
+}
+
+/** States are small (a few KiB, 100,000 groups a few MiB): at most this many bytes are read in all. */
+const MAX_STATES_BYTES = 1 << 30;
+
+/**
+ * The documents the arguments name: files; a directory's `*.json` files in natural order
+ * (shard-2 before shard-10; ranged shards are put in row order anyway); `-`, one document per
+ * line on standard input (NDJSON: what `parallel … --emit-state --json | jq -c .` or a job
+ * array's collected logs give).
+ */
+async function readDocuments(args: MergeArgs): Promise<Text[]> {
+  const docs: Text[] = [];
+  let bytes = 0;
+  const add = (doc: Text) => {
+    bytes += doc.text.length;
+    if (bytes > MAX_STATES_BYTES) throw usage(`more than ${MAX_STATES_BYTES} bytes of state documents`);
+    docs.push(doc);
+  };
+  for (const arg of args.files) {
+    if (arg === "-") {
+      let text = "";
+      for await (const chunk of args.stdin ?? process.stdin) {
+        text += typeof chunk === "string" ? chunk : Buffer.from(chunk).toString("utf8");
+        if (text.length > MAX_STATES_BYTES)
+          throw usage(`more than ${MAX_STATES_BYTES} bytes of state documents`);
+      }
+      text.split("\n").forEach((line, i) => {
+        if (line.trim() !== "") add({ path: `<stdin> line ${i + 1}`, text: line });
+      });
+      continue;
+    }
+    let names: string[] | null = null;
+    try {
+      if (statSync(arg).isDirectory())
+        names = readdirSync(arg)
+          .filter((n) => n.endsWith(".json"))
+          .sort((a, b) => a.localeCompare(b, "en", { numeric: true }))
+          .map((n) => join(arg, n));
+    } catch (e) {
+      throw new XentError("io", `cannot read: ${describeIoError(e)}`, { file: arg });
+    }
+    if (names !== null && names.length === 0)
+      throw new XentError("usage", "no *.json state documents in this directory", { file: arg });
+    for (const path of names ?? [arg]) {
+      try {
+        add({ path, text: readFileSync(path, "utf8") });
+      } catch (e) {
+        throw new XentError("io", `cannot read: ${describeIoError(e)}`, { file: path });
+      }
+    }
+  }
+  if (docs.length === 0) throw usage("xent merge needs at least one state document");
+  return docs;
+}
+
+function parseDocument({ path, text }: Text) {
+  try {
+    return JSON.parse(text);
+  } catch (e) {
+    throw new XentError("format", `not JSON (${(e as Error).message})`, { file: path });
+  }
+}
+
+function readShard(source: Text): ShardDocument & { options: OptionsJson } {
+  const { path } = source;
+  const doc: {
     schema?: unknown;
     inputs?: ShardDocument["inputs"];
     state?: ShardDocument["state"];
     options?: OptionsJson;
-  };
-  try {
-    doc = JSON.parse(readFileSync(path, "utf8"));
-  } catch (e) {
-    const why = e instanceof SyntaxError ? `not JSON (${e.message})` : `cannot read: ${describeIoError(e)}`;
-    throw new XentError(e instanceof SyntaxError ? "format" : "io", why, { file: path });
-  }
+  } = parseDocument(source);
   if (doc?.schema !== "xent.eval/1")
     throw new XentError("format", "not an xent.eval/1 document", { file: path });
   if (doc.state === undefined || !doc.inputs || !doc.options) {
@@ -90,9 +159,9 @@ function readShard(path: string): ShardDocument & { options: OptionsJson } {
 }
 
 /** A document's `schema` (undefined when it cannot be read: readShard says why). */
-function schemaOf(path: string): unknown {
+function schemaOf(doc: Text): unknown {
   try {
-    return JSON.parse(readFileSync(path, "utf8"))?.schema;
+    return JSON.parse(doc.text)?.schema;
   } catch {
     return undefined;
   }
@@ -103,15 +172,20 @@ function schemaOf(path: string): unknown {
  * replicate totals and McNemar's counts added up; shards that tile the rows (each one's
  * `--first-row` where the one before ended) give the whole file's comparison bit for bit.
  */
-async function mergeComparisons(args: MergeArgs, out: Writer, settings: Settings): Promise<Outcome> {
-  const shards = args.files.map((path) => {
-    let doc: { schema?: unknown; state?: unknown; inputs?: Record<string, InputInfo>; options?: OptionsJson };
-    try {
-      doc = JSON.parse(readFileSync(path, "utf8"));
-    } catch (e) {
-      const why = e instanceof SyntaxError ? `not JSON (${e.message})` : `cannot read: ${describeIoError(e)}`;
-      throw new XentError(e instanceof SyntaxError ? "format" : "io", why, { file: path });
-    }
+async function mergeComparisons(
+  args: MergeArgs,
+  docs: Text[],
+  out: Writer,
+  settings: Settings,
+): Promise<Outcome> {
+  const shards = docs.map((source) => {
+    const { path } = source;
+    const doc: {
+      schema?: unknown;
+      state?: unknown;
+      inputs?: Record<string, InputInfo>;
+      options?: OptionsJson;
+    } = parseDocument(source);
     if (doc?.schema !== COMPARE_SCHEMA)
       throw new XentError(
         "format",
@@ -202,12 +276,12 @@ export async function runMerge(
   out: Writer,
   settings: Settings = readSettings(process.env, false),
 ): Promise<Outcome> {
-  if (args.files.length === 0) throw usage("xent merge needs at least one state document");
-  if (schemaOf(args.files[0]!) === COMPARE_SCHEMA) return mergeComparisons(args, out, settings);
-  const shards = args.files.map(readShard);
+  const docs = await readDocuments(args);
+  if (schemaOf(docs[0]!) === COMPARE_SCHEMA) return mergeComparisons(args, docs, out, settings);
+  const shards = docs.map(readShard);
   const first = shards[0]!;
   const loss = optionsFromJson(first.state.options);
-  const { stats, groups, lm } = mergeShards(shards, loss);
+  const { stats, groups, lm, range } = mergeShards(shards, loss);
   const classNames = first.state.class_names;
   const predictions = { ...first.inputs.predictions };
   if (predictions.shape) predictions.shape = [stats.rows, ...predictions.shape.slice(1)];
@@ -219,6 +293,7 @@ export async function runMerge(
     worst: first.state.worst,
     perClass: first.state.per_class,
     ...(lm ? { lm: { perSequence: lm.per_sequence, bytes: lm.bytes } } : {}),
+    ...(range ? { range } : {}),
     display: {
       sortClasses: args.sortClasses,
       topClasses: args.topClasses,

@@ -90,6 +90,8 @@ export interface ArrowInput {
   /** Runs of rows; `columns` are the ones that will be read (a Parquet file decodes only those). */
   batches(columns: number[], groups?: number[]): AsyncGenerator<ColumnBatch>;
   compression: string | null;
+  /** Rows in all, when known before reading (a file's footer or metadata; not a stream's). */
+  rows: number | null;
   /** Parquet: its path, row groups and the program that wrote it. */
   rowGroups?: { path: string; count: number; writtenBy: string | null };
   /** Closes the file (also done when batches() ends); a second call does nothing. */
@@ -207,6 +209,7 @@ export async function openArrow(source: ByteSource, format: "arrow" | "arrows"):
     first: first && recordBatchColumns(first),
     listLengths: peeked?.listLengths ?? null,
     compression,
+    rows: metas ? metas.reduce((n, m) => n + m.length, 0) : null,
     async *batches() {
       // Hand the first batch over and forget it, so that it can be collected like the others.
       let b = peeked ? await next() : first;
@@ -395,7 +398,10 @@ export async function arrowPredictions(
     targetColumn: targetKind === null ? null : fields[target!]!.name,
     groupColumn: group === undefined ? null : fields[group]!.name,
     progress: () => input.progress(),
-    ...(nested ? { listOfLists: true, sequencesRead: () => seen.sequences } : {}),
+    // A list-of-lists column's rows are its tokens, which only reading counts.
+    ...(nested
+      ? { listOfLists: true, sequencesRead: () => seen.sequences }
+      : { countRows: async () => input.rows }),
     // Worker threads can read an uncompressed file's batches themselves (see segments.ts).
     ...(input.blocks && input.path && list !== null && !nested && targetKind === "index"
       ? {

@@ -95,6 +95,7 @@ export async function openParquet(path: string, name: string, recycle = false): 
     path: null,
     first: null,
     listLengths,
+    rows: meta.rows,
     rowGroups: { path, count: meta.rowGroups.length, writtenBy: meta.createdBy },
     compression:
       meta.codecs
