@@ -58,6 +58,26 @@ const benches = [
     values: 100_000 * 100,
   },
   {
+    name: "csv-stdin",
+    what: "the CSV bench's logits piped on standard input vs xent reading the same CSV by path",
+    xent: ["sh", ["-c", `cat ${data}/logits.csv | node ${root}bin/xent.js eval - ${data}/labels.csv --json`]],
+    ref: ["xent-npy", xent([`${data}/logits.csv`, `${data}/labels.csv`])],
+    values: 100_000 * 100,
+  },
+  {
+    name: "shard4",
+    what: "--shard 0/4 … 3/4 of the NPY one after another, then xent merge, vs one xent run",
+    xent: [
+      "sh",
+      [
+        "-c",
+        `d=$(mktemp -d) && for k in 0 1 2 3; do node ${root}bin/xent.js eval ${data}/logits.npy ${data}/labels.npy --shard $k/4 --emit-state --json > $d/$k.json || exit 1; done && node ${root}bin/xent.js merge $d --json; s=$?; rm -rf $d; exit $s`,
+      ],
+    ],
+    ref: ["xent-npy", xent([`${data}/logits.npy`, `${data}/labels.npy`])],
+    values: 200_000 * 1000,
+  },
+  {
     name: "arrow",
     what: "Arrow file, same logits, vs xent on the NPY",
     xent: xent([`${data}/logits.arrow`]),
