@@ -95,6 +95,33 @@ async function* guard(stream: Readable, name: string): AsyncGenerator<Uint8Array
 
 const stdinSource = (stdin: Readable) => streamSource(stdin, STDIN_NAME);
 
+/** Chunks handed to readers from a stream: a file's read size. */
+const STREAM_CHUNK = 1 << 20;
+
+/**
+ * A pipe delivers 64 KiB at a time, and every chunk costs a parser its per-chunk work (a line cut
+ * across chunks, a batch of rows): a 97 MB CSV piped in took 2x its time read by path. Chunks are
+ * gathered to `size` bytes, as a file's read stream gives them.
+ */
+async function* coalesce(it: AsyncIterator<Uint8Array>, size: number): AsyncGenerator<Uint8Array> {
+  let parts: Uint8Array[] = [];
+  let have = 0;
+  for (let next = await it.next(); !next.done; next = await it.next()) {
+    if (have === 0 && next.value.length >= size) {
+      yield next.value;
+      continue;
+    }
+    parts.push(next.value);
+    have += next.value.length;
+    if (have >= size) {
+      yield parts.length === 1 ? parts[0]! : new Uint8Array(Buffer.concat(parts));
+      parts = [];
+      have = 0;
+    }
+  }
+  if (have > 0) yield parts.length === 1 ? parts[0]! : new Uint8Array(Buffer.concat(parts));
+}
+
 /** An input read once from the front: standard input, a pipe. `path` is null: no positional reads. */
 export async function streamSource(input: Readable, name: string): Promise<ByteSource> {
   const it = guard(input, name)[Symbol.asyncIterator]();
@@ -126,7 +153,7 @@ export async function streamSource(input: Readable, name: string): Promise<ByteS
         (async function* () {
           if (buffered.length > 0) yield buffered;
           if (done) return;
-          for (let next = await it.next(); !next.done; next = await it.next()) yield next.value;
+          yield* coalesce(it, STREAM_CHUNK);
         })(),
       );
     },
