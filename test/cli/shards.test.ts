@@ -73,51 +73,24 @@ describe("--shard K/N and --rows START:END", () => {
     ).toBe(tail.loss);
   });
 
-  it("gives the same state on worker threads that read the file (segments cut at the range)", async () => {
-    const one = JSON.parse(
-      await state(DIGITS.slice(0, 1).concat(`${ROOT}fixtures/digits/labels.csv`), [
-        "--rows",
-        "7:301",
-        "--threads",
-        "1",
-      ]),
-    );
-    const npyLabels = `${ROOT}fixtures/formats/labels.npy`;
-    const preds = `${ROOT}fixtures/formats/preds.npy`;
-    const a = await runInProcess([
+  it("gives the same numbers on worker threads that read the file (segments cut at the range)", async () => {
+    const args = [
       "eval",
-      preds,
-      npyLabels,
+      `${ROOT}fixtures/formats/preds.npy`,
+      `${ROOT}fixtures/formats/labels.npy`,
       "--rows",
       "5:41",
       "--json",
       "--emit-state",
-      "--threads",
-      "1",
-    ]);
-    const b = await xent(
-      [
-        "eval",
-        preds,
-        npyLabels,
-        "--rows",
-        "5:41",
-        "--json",
-        "--emit-state",
-        "--threads",
-        "2",
-        "--chunk-rows",
-        "4",
-      ],
-      {
-        env: { XENT_PARALLEL_MIN_BYTES: "1", XENT_DEBUG: "1" },
-      },
-    );
+    ];
+    const a = await runInProcess([...args, "--threads", "1"]);
+    const b = await xent([...args, "--threads", "2", "--chunk-rows", "4"], {
+      env: { XENT_PARALLEL_MIN_BYTES: "1", XENT_DEBUG: "1" },
+    });
     expect(b.stderr).toContain("threads reading the file");
     // The exact sums' partials may be split differently; every number from them is the same.
     expect(numbers(JSON.parse(b.stdout))).toEqual(numbers(JSON.parse(a.stdout)));
     expect(JSON.parse(b.stdout).state.range).toEqual({ start: 5, end: 41, total: 48 });
-    expect(one.counts.rows).toBe(294);
   });
 
   it("refuses what it cannot do", async () => {
