@@ -421,6 +421,9 @@ async function evaluateAndPrint(
       ? await evaluateOnBlockWorkers(blocks, evaluation, pool)
       : await evaluate(blocks, evaluation);
   progress?.done();
+  // A stream's rows are not counted ahead: a range past its end is found here.
+  if (plan.range && stats.rows === 0)
+    throw usage(`--rows ${plan.range.start}:…: ${plan.predictions.info.path} has no row ${plan.range.start}`);
   const warn = (text: string) => {
     if (!args.quiet) io.stderr.write(`xent: warning: ${text}\n`);
   };
