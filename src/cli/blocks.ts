@@ -20,6 +20,8 @@ export function planBlocks(
     classNames: plan.classNames,
     ignoreIndex: plan.loss.ignoreIndex,
     task: plan.loss.task,
+    // --groups FILE is lined up row by row from the start.
+    fromRow: plan.groups === null ? (plan.range?.start ?? 0) : 0,
   });
   let blocks: AsyncIterable<RowBlock> = plan.groups
     ? withGroups(joined, plan.groups, plan.chunkRows)

@@ -11,6 +11,8 @@ export interface PairOptions {
   classNames: readonly string[] | null;
   ignoreIndex: number;
   task: Task;
+  /** `--rows`: rows before this are not wanted; a seeking reader may start later (own targets only). */
+  fromRow?: number;
 }
 
 /**
@@ -40,7 +42,10 @@ export async function* join(
       start,
       lines,
     });
-  const scoreChunks = predictions.chunks(options.chunkRows)[Symbol.asyncIterator]();
+  // A targets file is read from its start: the predictions then must be too, row for row.
+  const scoreChunks = predictions
+    .chunks(options.chunkRows, targets === null ? (options.fromRow ?? 0) : 0)
+    [Symbol.asyncIterator]();
   const targetChunks = targets?.chunks(options.chunkRows)[Symbol.asyncIterator]();
   try {
     yield* pairs(predictions, targets, scoreChunks, targetChunks, resolve, C);

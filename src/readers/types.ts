@@ -146,7 +146,12 @@ export interface PredictionSource extends Source, RowsAhead, Grouped {
   listOfLists?: boolean;
   /** A list-of-lists column: the sequences read so far (empty ones too). */
   sequencesRead?: () => number;
-  chunks(chunkRows: number): AsyncIterable<ScoreChunk>;
+  /**
+   * The rows in chunks of about `chunkRows`. `fromRow`: rows before it are not wanted (`--rows`);
+   * a reader that can seek (Parquet: to the row group holding it) may start there, its chunks'
+   * `start` still the rows' numbers in the whole. Others start at row 0.
+   */
+  chunks(chunkRows: number, fromRow?: number): AsyncIterable<ScoreChunk>;
 }
 
 export interface ColumnInfo {

@@ -93,7 +93,7 @@ export interface ArrowInput {
   /** Rows in all, when known before reading (a file's footer or metadata; not a stream's). */
   rows: number | null;
   /** Parquet: its path, row groups and the program that wrote it. */
-  rowGroups?: { path: string; count: number; writtenBy: string | null };
+  rowGroups?: { path: string; count: number; writtenBy: string | null; starts: number[] };
   /** Closes the file (also done when batches() ends); a second call does nothing. */
   close(): Promise<void>;
 }
@@ -447,9 +447,15 @@ export async function arrowPredictions(
     columns: columnRoles(fields.length, roles, targetKind !== null, list === null ? [] : [list]).map(
       (role, i) => ({ name: fields[i]!.name, type: typeName(fields[i]!), role }),
     ),
-    async *chunks(chunkRows: number): AsyncGenerator<ScoreChunk> {
+    async *chunks(chunkRows: number, fromRow = 0): AsyncGenerator<ScoreChunk> {
       let start = 0;
       const read = [...(list !== null ? [list] : columns), ...(targetKind !== null ? [target!] : [])];
+      // Parquet: the row groups before the one holding fromRow are not read at all.
+      const starts = input.rowGroups?.starts;
+      let skipTo = 0;
+      if (fromRow > 0 && starts)
+        while (skipTo + 1 < starts.length && starts[skipTo + 1]! <= fromRow) skipTo++;
+      const groups = skipTo > 0 ? starts!.map((_, g) => g).slice(skipTo) : undefined;
       if (id !== undefined) read.push(id);
       if (group !== undefined) read.push(group);
       if (nested) {
@@ -461,7 +467,8 @@ export async function arrowPredictions(
         );
         return;
       }
-      for await (const batch of input.batches(read)) {
+      for await (const batch of input.batches(read, groups)) {
+        start = batch.start ?? start;
         for (let from = 0; from < batch.numRows; from += chunkRows) {
           const n = Math.min(chunkRows, batch.numRows - from);
           const chunk: ScoreChunk = {

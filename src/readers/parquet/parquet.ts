@@ -96,7 +96,12 @@ export async function openParquet(path: string, name: string, recycle = false): 
     first: null,
     listLengths,
     rows: meta.rows,
-    rowGroups: { path, count: meta.rowGroups.length, writtenBy: meta.createdBy },
+    rowGroups: {
+      path,
+      count: meta.rowGroups.length,
+      writtenBy: meta.createdBy,
+      starts: meta.rowGroups.map((_, g) => meta.rowGroups.slice(0, g).reduce((n, r) => n + r.rows, 0)),
+    },
     compression:
       meta.codecs
         .filter((c) => c !== "UNCOMPRESSED")
