@@ -39,6 +39,9 @@ function measure([cmd, args]) {
   return { seconds, rss, loss: doc.loss ?? doc.candidate.loss };
 }
 
+/** nodejs-polars installed aside (bench/compressed-arrow.mjs says how), for its rows. */
+const polarsModule = `${process.env.NODE_PATH ?? "/tmp/pq/node_modules"}/nodejs-polars`;
+
 const median = (xs) => [...xs].sort((a, b) => a - b)[Math.floor(xs.length / 2)];
 const xent = (args) => ["node", [`${root}bin/xent.js`, "eval", ...args, "--json"]];
 const py = (script, args) => [python, [`${root}bench/${script}`, ...args]];
@@ -56,6 +59,17 @@ const benches = [
     xent: xent([`${data}/logits.csv`, `${data}/labels.csv`]),
     ref: ["pandas", py("reference_csv.py", [`${data}/logits.csv`, `${data}/labels.csv`])],
     values: 100_000 * 100,
+  },
+  {
+    name: "csv-polars",
+    what: "the CSV bench vs polars (nodejs-polars read_csv, multi-threaded, + the loss in JS)",
+    xent: xent([`${data}/logits.csv`, `${data}/labels.csv`]),
+    ref: [
+      "xent-npy",
+      ["node", [`${root}bench/reference_polars_csv.mjs`, `${data}/logits.csv`, `${data}/labels.csv`]],
+    ],
+    values: 100_000 * 100,
+    needs: polarsModule,
   },
   {
     name: "csv-stdin",
