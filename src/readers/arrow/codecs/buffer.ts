@@ -1,7 +1,7 @@
 import { XentError } from "../../../errors.js";
 import { releaseMemory } from "../../releaseMemory.js";
 import { decodeZstd } from "../../zstd.js";
-import { decodeLz4Frame, decodeLz4FrameInto } from "./lz4Frame.js";
+import { decodeLz4Frame, decodeLz4FrameInto, type FrameBytes } from "./lz4Frame.js";
 
 export type ArrowCodec = "lz4" | "zstd";
 
@@ -59,4 +59,65 @@ export function decodeArrowBuffer(raw: Uint8Array, codec: ArrowCodec, into?: Uin
   }
   if (length !== size) throw corrupt(`a compressed buffer decodes to ${length} bytes, it states ${size}`);
   return decoded;
+}
+
+/** Reads `into.length` bytes of the file at `position` (a worker's positional read). */
+export type ReadAt = (into: Uint8Array, position: number) => void;
+
+/** File windows: reads of at least this many bytes (a block of an LZ4 frame is at most 4 MiB). */
+const WINDOW = 1 << 20;
+
+/**
+ * A compressed buffer of `bytes` bytes at `position` of a file, decoded into `into` as
+ * decodeArrowBuffer does, but an LZ4 frame is read a window at a time: a worker holds its kernel's
+ * memory and one block, not the whole compressed buffer too. zstd buffers are read whole
+ * (`scratch` grows to the largest).
+ */
+export function decodeArrowBufferAt(
+  read: ReadAt,
+  position: number,
+  bytes: number,
+  codec: ArrowCodec,
+  into: Uint8Array,
+  scratch: { buffer: Uint8Array },
+): void {
+  const take = (n: number): Uint8Array => {
+    if (scratch.buffer.length < n) scratch.buffer = new Uint8Array(n);
+    return scratch.buffer.subarray(0, n);
+  };
+  if (codec === "zstd" || bytes < 8) {
+    const raw = take(bytes);
+    read(raw, position);
+    decodeArrowBuffer(raw, codec, into);
+    return;
+  }
+  const prefix = take(8);
+  read(prefix, position);
+  const stated = new DataView(prefix.buffer, prefix.byteOffset, 8).getBigInt64(0, true);
+  if (stated === -1n) {
+    if (bytes - 8 < into.length)
+      throw corrupt(`a buffer of ${bytes - 8} bytes where ${into.length} are needed`);
+    read(into, position + 8);
+    return;
+  }
+  if (stated !== BigInt(into.length))
+    throw corrupt(`a compressed buffer states ${stated} bytes where ${into.length} are needed`);
+  let base = 0;
+  let filled = 0;
+  const frame: FrameBytes = {
+    length: bytes - 8,
+    at(i, n) {
+      if (i >= base && i + n <= base + filled) return scratch.buffer.subarray(i - base, i - base + n);
+      const size = Math.min(Math.max(n, WINDOW), bytes - 8 - i);
+      if (size <= 0) return new Uint8Array(0);
+      const window = take(size);
+      read(window, position + 8 + i);
+      base = i;
+      filled = size;
+      return window.subarray(0, Math.min(n, size));
+    },
+  };
+  const length = decodeLz4FrameInto(frame, into);
+  if (length !== into.length)
+    throw corrupt(`a compressed buffer decodes to ${length} bytes, it states ${into.length}`);
 }

@@ -45,7 +45,7 @@ const u32 = (b: Uint8Array, i: number) =>
 /** Decodes one or more concatenated LZ4 frames. */
 export function decodeLz4Frame(src: Uint8Array, sizeHint = 0): Uint8Array {
   const out = new Output(sizeHint);
-  decodeFrames(src, out);
+  decodeFrames(inMemory(src), out);
   return out.bytes.subarray(0, out.length);
 }
 
@@ -53,25 +53,40 @@ export function decodeLz4Frame(src: Uint8Array, sizeHint = 0): Uint8Array {
  * Decodes LZ4 frames into `into` (worker threads decode straight into their kernel's memory, no
  * fresh buffer per batch); returns the bytes written. More than `into` holds is corrupt data.
  */
-export function decodeLz4FrameInto(src: Uint8Array, into: Uint8Array): number {
+export function decodeLz4FrameInto(src: Uint8Array | FrameBytes, into: Uint8Array): number {
   const out = new Output(0, into.length, into);
-  decodeFrames(src, out);
+  decodeFrames(src instanceof Uint8Array ? inMemory(src) : src, out);
   return out.length;
 }
 
-function decodeFrames(src: Uint8Array, out: Output): void {
+/**
+ * Where frames are read from: an array, or a file read a window at a time (a worker thread then
+ * holds one block of a 32 MiB buffer, not the buffer). `at(i, n)`: a view of bytes [i, i + n),
+ * valid until the next call; the decoder checks i + n against `length` first.
+ */
+export interface FrameBytes {
+  length: number;
+  at(i: number, n: number): Uint8Array;
+}
+
+const inMemory = (src: Uint8Array): FrameBytes => ({
+  length: src.length,
+  at: (i, n) => src.subarray(i, i + n),
+});
+
+function decodeFrames(src: FrameBytes, out: Output): void {
   let i = 0;
   while (i < src.length) {
     if (i + 4 > src.length) corrupt("truncated frame header");
-    const magic = u32(src, i);
+    const magic = u32(src.at(i, 4), 0);
     if ((magic & SKIPPABLE_MASK) >>> 0 === SKIPPABLE_MAGIC) {
       if (i + 8 > src.length) corrupt("truncated skippable frame");
-      i += 8 + u32(src, i + 4);
+      i += 8 + u32(src.at(i + 4, 4), 0);
       continue;
     }
     if (magic !== FRAME_MAGIC) corrupt("no frame magic");
     i += 4;
-    const flg = src[i++]!;
+    const flg = src.at(i++, 1)[0]!;
     i++; // BD: the block maximum size; blocks carry their own sizes
     if (flg >> 6 !== 1) corrupt("unknown frame version");
     const blockChecksum = (flg & 0x10) !== 0;
@@ -85,7 +100,8 @@ function decodeFrames(src: Uint8Array, out: Output): void {
     let stated = -1;
     if (contentSize) {
       if (i + 8 > src.length) corrupt("truncated frame header");
-      stated = u32(src, i) + u32(src, i + 4) * 2 ** 32;
+      const size = src.at(i, 8);
+      stated = u32(size, 0) + u32(size, 4) * 2 ** 32;
       i += 8;
     }
     const frameStart = out.length;
@@ -96,17 +112,18 @@ function decodeFrames(src: Uint8Array, out: Output): void {
     i++; // header checksum
     for (;;) {
       if (i + 4 > src.length) corrupt("truncated block size");
-      const word = u32(src, i);
+      const word = u32(src.at(i, 4), 0);
       i += 4;
       if (word === 0) break;
       const size = word & 0x7fffffff;
       if (i + size > src.length) corrupt("block runs past the end");
+      const block = src.at(i, size);
       if (word & 0x80000000) {
         out.reserve(size);
-        out.bytes.set(src.subarray(i, i + size), out.length);
+        out.bytes.set(block, out.length);
         out.length += size;
       } else {
-        decodeBlock(src, i, i + size, out);
+        decodeBlock(block, 0, size, out);
       }
       i += size + (blockChecksum ? 4 : 0);
     }
