@@ -92,8 +92,13 @@ export interface ArrowInput {
   compression: string | null;
   /** Rows in all, when known before reading (a file's footer or metadata; not a stream's). */
   rows: number | null;
+  /**
+   * Each record batch's (Parquet: row group's) first row, when the batches can be read in any
+   * order: batches(columns, groups) then reads those alone (`--rows` skips the ones before).
+   */
+  starts: number[] | null;
   /** Parquet: its path, row groups and the program that wrote it. */
-  rowGroups?: { path: string; count: number; writtenBy: string | null; starts: number[] };
+  rowGroups?: { path: string; count: number; writtenBy: string | null };
   /** Closes the file (also done when batches() ends); a second call does nothing. */
   close(): Promise<void>;
 }
@@ -210,7 +215,29 @@ export async function openArrow(source: ByteSource, format: "arrow" | "arrows"):
     listLengths: peeked?.listLengths ?? null,
     compression,
     rows: metas ? metas.reduce((n, m) => n + m.length, 0) : null,
-    async *batches() {
+    starts: metas && reader.isFile() ? firstRows(metas.map((m) => m.length)) : null,
+    async *batches(_columns: number[], groups?: number[]) {
+      if (groups !== undefined && input.starts && reader.isFile()) {
+        // Chosen batches, read by their place in the footer (all were checked at open).
+        first = null;
+        input.first = null;
+        try {
+          for (const g of groups) {
+            const b = await (reader as AsyncRecordBatchFileReader).readRecordBatch(g).catch((e: unknown) => {
+              throw invalid(name, format, e);
+            });
+            if (!b)
+              throw new XentError("format", `corrupt Arrow file: record batch ${g} cannot be read`, {
+                file: name,
+              });
+            batchesRead = g + 1;
+            yield { ...recordBatchColumns(b), start: input.starts[g]! };
+          }
+        } finally {
+          await input.close();
+        }
+        return;
+      }
       // Hand the first batch over and forget it, so that it can be collected like the others.
       let b = peeked ? await next() : first;
       first = null;
@@ -450,8 +477,8 @@ export async function arrowPredictions(
     async *chunks(chunkRows: number, fromRow = 0): AsyncGenerator<ScoreChunk> {
       let start = 0;
       const read = [...(list !== null ? [list] : columns), ...(targetKind !== null ? [target!] : [])];
-      // Parquet: the row groups before the one holding fromRow are not read at all.
-      const starts = input.rowGroups?.starts;
+      // Arrow files and Parquet: the batches / row groups before the one holding fromRow are not read.
+      const starts = input.starts;
       let skipTo = 0;
       if (fromRow > 0 && starts)
         while (skipTo + 1 < starts.length && starts[skipTo + 1]! <= fromRow) skipTo++;
@@ -693,6 +720,17 @@ async function* sequenceTargetChunks(
     }
     sequence = first + rows;
   }
+}
+
+/** Each run's first row, given the runs' row counts. */
+export function firstRows(counts: readonly number[]): number[] {
+  const out: number[] = new Array(counts.length);
+  let at = 0;
+  counts.forEach((n, i) => {
+    out[i] = at;
+    at += n;
+  });
+  return out;
 }
 
 /** A column's values as group names; a null is an error naming the row (no group to put it in). */

@@ -1,7 +1,7 @@
 import { type FileHandle, open } from "node:fs/promises";
 import { Field, type Vector } from "apache-arrow";
 import { XentError } from "../../errors.js";
-import { type ArrowInput, PARQUET_TYPE } from "../arrow/arrow.js";
+import { type ArrowInput, firstRows, PARQUET_TYPE } from "../arrow/arrow.js";
 import type { ColumnBatch } from "../arrow/slices.js";
 import { describeIoError } from "../files.js";
 import { prepareCodecs } from "./codecs.js";
@@ -96,12 +96,8 @@ export async function openParquet(path: string, name: string, recycle = false): 
     first: null,
     listLengths,
     rows: meta.rows,
-    rowGroups: {
-      path,
-      count: meta.rowGroups.length,
-      writtenBy: meta.createdBy,
-      starts: meta.rowGroups.map((_, g) => meta.rowGroups.slice(0, g).reduce((n, r) => n + r.rows, 0)),
-    },
+    rowGroups: { path, count: meta.rowGroups.length, writtenBy: meta.createdBy },
+    starts: firstRows(meta.rowGroups.map((g) => g.rows)),
     compression:
       meta.codecs
         .filter((c) => c !== "UNCOMPRESSED")
