@@ -8,7 +8,7 @@ import { notABinaryTarget } from "../core/sigmoidBlock.js";
 import type { RowBlock, Scores } from "../core/types.js";
 import { XentError } from "../errors.js";
 import { Stats, statsToState } from "../metrics/stats.js";
-import { decodeArrowBuffer, decodeArrowBufferAt } from "../readers/arrow/codecs/buffer.js";
+import { decodeArrowBuffer, decodeArrowBufferAt, take } from "../readers/arrow/codecs/buffer.js";
 import { bfloat16ToFloat32, float16ToFloat32 } from "../readers/float16.js";
 import { decode } from "../readers/npy/npy.js";
 import { prepareZstd } from "../readers/zstd.js";
@@ -58,11 +58,9 @@ function run(job: FileJob): void {
   };
   const shared: WorkerRun = { job, kernel, checkTarget, look, stats };
   /** A compressed batch's buffers as the file holds them (reused: the largest so far). */
-  let compressed = new Uint8Array(0);
   const scratch = { buffer: new Uint8Array(0) };
   const readCompressed = (at: number, bytes: number) => {
-    if (compressed.length < bytes) compressed = new Uint8Array(bytes);
-    const raw = compressed.subarray(0, bytes);
+    const raw = take(scratch, bytes);
     readFully(scoresFd, raw, at);
     return raw;
   };

@@ -6,9 +6,43 @@ import { decodeLz4Frame, decodeLz4FrameInto, type FrameBytes } from "./lz4Frame.
 export type ArrowCodec = "lz4" | "zstd";
 
 /** Buffers apache-arrow reads are below 2 GiB; a larger stated length is a corrupted file. */
-export const MAX_BUFFER = 2 ** 31 - 1;
+const MAX_BUFFER = 2 ** 31 - 1;
 
 const corrupt = (what: string) => new XentError("format", `corrupt Arrow data: ${what}`);
+
+/**
+ * The uncompressed length a compressed buffer states in its first 8 bytes: −1 for a buffer stored
+ * as is, else a checked length. The one reading of it for apache-arrow's codecs (register.ts) and
+ * for worker threads.
+ */
+export function statedLength(prefix: Uint8Array): number {
+  if (prefix.length < 8) throw corrupt("a compressed buffer without its length");
+  const stated = new DataView(prefix.buffer, prefix.byteOffset, 8).getBigInt64(0, true);
+  if (stated === -1n) return -1;
+  if (stated < 0n || stated > BigInt(MAX_BUFFER)) throw corrupt(`a compressed buffer states ${stated} bytes`);
+  return Number(stated);
+}
+
+/** A decoded buffer must be exactly as long as it stated: a shorter one would read as fewer values. */
+export function checkDecoded(length: number, size: number): void {
+  if (length !== size) throw corrupt(`a compressed buffer decodes to ${length} bytes, it states ${size}`);
+}
+
+/** An LZ4 frame decoded into a new array; the stated size is only a hint, capped at LZ4's 255:1 expansion (never an allocation on trust). */
+export const decodeLz4Buffer = (frame: Uint8Array, size: number): Uint8Array =>
+  decodeLz4Frame(frame, Math.min(size, frame.length * 255 + 64));
+
+/** A buffer that must fill `into` exactly: its stated size is checked against it before decoding. */
+function checkInto(size: number, into: Uint8Array): void {
+  if (size !== into.length)
+    throw corrupt(`a compressed buffer states ${size} bytes where ${into.length} are needed`);
+}
+
+/** A stored (−1) buffer of `available` bytes must hold at least `into`'s. */
+function checkStored(available: number, into: Uint8Array): void {
+  if (available < into.length)
+    throw corrupt(`a buffer of ${available} bytes where ${into.length} are needed`);
+}
 
 /**
  * One buffer of a compressed record batch as the file holds it: its 8-byte uncompressed length
@@ -17,20 +51,15 @@ const corrupt = (what: string) => new XentError("format", `corrupt Arrow data: $
  * Every length is checked: a decoded buffer shorter than stated would read as fewer values.
  */
 export function decodeArrowBuffer(raw: Uint8Array, codec: ArrowCodec, into?: Uint8Array): Uint8Array {
-  if (raw.length < 8) throw corrupt("a compressed buffer without its length");
-  const stated = new DataView(raw.buffer, raw.byteOffset, 8).getBigInt64(0, true);
+  const size = statedLength(raw);
   const body = raw.subarray(8);
-  if (stated === -1n) {
-    if (into && body.length < into.length)
-      throw corrupt(`a buffer of ${body.length} bytes where ${into.length} are needed`);
+  if (size === -1) {
     if (!into) return body;
+    checkStored(body.length, into);
     into.set(body.subarray(0, into.length));
     return into;
   }
-  if (stated < 0n || stated > BigInt(MAX_BUFFER)) throw corrupt(`a compressed buffer states ${stated} bytes`);
-  const size = Number(stated);
-  if (into && size !== into.length)
-    throw corrupt(`a compressed buffer states ${size} bytes where ${into.length} are needed`);
+  if (into) checkInto(size, into);
   let decoded: Uint8Array;
   let length: number;
   if (codec === "lz4") {
@@ -38,8 +67,7 @@ export function decodeArrowBuffer(raw: Uint8Array, codec: ArrowCodec, into?: Uin
       length = decodeLz4FrameInto(body, into);
       decoded = into;
     } else {
-      // The hint is capped at LZ4's expansion limit (255:1): a stated length is not trusted with an allocation.
-      decoded = decodeLz4Frame(body, Math.min(size, body.length * 255 + 64));
+      decoded = decodeLz4Buffer(body, size);
       length = decoded.length;
     }
   } else {
@@ -57,7 +85,7 @@ export function decodeArrowBuffer(raw: Uint8Array, codec: ArrowCodec, into?: Uin
       decoded = into;
     }
   }
-  if (length !== size) throw corrupt(`a compressed buffer decodes to ${length} bytes, it states ${size}`);
+  checkDecoded(length, size);
   return decoded;
 }
 
@@ -81,27 +109,21 @@ export function decodeArrowBufferAt(
   into: Uint8Array,
   scratch: { buffer: Uint8Array },
 ): void {
-  const take = (n: number): Uint8Array => {
-    if (scratch.buffer.length < n) scratch.buffer = new Uint8Array(n);
-    return scratch.buffer.subarray(0, n);
-  };
   if (codec === "zstd" || bytes < 8) {
-    const raw = take(bytes);
+    const raw = take(scratch, bytes);
     read(raw, position);
     decodeArrowBuffer(raw, codec, into);
     return;
   }
-  const prefix = take(8);
+  const prefix = take(scratch, 8);
   read(prefix, position);
-  const stated = new DataView(prefix.buffer, prefix.byteOffset, 8).getBigInt64(0, true);
-  if (stated === -1n) {
-    if (bytes - 8 < into.length)
-      throw corrupt(`a buffer of ${bytes - 8} bytes where ${into.length} are needed`);
+  const size = statedLength(prefix);
+  if (size === -1) {
+    checkStored(bytes - 8, into);
     read(into, position + 8);
     return;
   }
-  if (stated !== BigInt(into.length))
-    throw corrupt(`a compressed buffer states ${stated} bytes where ${into.length} are needed`);
+  checkInto(size, into);
   let base = 0;
   let filled = 0;
   const frame: FrameBytes = {
@@ -110,14 +132,18 @@ export function decodeArrowBufferAt(
       if (i >= base && i + n <= base + filled) return scratch.buffer.subarray(i - base, i - base + n);
       const size = Math.min(Math.max(n, WINDOW), bytes - 8 - i);
       if (size <= 0) return new Uint8Array(0);
-      const window = take(size);
+      const window = take(scratch, size);
       read(window, position + 8 + i);
       base = i;
       filled = size;
       return window.subarray(0, Math.min(n, size));
     },
   };
-  const length = decodeLz4FrameInto(frame, into);
-  if (length !== into.length)
-    throw corrupt(`a compressed buffer decodes to ${length} bytes, it states ${into.length}`);
+  checkDecoded(decodeLz4FrameInto(frame, into), into.length);
+}
+
+/** `n` bytes of the scratch buffer, grown to the largest asked for. */
+export function take(scratch: { buffer: Uint8Array }, n: number): Uint8Array {
+  if (scratch.buffer.length < n) scratch.buffer = new Uint8Array(n);
+  return scratch.buffer.subarray(0, n);
 }
