@@ -57,18 +57,15 @@ export async function* shiftLabels(
       throw usage("--shift-labels takes class indices (token ids), not probabilities");
     const from = block.targets.values;
     const sequences = sequencesOf(block);
-    const to = new Float64Array(block.rows);
+    const rows = block.rows;
     const nextLabel = next && next.rows > 0 && next.targets.kind === "index" ? next.targets.values[0]! : null;
     const nextSequence = next && next.rows > 0 ? sequencesOf(next)[0]! : null;
-    for (let r = 0; r < block.rows; r++) {
-      const following = r + 1 < block.rows ? sequences[r + 1]! : nextSequence;
-      to[r] =
-        following !== sequences[r]
-          ? ignoreIndex
-          : r + 1 < block.rows
-            ? from[r + 1]!
-            : (nextLabel ?? ignoreIndex);
-    }
+    const to = shiftedTargets(
+      rows,
+      (r) => (r < rows ? from[r]! : (nextLabel ?? ignoreIndex)),
+      (r) => (r < rows ? sequences[r]! : nextSequence),
+      ignoreIndex,
+    );
     return { ...block, targets: { kind: "index", values: to } };
   };
   for await (const block of blocks) {
@@ -76,6 +73,23 @@ export async function* shiftLabels(
     held = block;
   }
   if (held !== null) yield finish(held, null);
+}
+
+/**
+ * The shift itself, for blocks and for worker threads reading a (B, T, V) file alike: row r of
+ * `rows` is scored against the label of row r + 1 when that row is in its sequence, else against
+ * nothing. `label(r)` and `sequence(r)` for r in [0, rows]; `sequence(rows)` is null where the
+ * input ends.
+ */
+export function shiftedTargets(
+  rows: number,
+  label: (r: number) => number,
+  sequence: (r: number) => number | null,
+  ignoreIndex: number,
+): Float64Array {
+  const out = new Float64Array(rows);
+  for (let r = 0; r < rows; r++) out[r] = sequence(r + 1) === sequence(r) ? label(r + 1) : ignoreIndex;
+  return out;
 }
 
 /** `--per-sequence`: each row's group is its sequence. */

@@ -7,6 +7,7 @@ import { allocRowResults, type RowResults } from "../core/rowResults.js";
 import { notABinaryTarget } from "../core/sigmoidBlock.js";
 import type { RowBlock, Scores } from "../core/types.js";
 import { XentError } from "../errors.js";
+import { shiftedTargets } from "../lm/shiftLabels.js";
 import { Stats, statsToState } from "../metrics/stats.js";
 import { decodeArrowBuffer, decodeArrowBufferAt, take } from "../readers/arrow/codecs/buffer.js";
 import { bfloat16ToFloat32, float16ToFloat32 } from "../readers/float16.js";
@@ -100,7 +101,14 @@ function run(job: FileJob): void {
       let values = decoded instanceof Float64Array ? decoded : Float64Array.from(decoded);
       if (shift) {
         for (let r = 0; r < labels; r++) checkTarget(values[r]!, start + r);
-        values = shiftedLabels(values, start, rows, shift.length, job.loss.ignoreIndex);
+        // `values` holds the rows' labels and, unless the file ends there, the next one.
+        const own = values;
+        values = shiftedTargets(
+          rows,
+          (r) => own[r]!,
+          (r) => (start + r < shift.rows ? Math.floor((start + r) / shift.length) : null),
+          job.loss.ignoreIndex,
+        );
       }
       results = evaluateRun(shared, results, start, rows, scores, values);
     }
@@ -109,17 +117,6 @@ function run(job: FileJob): void {
     closeSync(scoresFd);
     closeSync(targetsFd);
   }
-}
-
-/**
- * Rows [start, start + rows) scored against the label at t + 1, as lm/shiftLabels.ts does for
- * blocks: `labels` holds the rows' own labels and, unless the file ends there, the next one.
- */
-function shiftedLabels(labels: Float64Array, start: number, rows: number, length: number, ignore: number) {
-  const out = new Float64Array(rows);
-  for (let r = 0; r < rows; r++)
-    out[r] = (start + r + 1) % length === 0 || r + 1 >= labels.length ? ignore : labels[r + 1]!;
-  return out;
 }
 
 /**
