@@ -18,7 +18,14 @@ import {
 import { parseNumber } from "../readers/parseNumber.js";
 import { readSmallFile } from "../readers/readSmallFile.js";
 import { settleHeaders } from "../readers/settleHeaders.js";
-import type { InputFormat, PredictionSource, Source, TargetKind, TargetSource } from "../readers/types.js";
+import type {
+  InputFormat,
+  InputInfo,
+  PredictionSource,
+  Source,
+  TargetKind,
+  TargetSource,
+} from "../readers/types.js";
 import type { RunInfo } from "../wire/eval.js";
 import { DEFAULT_THRESHOLD } from "../wire/options.js";
 import type { OutputFormat } from "./printers.js";
@@ -347,6 +354,12 @@ async function completePlan(
     },
   };
 }
+
+/** The predictions' info with the rows read: a table's shape is `[0, C]` until they are counted. */
+export const predictionsInfo = (plan: EvalPlan, rows: number): InputInfo =>
+  plan.predictions.rowsCounted
+    ? { ...plan.run.inputs.predictions, shape: [rows, plan.predictions.classes] }
+    : plan.run.inputs.predictions;
 
 /** `--bytes N` (the text's bytes in all), or a file of one byte count per sequence (summed). */
 function readBytes(spec: string): number {

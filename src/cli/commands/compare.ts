@@ -16,7 +16,7 @@ import type { Assertion } from "../../wire/eval.js";
 import { optionsJson } from "../../wire/options.js";
 import { planBlocks } from "../blocks.js";
 import type { Outcome } from "../finish.js";
-import { type EvalArgs, type EvalPlan, planEval } from "../plan.js";
+import { type EvalArgs, type EvalPlan, planEval, predictionsInfo } from "../plan.js";
 import { type AssertSpec, holds, integer, metricNames, number } from "../values.js";
 import { addEvalOptions, evalArgs, quietIO, type RunIO } from "./eval.js";
 
@@ -179,8 +179,8 @@ export async function runCompare(args: CompareArgs, out: Writer, io: RunIO = qui
     );
     const run: CompareRun = {
       inputs: {
-        baseline: counted(base, parts.rows),
-        candidate: counted(cand, parts.rows),
+        baseline: predictionsInfo(base, parts.rows),
+        candidate: predictionsInfo(cand, parts.rows),
         targets: base.run.inputs.targets,
       },
       loss: base.loss,
@@ -241,12 +241,6 @@ export async function printComparison(
   await out.end();
   return assertions?.some((a) => !a.passed) ? "assertion-failed" : "ok";
 }
-
-/** A table's info with the rows read (its shape is `[0, C]` until they are counted). */
-const counted = (plan: EvalPlan, rows: number): InputInfo =>
-  plan.predictions.rowsCounted
-    ? { ...plan.run.inputs.predictions, shape: [rows, plan.predictions.classes] }
-    : plan.run.inputs.predictions;
 
 async function dispose(plan: EvalPlan): Promise<void> {
   await Promise.allSettled([

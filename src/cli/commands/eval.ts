@@ -23,7 +23,7 @@ import { blockWorkerCount, fileJob } from "../../parallel/plan.js";
 import type { InputFormat, TargetKind } from "../../readers/types.js";
 import { planBlocks } from "../blocks.js";
 import { finish, type Outcome } from "../finish.js";
-import { type EvalArgs, type EvalPlan, planEval } from "../plan.js";
+import { type EvalArgs, type EvalPlan, planEval, predictionsInfo } from "../plan.js";
 import { makePrinter, type OutputFormat } from "../printers.js";
 import { parseRowSpec } from "../rowRange.js";
 import { readSettings, type Settings } from "../settings.js";
@@ -436,16 +436,10 @@ async function evaluateAndPrint(
   }
   if (args.format === "csv" && args.perClass)
     warn("--format csv prints per-sample rows only: the per-class table is in --format json or table");
-  const info = plan.predictions.info;
-  const run = plan.predictions.rowsCounted
-    ? {
-        ...plan.run,
-        inputs: {
-          ...plan.run.inputs,
-          predictions: { ...info, shape: [stats.rows, plan.predictions.classes] },
-        },
-      }
-    : plan.run;
+  const run = {
+    ...plan.run,
+    inputs: { ...plan.run.inputs, predictions: predictionsInfo(plan, stats.rows) },
+  };
   // A shard (--rows, --shard) numbers sequences as the whole file does: its count is the file's.
   const fileRows = plan.range ? (plan.range.total ?? plan.range.end) : stats.rows;
   const sequences =
