@@ -1,6 +1,6 @@
 import fc from "fast-check";
 import { describe, expect, it } from "vitest";
-import { parseAsciiNumber } from "../../../src/readers/csv/fastRows.js";
+import { parseAsciiNumber, splitRows } from "../../../src/readers/csv/fastRows.js";
 import type { CsvParser } from "../../../src/readers/csv/table.js";
 import { parseNumber } from "../../../src/readers/parseNumber.js";
 import { tempDir, writeText } from "../../helpers/files.js";
@@ -52,6 +52,28 @@ describe("parseAsciiNumber", () => {
         expect(Object.is(fast, slow) || (Number.isNaN(fast) && Number.isNaN(slow))).toBe(true);
       }),
       { numRuns: 3000 },
+    );
+  });
+});
+
+describe("splitRows", () => {
+  it("gives each field parseNumber's number, whether its split parsed it or handed it on", async () => {
+    const field = numberText.filter((t) => !t.includes(","));
+    const lines = fc.array(fc.array(field, { minLength: 1, maxLength: 6 }), { minLength: 1, maxLength: 8 });
+    await fc.assert(
+      fc.asyncProperty(lines, fc.integer({ min: 1, max: 64 }), async (rows, pieceSize) => {
+        const text = rows.map((r) => r.join(",")).join("\n");
+        const bytes = ascii(text);
+        async function* pieces() {
+          for (let i = 0; i < bytes.length; i += pieceSize) yield bytes.slice(i, i + pieceSize);
+        }
+        const seen: (number | undefined)[][] = [];
+        for await (const row of splitRows(pieces(), "t.csv", ",", 0, 1 << 20))
+          seen.push(Array.from({ length: row.width }, (_, k) => row.number(k)));
+        const expected = rows.filter((r) => r.join(",") !== "").map((r) => r.map((t) => parseNumber(t)));
+        expect(seen).toEqual(expected);
+      }),
+      { numRuns: 500 },
     );
   });
 });
