@@ -13,6 +13,20 @@ export interface RowView {
   /** The field as a number, or undefined when it is not one (parseNumber's grammar). */
   number(column: number): number | undefined;
   text(column: number): string;
+  /**
+   * The numbers of `columns` into `out` from `at`: how many were numbers (columns.length when all
+   * were; else the first that is not is columns[returned]).
+   */
+  numbers(columns: Int32Array, out: Float64Array, at: number): number;
+}
+
+function numbersOf(row: RowView, columns: Int32Array, out: Float64Array, at: number): number {
+  for (let j = 0; j < columns.length; j++) {
+    const v = row.number(columns[j]!);
+    if (v === undefined) return j;
+    out[at + j] = v;
+  }
+  return columns.length;
 }
 
 /** A record that csv-parse split into strings. */
@@ -29,6 +43,9 @@ export class StringRow implements RowView {
   }
   text(column: number): string {
     return this.fields[column]!;
+  }
+  numbers(columns: Int32Array, out: Float64Array, at: number): number {
+    return numbersOf(this, columns, out, at);
   }
 }
 
@@ -96,6 +113,9 @@ function slow(b: Uint8Array, start: number, end: number): number | undefined {
   return parseNumber(Buffer.from(b.buffer, b.byteOffset + start, end - start).toString("latin1"));
 }
 
+const LINE_GOES_ON = -1;
+const HAS_QUOTE = -2;
+
 /**
  * A line split at its delimiters, over the reader's buffer (valid until the next line is read).
  * The split parses each field's number on the way (Clinger's fast path, as parseAsciiNumber):
@@ -122,20 +142,57 @@ class ByteRow implements RowView {
     const s = this.starts[column]!;
     return Buffer.from(this.bytes.buffer, this.bytes.byteOffset + s, this.ends[column]! - s).toString("utf8");
   }
-  /** Splits [start, end) of `bytes`; false when it holds a quote (csv-parse then takes the record). */
-  split(bytes: Uint8Array, start: number, end: number, delimiter: number): boolean {
+  /** Fields the split did not parse (text, or beyond its fast path). */
+  unparsed = 0;
+  private lastColumns: Int32Array | null = null;
+  /** columns[0] when `lastColumns` are consecutive columns, else -1. */
+  private run = -1;
+
+  /** A row's scores in one call; consecutive columns all parsed (the usual scores) in one copy. */
+  numbers(columns: Int32Array, out: Float64Array, at: number): number {
+    if (columns !== this.lastColumns) {
+      this.lastColumns = columns;
+      let consecutive = true;
+      for (let j = 1; j < columns.length; j++) if (columns[j] !== columns[0]! + j) consecutive = false;
+      this.run = consecutive && columns.length > 0 ? columns[0]! : -1;
+    }
+    if (this.unparsed === 0 && this.run >= 0) {
+      out.set(this.values.subarray(this.run, this.run + columns.length), at);
+      return columns.length;
+    }
+    const { parsed, values } = this;
+    for (let j = 0; j < columns.length; j++) {
+      const c = columns[j]!;
+      if (parsed[c] === 1) out[at + j] = values[c]!;
+      else {
+        const v = parseAsciiNumber(this.bytes, this.starts[c]!, this.ends[c]!);
+        if (v === undefined) return j;
+        out[at + j] = v;
+      }
+    }
+    return columns.length;
+  }
+  /**
+   * Splits the line starting at `start`: where it ends (its \n or \r), LINE_GOES_ON when `limit`
+   * comes first (the whole line is split up to it), HAS_QUOTE at a quote (csv-parse then takes the
+   * record). Finding the line's end in the same pass matters for short lines: a search per line
+   * cost 126 ms of 1.2 s on the bench CSV as Uint8Array.indexOf, and Buffer.indexOf costs 0.4 µs a
+   * call.
+   */
+  split(bytes: Uint8Array, start: number, limit: number, delimiter: number): number {
     this.bytes = bytes;
     let n = 0;
+    let unparsed = 0;
     let i = start;
     for (;;) {
       const fieldStart = i;
-      // -1 past the line's end, so every test below also stops there.
-      let c = i < end ? bytes[i]! : -1;
-      while (c === SPACE) c = ++i < end ? bytes[i]! : -1;
+      // -1 at the limit, so every test below also stops there.
+      let c = i < limit ? bytes[i]! : -1;
+      while (c === SPACE) c = ++i < limit ? bytes[i]! : -1;
       let negative = false;
       if (c === 45 || c === 43) {
         negative = c === 45;
-        c = ++i < end ? bytes[i]! : -1;
+        c = ++i < limit ? bytes[i]! : -1;
       }
       let mantissa = 0;
       let digits = 0;
@@ -147,10 +204,10 @@ class ByteRow implements RowView {
           mantissa = mantissa * 10 + (c - 48);
           digits++;
         }
-        c = ++i < end ? bytes[i]! : -1;
+        c = ++i < limit ? bytes[i]! : -1;
       }
       if (c === 46) {
-        c = ++i < end ? bytes[i]! : -1;
+        c = ++i < limit ? bytes[i]! : -1;
         while (c >= 48 && c <= 57) {
           seen = true;
           if (digits > 0 || c !== 48) {
@@ -158,32 +215,32 @@ class ByteRow implements RowView {
             digits++;
           }
           exponent--;
-          c = ++i < end ? bytes[i]! : -1;
+          c = ++i < limit ? bytes[i]! : -1;
         }
       }
       let fast = seen;
       if (seen && (c === 101 || c === 69)) {
-        c = ++i < end ? bytes[i]! : -1;
+        c = ++i < limit ? bytes[i]! : -1;
         let expNegative = false;
         if (c === 45 || c === 43) {
           expNegative = c === 45;
-          c = ++i < end ? bytes[i]! : -1;
+          c = ++i < limit ? bytes[i]! : -1;
         }
         let value = 0;
         const first = i;
         while (c >= 48 && c <= 57 && value < 10000) {
           value = value * 10 + (c - 48);
-          c = ++i < end ? bytes[i]! : -1;
+          c = ++i < limit ? bytes[i]! : -1;
         }
         if (i === first) fast = false;
         exponent += expNegative ? -value : value;
       }
-      while (c === SPACE) c = ++i < end ? bytes[i]! : -1;
-      if (c !== delimiter && c !== -1) {
+      while (c === SPACE) c = ++i < limit ? bytes[i]! : -1;
+      if (c !== delimiter && c !== -1 && c !== NEWLINE && c !== RETURN) {
         fast = false;
-        while (c !== delimiter && c !== -1) {
-          if (c === QUOTE) return false;
-          c = ++i < end ? bytes[i]! : -1;
+        while (c !== delimiter && c !== -1 && c !== NEWLINE && c !== RETURN) {
+          if (c === QUOTE) return HAS_QUOTE;
+          c = ++i < limit ? bytes[i]! : -1;
         }
       }
       if (digits > 15 || exponent > 22 || exponent < -22) fast = false;
@@ -194,13 +251,17 @@ class ByteRow implements RowView {
         const magnitude = exponent >= 0 ? mantissa * POW10[exponent]! : mantissa / POW10[-exponent]!;
         this.values[n] = negative ? -magnitude : magnitude;
         this.parsed[n] = 1;
-      } else this.parsed[n] = 0;
+      } else {
+        this.parsed[n] = 0;
+        unparsed++;
+      }
       n++;
-      if (c === -1) break;
+      if (c !== delimiter) break;
       i++;
     }
     this.width = n;
-    return true;
+    this.unparsed = unparsed;
+    return i < limit ? i : LINE_GOES_ON;
   }
   private grow(): void {
     const size = this.starts.length * 2;
@@ -283,30 +344,12 @@ export async function* splitRows(
   const it = pieces[Symbol.asyncIterator]();
   const delim = delimiter.charCodeAt(0);
   let buffer = new Uint8Array(READ);
-  // The buffer as a Buffer, for its indexOf: memchr in C++, where a Uint8Array's searches byte by
-  // byte (126 ms of 1.2 s on the 97 MB bench CSV, for its 100,000 lines). The split itself reads
-  // the Uint8Array: element reads through a Buffer ran 40% slower (487 vs 349 ms).
-  let search = Buffer.from(buffer.buffer);
   let filled = 0;
   let eof = false;
   let line = 0;
   let skipped = 0;
   let bom = true;
   const row = new ByteRow();
-  // Where the next \r is at or after a position (searched again only once passed): a file of \n
-  // lines is scanned for \r once per buffer, not once per line.
-  let cr = -2;
-  const lineEnd = (pos: number): number => {
-    if (cr !== -1 && cr < pos) {
-      const found = search.indexOf(RETURN, pos);
-      cr = found >= filled ? -1 : found;
-    }
-    const found = search.indexOf(NEWLINE, pos);
-    const nl = found >= 0 && found < filled ? found : -1;
-    // A \r ends a line unless a \n follows it (then the \n does); at the buffer's end, wait to see.
-    if (cr >= 0 && (nl < 0 || cr < nl - 1)) return cr + 1 < filled || eof ? cr : -1;
-    return nl;
-  };
   try {
     for (;;) {
       if (!eof) {
@@ -329,11 +372,9 @@ export async function* splitRows(
             const bigger = new Uint8Array(size);
             bigger.set(buffer.subarray(0, filled));
             buffer = bigger;
-            search = Buffer.from(buffer.buffer);
           }
           buffer.set(piece, filled);
           filled += piece.length;
-          cr = -2;
           if (bom) {
             if (filled < 3) continue;
             if (buffer[0] === 0xef && buffer[1] === 0xbb && buffer[2] === 0xbf) {
@@ -346,20 +387,33 @@ export async function* splitRows(
       }
       let pos = 0;
       while (pos < filled) {
-        let nl = lineEnd(pos);
-        if (nl < 0) {
-          if (!eof) break;
-          nl = filled;
-        }
-        line++;
-        let end = nl;
-        if (buffer[nl] === NEWLINE && end > pos && buffer[end - 1] === RETURN) end--;
-        if (end === pos) {
-          pos = nl + 1;
+        const header = skipped < skip;
+        const start = pos;
+        let end = row.split(buffer, pos, filled, delim);
+        if (end === HAS_QUOTE) {
+          // csv-parse's record over one or more lines (a header is only passed over).
+          const quoted = quotedAt(buffer, pos, filled, eof, delimiter, name, line + 1);
+          if (quoted === null) break;
+          line += quoted.lines;
+          pos = quoted.next;
+          if (header) skipped++;
+          else yield new StringRow(quoted.fields, line);
           continue;
         }
-        const header = skipped < skip;
-        if (!header && end - pos > maxRecord) {
+        let next: number;
+        if (end === LINE_GOES_ON) {
+          if (!eof) break;
+          end = filled;
+          next = filled;
+        } else if (buffer[end] === RETURN) {
+          // A \r ends a line, with the \n after it if there is one: at the buffer's end, wait to see.
+          if (end + 1 === filled && !eof) break;
+          next = buffer[end + 1] === NEWLINE && end + 1 < filled ? end + 2 : end + 1;
+        } else next = end + 1;
+        line++;
+        pos = next;
+        if (end === start) continue;
+        if (!header && end - start > maxRecord) {
           throw new XentError(
             "format",
             `a record longer than ${maxRecord} bytes (is this really a CSV file?)`,
@@ -369,38 +423,16 @@ export async function* splitRows(
             },
           );
         }
-        // One line split in bytes, or (with a quote) csv-parse's record over one or more lines; a
-        // header is only passed over (one with a quoted field over several lines is rare enough
-        // for csv-parse's care).
-        const plain = header
-          ? !buffer.subarray(pos, end).includes(QUOTE)
-          : row.split(buffer, pos, end, delim);
-        let fields: string[] | null = null;
-        let next = nl + 1;
-        if (!plain) {
-          const quoted = quotedAt(buffer, pos, filled, eof, delimiter, name, line);
-          if (quoted === null) {
-            line--;
-            break;
-          }
-          line += quoted.lines - 1;
-          next = quoted.next;
-          fields = quoted.fields;
-        }
-        pos = next;
         if (header) {
           skipped++;
           continue;
         }
-        if (fields === null) {
-          row.line = line;
-          yield row;
-        } else yield new StringRow(fields, line);
+        row.line = line;
+        yield row;
       }
       if (eof && pos >= filled) return;
       buffer.copyWithin(0, pos, filled);
       filled -= pos;
-      cr = -2;
       if (eof && filled === 0) return;
     }
   } catch (e) {

@@ -346,6 +346,7 @@ export async function openCsvPredictions(
     })),
     async *chunks(requested: number): AsyncGenerator<ScoreChunk> {
       const C = scoreColumns.length;
+      const scoreIndex = Int32Array.from(scoreColumns);
       // Parsing, not the kernel, sets the pace here: small chunks keep memory low at no cost.
       const chunkRows = Math.max(1, Math.min(requested, Math.floor(CSV_CHUNK_VALUES / Math.max(1, C))));
       let start = 0;
@@ -374,7 +375,8 @@ export async function openCsvPredictions(
         return chunk;
       };
       for await (const row of rowsOf(table)) {
-        for (let j = 0; j < C; j++) scores[n * C + j] = numberAt(row, scoreColumns[j]!, table, "scores");
+        const read = row.numbers(scoreIndex, scores, n * C);
+        if (read < C) numberAt(row, scoreColumns[read]!, table, "scores");
         if (targets) targets.push(row, [target!], table);
         if (id !== undefined) ids.push(row.text(id));
         if (group !== undefined) groups.push(row.text(group));
