@@ -13,6 +13,7 @@ import { decodeArrowBuffer, decodeArrowBufferAt, take } from "../readers/arrow/c
 import { bfloat16ToFloat32, float16ToFloat32 } from "../readers/float16.js";
 import { decode } from "../readers/npy/npy.js";
 import { prepareZstd } from "../readers/zstd.js";
+import { prepareZstdStream } from "../readers/zstdStream.js";
 import type { BlockReply, BlockWorkerInit } from "./blockWorkers.js";
 import type { AnyFileJob, FileJob, ParquetJob } from "./fileJob.js";
 
@@ -265,7 +266,10 @@ else if ("parquet" in data) {
   });
 } else {
   // zstd's WebAssembly decoder is instantiated asynchronously, before the synchronous run.
-  const ready = data.segments.some((s) => s.codec === "zstd") ? prepareZstd() : Promise.resolve();
+  // Scores stream through one decoder; a batch's targets (small) decode whole through the other.
+  const ready = data.segments.some((s) => s.codec === "zstd")
+    ? Promise.all([prepareZstd(), prepareZstdStream()])
+    : Promise.resolve();
   ready
     .then(() => run(data))
     .catch((e: unknown) => {

@@ -1,6 +1,7 @@
 import { XentError } from "../../../errors.js";
 import { releaseMemory } from "../../releaseMemory.js";
 import { decodeZstd } from "../../zstd.js";
+import { decodeZstdStreamInto } from "../../zstdStream.js";
 import { decodeLz4Frame, decodeLz4FrameInto, type FrameBytes } from "./lz4Frame.js";
 
 export type ArrowCodec = "lz4" | "zstd";
@@ -97,9 +98,8 @@ const WINDOW = 1 << 20;
 
 /**
  * A compressed buffer of `bytes` bytes at `position` of a file, decoded into `into` as
- * decodeArrowBuffer does, but an LZ4 frame is read a window at a time: a worker holds its kernel's
- * memory and one block, not the whole compressed buffer too. zstd buffers are read whole
- * (`scratch` grows to the largest).
+ * decodeArrowBuffer does, but read a window at a time: a worker holds its kernel's memory and one
+ * window, not the whole compressed buffer too (zstd: prepareZstdStream() first).
  */
 export function decodeArrowBufferAt(
   read: ReadAt,
@@ -109,7 +109,7 @@ export function decodeArrowBufferAt(
   into: Uint8Array,
   scratch: { buffer: Uint8Array },
 ): void {
-  if (codec === "zstd" || bytes < 8) {
+  if (bytes < 8) {
     const raw = take(scratch, bytes);
     read(raw, position);
     decodeArrowBuffer(raw, codec, into);
@@ -124,6 +124,21 @@ export function decodeArrowBufferAt(
     return;
   }
   checkInto(size, into);
+  if (codec === "zstd") {
+    const window = (offset: number, n: number) => {
+      const bytesRead = take(scratch, n);
+      read(bytesRead, position + 8 + offset);
+      return bytesRead;
+    };
+    let length: number;
+    try {
+      length = decodeZstdStreamInto(window, bytes - 8, into);
+    } catch (e) {
+      throw corrupt(e instanceof Error ? e.message : String(e));
+    }
+    checkDecoded(length, into.length);
+    return;
+  }
   let base = 0;
   let filled = 0;
   const frame: FrameBytes = {

@@ -1,0 +1,83 @@
+import { readFileSync } from "node:fs";
+import fc from "fast-check";
+import { beforeAll, describe, expect, it } from "vitest";
+import { decodeZstdStreamInto, prepareZstdStream } from "../../src/readers/zstdStream.js";
+
+/** fixtures/zstd/generate.sh: float32 (i % 97) / 4 for i < 300,000, zstd -19 --check. */
+const frame = new Uint8Array(readFileSync(new URL("../../fixtures/zstd/pattern.zst", import.meta.url)));
+const values = Float32Array.from({ length: 300_000 }, (_, i) => (i % 97) / 4);
+const expected = new Uint8Array(values.buffer);
+
+/** The frame handed over `window` bytes at a time, decoded into a buffer of `size` bytes. */
+function decode(bytes: Uint8Array, size = expected.length, window?: number) {
+  const into = new Uint8Array(size);
+  const reads: number[] = [];
+  const n = decodeZstdStreamInto(
+    (offset, length) => {
+      reads.push(offset);
+      return bytes.slice(offset, offset + length);
+    },
+    bytes.length,
+    into,
+    window,
+  );
+  return { n, into, reads };
+}
+
+beforeAll(prepareZstdStream);
+
+describe("decodeZstdStreamInto", () => {
+  it("decodes a frame read a window at a time, whatever the window", () => {
+    fc.assert(
+      // Windows dividing the decoded length end the frame on a full output window.
+      fc.property(
+        fc.oneof(fc.integer({ min: 1, max: 4096 }), fc.constantFrom(8, 64, 1200, 4000)),
+        (window) => {
+          const { n, into } = decode(frame, expected.length, window);
+          expect(n).toBe(expected.length);
+          expect(Buffer.from(into).equals(Buffer.from(expected))).toBe(true);
+        },
+      ),
+      { numRuns: 40 },
+    );
+    const { reads } = decode(frame, expected.length, 100);
+    expect(reads).toEqual([0, 100, 200, 300]);
+  });
+
+  it("refuses a frame cut short, at any length", () => {
+    for (let cut = 0; cut < frame.length; cut += 7)
+      expect(() => decode(frame.subarray(0, cut), expected.length, 64)).toThrow(
+        /zstd frame cut short|corrupt zstd data/,
+      );
+  });
+
+  it("refuses output past the buffer it fills", () => {
+    expect(() => decode(frame, expected.length - 1)).toThrow(/decoding to more than 1199999 bytes/);
+  });
+
+  it("refuses a changed bit (the frame's checksum) and bytes after the frame, without spinning", () => {
+    let refused = 0;
+    for (let at = 0; at < frame.length; at++)
+      for (const bit of [1, 16, 128]) {
+        const flipped = frame.slice();
+        flipped[at]! ^= bit;
+        try {
+          const { into } = decode(flipped, expected.length, 64);
+          // A bit libzstd does not read (reserved, unused header bits) changes nothing.
+          expect(Buffer.from(into).equals(Buffer.from(expected))).toBe(true);
+        } catch (e) {
+          expect((e as Error).message).toMatch(/zstd/);
+          refused++;
+        }
+      }
+    expect(refused).toBeGreaterThan(frame.length * 2);
+    const trailing = new Uint8Array(frame.length + 4);
+    trailing.set(frame);
+    trailing.set([1, 2, 3, 4], frame.length);
+    expect(() => decode(trailing)).toThrow(/zstd/);
+  });
+
+  it("decodes an empty input to nothing and says the frame is cut short", () => {
+    expect(() => decode(new Uint8Array(0), 0)).toThrow(/cut short/);
+  });
+});
