@@ -29,6 +29,8 @@ export interface FileJob extends JobBase {
   predictions: { path: string; dtype: NpyDtype };
   targets: { path: string; dtype: NpyDtype };
   segments: Segment[];
+  /** Rows evaluated at a time from a segment decoded as a stream (`--chunk-rows`). */
+  sliceRows: number;
   /** `--shift-labels` on a (B, T, V) layout: the workers read each row's label at t + 1 themselves. */
   shift?: LabelShift | undefined;
 }

@@ -65,8 +65,6 @@ export async function fileJob(run: ParallelInputs): Promise<FilePlan | null> {
       : { workers: Math.min(threads, groups.rowGroups), job: { ...options, parquet: groups } };
   if (!run.predictions.segments) return null;
   const plan = await run.predictions.segments(run.chunkRows, run.targets);
-  // A compressed batch is one segment (its buffers decode whole): a file of one batch is sliced
-  // into blocks for the block workers instead.
   if (!plan || plan.segments.length === 0) return null;
   const last = plan.segments.at(-1)!;
   const segments = run.range
@@ -82,6 +80,7 @@ export async function fileJob(run: ParallelInputs): Promise<FilePlan | null> {
       predictions: { path: plan.scoresPath, dtype: plan.scores },
       targets: { path: plan.targetsPath, dtype: plan.targets },
       segments,
+      sliceRows: run.chunkRows,
       ...(run.shiftLength ? { shift: { length: run.shiftLength, rows: last.start + last.rows } } : {}),
     },
   };

@@ -9,13 +9,25 @@ import type { RowBlock, Scores } from "../core/types.js";
 import { XentError } from "../errors.js";
 import { shiftedTargets } from "../lm/shiftLabels.js";
 import { Stats, statsToState } from "../metrics/stats.js";
-import { decodeArrowBuffer, decodeArrowBufferAt, take } from "../readers/arrow/codecs/buffer.js";
+import {
+  decodeArrowBuffer,
+  decodeArrowBufferAt,
+  take,
+  zstdBufferAt,
+} from "../readers/arrow/codecs/buffer.js";
 import { bfloat16ToFloat32, float16ToFloat32 } from "../readers/float16.js";
 import { decode } from "../readers/npy/npy.js";
+import type { Segment } from "../readers/types.js";
 import { prepareZstd } from "../readers/zstd.js";
 import { prepareZstdStream } from "../readers/zstdStream.js";
 import type { BlockReply, BlockWorkerInit } from "./blockWorkers.js";
 import type { AnyFileJob, FileJob, ParquetJob } from "./fileJob.js";
+
+/**
+ * Decoded bytes of scores evaluated at a time from a zstd batch: the kernel's memory holds this
+ * much, not the batch (32 MB a batch on the bench file).
+ */
+const SLICE_BYTES = 1 << 21;
 
 /**
  * A worker thread's share of an NPY evaluation: it reads its chunks of the file straight into the
@@ -66,10 +78,45 @@ function run(job: FileJob): void {
     readFully(scoresFd, raw, at);
     return raw;
   };
+  /** A compressed batch's targets, decoded whole (8 bytes a row at most). */
+  const compressedTargets = ({ rows, targetsAt, targetsBytes, codec }: Segment): Float64Array => {
+    const raw = decodeArrowBuffer(readCompressed(targetsAt, targetsBytes!), codec!).slice();
+    if (raw.length < rows * tsize)
+      throw new XentError(
+        "format",
+        `corrupt Arrow data: a targets buffer of ${raw.length} bytes where ${rows * tsize} are needed`,
+      );
+    const decoded = decode(raw.subarray(0, rows * tsize), job.targets.dtype);
+    return decoded instanceof Float64Array ? decoded : Float64Array.from(decoded);
+  };
   try {
     for (let k = job.worker; k < job.segments.length; k += job.workers) {
       const segment = job.segments[k]!;
       const { start, rows, scoresAt, targetsAt, codec } = segment;
+      if (codec === "zstd") {
+        // Rows evaluated as they are decoded: a slice of the batch in memory, not the batch.
+        const values = compressedTargets(segment);
+        const scoresReader = zstdBufferAt(
+          (into, at) => readFully(scoresFd, into, at),
+          scoresAt,
+          segment.scoresBytes!,
+          rows * C * size,
+          scratch,
+        );
+        try {
+          const step = Math.max(1, Math.min(job.sliceRows, Math.floor(SLICE_BYTES / (C * size))));
+          for (let r = 0; r < rows; r += step) {
+            const n = Math.min(step, rows - r);
+            const scores = kernel.reserve(n, C, f32);
+            scoresReader.fill(new Uint8Array(scores.buffer, scores.byteOffset, n * C * size));
+            results = evaluateRun(shared, results, start + r, n, scores, values.subarray(r, r + n));
+          }
+          scoresReader.finish();
+        } finally {
+          scoresReader.close();
+        }
+        continue;
+      }
       if (codec) {
         // A compressed Arrow batch: each buffer decoded here, the scores straight into the kernel.
         const scores = kernel.reserve(rows, C, f32);
@@ -81,14 +128,7 @@ function run(job: FileJob): void {
           new Uint8Array(scores.buffer, scores.byteOffset, rows * C * size),
           scratch,
         );
-        const raw = decodeArrowBuffer(readCompressed(targetsAt, segment.targetsBytes!), codec).slice();
-        if (raw.length < rows * tsize)
-          throw new XentError(
-            "format",
-            `corrupt Arrow data: a targets buffer of ${raw.length} bytes where ${rows * tsize} are needed`,
-          );
-        const decoded = decode(raw.subarray(0, rows * tsize), job.targets.dtype);
-        const values = decoded instanceof Float64Array ? decoded : Float64Array.from(decoded);
+        const values = compressedTargets(segment);
         results = evaluateRun(shared, results, start, rows, scores, values);
         continue;
       }

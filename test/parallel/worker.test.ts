@@ -43,6 +43,7 @@ describe("a file worker (the built worker script: npm test builds it first)", ()
       predictions: { path: plan.scoresPath, dtype: plan.scores },
       targets: { path: plan.targetsPath, dtype: plan.targets },
       segments: plan.segments,
+      sliceRows: 8,
       classes: C,
       worker,
       workers,

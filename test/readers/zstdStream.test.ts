@@ -1,7 +1,7 @@
 import { readFileSync } from "node:fs";
 import fc from "fast-check";
 import { beforeAll, describe, expect, it } from "vitest";
-import { decodeZstdStreamInto, prepareZstdStream } from "../../src/readers/zstdStream.js";
+import { decodeZstdStreamInto, prepareZstdStream, ZstdStream } from "../../src/readers/zstdStream.js";
 
 /** fixtures/zstd/generate.sh: float32 (i % 97) / 4 for i < 300,000, zstd -19 --check. */
 const frame = new Uint8Array(readFileSync(new URL("../../fixtures/zstd/pattern.zst", import.meta.url)));
@@ -42,6 +42,42 @@ describe("decodeZstdStreamInto", () => {
     );
     const { reads } = decode(frame, expected.length, 100);
     expect(reads).toEqual([0, 100, 200, 300]);
+  });
+
+  it("hands out the decoded bytes in pieces of any size, then checks the end", () => {
+    fc.assert(
+      fc.property(
+        fc.array(fc.integer({ min: 0, max: 300_000 }), { minLength: 1, maxLength: 12 }),
+        fc.integer({ min: 16, max: 5000 }),
+        (sizes, window) => {
+          const stream = new ZstdStream((offset, n) => frame.slice(offset, offset + n), frame.length, window);
+          try {
+            const out = new Uint8Array(expected.length);
+            let at = 0;
+            for (const size of sizes) {
+              const n = Math.min(size, expected.length - at);
+              stream.fill(out.subarray(at, at + n));
+              at += n;
+            }
+            stream.fill(out.subarray(at));
+            stream.finish(expected.length);
+            expect(Buffer.from(out).equals(Buffer.from(expected))).toBe(true);
+          } finally {
+            stream.close();
+          }
+        },
+      ),
+      { numRuns: 30 },
+    );
+    const short = new ZstdStream((offset, n) => frame.slice(offset, offset + n), frame.length);
+    short.fill(new Uint8Array(1000));
+    expect(() => short.finish(1000)).toThrow(/decoding to more than 1000 bytes/);
+    short.close();
+    const long = new ZstdStream((offset, n) => frame.slice(offset, offset + n), frame.length);
+    expect(() => long.fill(new Uint8Array(expected.length + 1))).toThrow(
+      /decoding to 1200000 of the 1200001 bytes asked for/,
+    );
+    long.close();
   });
 
   it("refuses a frame cut short, at any length", () => {

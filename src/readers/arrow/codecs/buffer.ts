@@ -1,7 +1,7 @@
 import { XentError } from "../../../errors.js";
 import { releaseMemory } from "../../releaseMemory.js";
 import { decodeZstd } from "../../zstd.js";
-import { decodeZstdStreamInto } from "../../zstdStream.js";
+import { decodeZstdStreamInto, ZstdStream } from "../../zstdStream.js";
 import { decodeLz4Frame, decodeLz4FrameInto, type FrameBytes } from "./lz4Frame.js";
 
 export type ArrowCodec = "lz4" | "zstd";
@@ -155,6 +155,71 @@ export function decodeArrowBufferAt(
     },
   };
   checkDecoded(decodeLz4FrameInto(frame, into), into.length);
+}
+
+/** A buffer's decoded bytes, handed out in order: fill() the next ones, finish() at the end. */
+export interface BufferReader {
+  fill(into: Uint8Array): void;
+  /** Checks that the buffer held exactly the bytes filled (a zstd frame: ended, nothing after). */
+  finish(): void;
+  close(): void;
+}
+
+/**
+ * A zstd-compressed buffer of `bytes` bytes at `position` (its stated length first, checked to be
+ * `size`) decoded as it is read, a window at a time: a worker evaluates a batch's rows as they come
+ * and holds neither the compressed nor the decoded batch (prepareZstdStream() first). A buffer
+ * stored as is (−1) is read straight from the file.
+ */
+export function zstdBufferAt(
+  read: ReadAt,
+  position: number,
+  bytes: number,
+  size: number,
+  scratch: { buffer: Uint8Array },
+): BufferReader {
+  if (bytes < 8) throw corrupt("a compressed buffer without its length");
+  const prefix = take(scratch, 8);
+  read(prefix, position);
+  const stated = statedLength(prefix);
+  let filled = 0;
+  if (stated === -1) {
+    if (bytes - 8 < size) throw corrupt(`a buffer of ${bytes - 8} bytes where ${size} are needed`);
+    return {
+      fill(into) {
+        read(into, position + 8 + filled);
+        filled += into.length;
+      },
+      finish() {},
+      close() {},
+    };
+  }
+  if (stated !== size) throw corrupt(`a compressed buffer states ${stated} bytes where ${size} are needed`);
+  const stream = new ZstdStream((offset, n) => {
+    const window = take(scratch, n);
+    read(window, position + 8 + offset);
+    return window;
+  }, bytes - 8);
+  const asCorrupt = (e: unknown) => corrupt(e instanceof Error ? e.message : String(e));
+  return {
+    fill(into) {
+      try {
+        stream.fill(into);
+      } catch (e) {
+        throw asCorrupt(e);
+      }
+      filled += into.length;
+    },
+    finish() {
+      try {
+        stream.finish(size);
+      } catch (e) {
+        throw asCorrupt(e);
+      }
+      checkDecoded(filled, size);
+    },
+    close: () => stream.close(),
+  };
 }
 
 /** `n` bytes of the scratch buffer, grown to the largest asked for. */
