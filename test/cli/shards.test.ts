@@ -110,6 +110,55 @@ describe("--shard K/N and --rows START:END", () => {
   });
 });
 
+describe("--rows on a CSV: the rows before the range are counted by their line ends, not parsed", () => {
+  // Blank lines, \r\n and a lone \r, a quoted id holding a line end (csv-parse's record) and a
+  // quoted number: each range's rows, numbers and lines are the whole file's.
+  const lines = [
+    "id,a,b,c,label",
+    "r0,1.5,-2,0.25,0",
+    "",
+    "r1,0.5,1e-3,2,1\r",
+    'r2,3,"4.5",-1,2',
+    "\r",
+    "r3,1,1,1,0\rr4,2,0,-2,1",
+    '"r5\nsecond line",0,0,0,2',
+    "r6,-1,-2,-3,0",
+    "",
+    "",
+    "r7,7,8,9,1",
+    "r8,0.125,0.25,0.5,2",
+  ];
+  const file = write("rows.csv", `${lines.join("\n")}\n`);
+  it("gives every range the whole run's per-sample rows", async () => {
+    const run = async (extra: string[]) =>
+      JSON.parse((await runInProcess(["eval", file, "--per-sample", "--json", ...extra])).stdout) as Json;
+    const whole = await run([]);
+    const rows = whole.per_sample as Json[];
+    expect(rows).toHaveLength(9);
+    for (let a = 0; a < 9; a++)
+      for (const b of [a + 1, a + 3, 9]) {
+        if (b > 9) continue;
+        const part = await run(["--rows", `${a}:${b}`]);
+        expect(part.per_sample).toEqual(rows.slice(a, b));
+      }
+  });
+  it("names the line of a bad value in the range as the whole run does", async () => {
+    const bad = write("rows-bad.csv", `${[...lines.slice(0, -1), "r8,0.125,x,0.5,2"].join("\n")}\n`);
+    const fail = async (extra: string[]) => {
+      try {
+        await runInProcess(["eval", bad, "--json", ...extra]);
+        return "no error";
+      } catch (e) {
+        return (e as Error & { describe?: () => string }).describe?.() ?? (e as Error).message;
+      }
+    };
+    const whole = await fail([]);
+    expect(whole).toMatch(/line 15/);
+    expect(await fail(["--rows", "7:9"])).toBe(whole);
+    expect(await fail(["--shard", "2/3"])).toBe(whole);
+  });
+});
+
 describe("xent merge of shards: files, a directory, standard input; missing and doubled shards", () => {
   it("takes a directory's *.json in any order and NDJSON on standard input", async () => {
     const whole = JSON.parse((await runInProcess(["eval", ...DIGITS, ...OPTIONS, "--json"])).stdout);

@@ -294,8 +294,21 @@ export function fastRows(
   skip: number,
   maxRecord: number,
   onRead?: (bytes: number) => void,
-): AsyncGenerator<RowView> {
-  return splitRows(filePieces(path, onRead), path, delimiter, skip, maxRecord);
+  passOver = 0,
+): AsyncGenerator<RowView, number> {
+  return splitRows(filePieces(path, onRead), path, delimiter, skip, maxRecord, passOver);
+}
+
+/**
+ * The records of a delimited file, counted without being split (a quoted record still goes
+ * through csv-parse, whose record may span lines).
+ */
+export async function countFileRecords(path: string, delimiter: string, maxRecord: number): Promise<number> {
+  const records = fastRows(path, delimiter, 0, maxRecord, undefined, Number.POSITIVE_INFINITY);
+  for (;;) {
+    const next = await records.next();
+    if (next.done) return next.value;
+  }
 }
 
 /** A file in PIECE-byte pieces, read synchronously (faster than a read stream's callbacks here). */
@@ -340,7 +353,8 @@ export async function* splitRows(
   delimiter: string,
   skip: number,
   maxRecord: number,
-): AsyncGenerator<RowView> {
+  passOver = 0,
+): AsyncGenerator<RowView, number> {
   const it = pieces[Symbol.asyncIterator]();
   const delim = delimiter.charCodeAt(0);
   let buffer = new Uint8Array(READ);
@@ -348,6 +362,8 @@ export async function* splitRows(
   let eof = false;
   let line = 0;
   let skipped = 0;
+  /** Data records passed over (`passOver`): counted, not split nor yielded. */
+  let passed = 0;
   let bom = true;
   const row = new ByteRow();
   try {
@@ -386,8 +402,32 @@ export async function* splitRows(
         }
       }
       let pos = 0;
+      // Passing over records: line ends by memchr, and where the next quote and \r are (searched
+      // again once passed), so a plain line is counted without being split.
+      const search = Buffer.from(buffer.buffer, 0, filled);
+      let quoteAt = -1;
+      let crAt = -1;
       while (pos < filled) {
         const header = skipped < skip;
+        if (!header && passed < passOver) {
+          const nl = search.indexOf(NEWLINE, pos);
+          if (quoteAt !== filled && quoteAt < pos) quoteAt = found(search.indexOf(QUOTE, pos), filled);
+          if (crAt !== filled && crAt < pos) crAt = found(search.indexOf(RETURN, pos), filled);
+          // A line with a quote (csv-parse's record may go on) or a lone \r takes the path below.
+          if (nl >= 0 && quoteAt > nl && (crAt > nl || crAt === nl - 1)) {
+            const end = crAt === nl - 1 ? nl - 1 : nl;
+            line++;
+            if (end - pos > maxRecord)
+              throw new XentError(
+                "format",
+                `a record longer than ${maxRecord} bytes (is this really a CSV file?)`,
+                { file: name, line },
+              );
+            if (end > pos) passed++;
+            pos = nl + 1;
+            continue;
+          }
+        }
         const start = pos;
         let end = row.split(buffer, pos, filled, delim);
         if (end === HAS_QUOTE) {
@@ -397,6 +437,7 @@ export async function* splitRows(
           line += quoted.lines;
           pos = quoted.next;
           if (header) skipped++;
+          else if (passed < passOver) passed++;
           else yield new StringRow(quoted.fields, line);
           continue;
         }
@@ -427,13 +468,17 @@ export async function* splitRows(
           skipped++;
           continue;
         }
+        if (passed < passOver) {
+          passed++;
+          continue;
+        }
         row.line = line;
         yield row;
       }
-      if (eof && pos >= filled) return;
+      if (eof && pos >= filled) return passed;
       buffer.copyWithin(0, pos, filled);
       filled -= pos;
-      if (eof && filled === 0) return;
+      if (eof && filled === 0) return passed;
     }
   } catch (e) {
     // An error of the bytes' source (a read, a decompressor) already names the file, and the line
@@ -445,6 +490,9 @@ export async function* splitRows(
     await it.return?.();
   }
 }
+
+/** An indexOf result, with "not found" as `none`. */
+const found = (at: number, none: number): number => (at < 0 ? none : at);
 
 /** quotedRecord, with csv-parse's errors placed in the file (its line numbers count from the record). */
 function quotedAt(

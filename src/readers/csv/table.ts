@@ -14,7 +14,7 @@ import type {
   TargetKind,
   TargetSource,
 } from "../types.js";
-import { fastRows, type RowView, StringRow, splitRows } from "./fastRows.js";
+import { countFileRecords, fastRows, type RowView, StringRow, splitRows } from "./fastRows.js";
 import { guessHeader } from "./guessHeader.js";
 import { type CsvRecord, csvRecords, MAX_RECORD } from "./records.js";
 
@@ -177,13 +177,21 @@ async function dispose(table: Table): Promise<void> {
  * The data records: a file read again through the byte core (csv/fastRows.ts) with the header
  * passed over, or an input read once going on after its first two records.
  */
-async function* rowsOf(table: Table, skipHeader = true): AsyncGenerator<RowView> {
+async function* rowsOf(table: Table, skipHeader = true, passOver = 0): AsyncGenerator<RowView> {
   const { source } = table;
   if (table.rest === null) {
     const skip = skipHeader && table.isHeader ? 1 : 0;
-    for await (const row of fastRows(source.path!, table.delimiter, skip, MAX_RECORD, (n) => {
-      source.bytesRead = n;
-    })) {
+    const rows = fastRows(
+      source.path!,
+      table.delimiter,
+      skip,
+      MAX_RECORD,
+      (n) => {
+        source.bytesRead = n;
+      },
+      passOver,
+    );
+    for await (const row of rows) {
       checkWidth(row, table);
       yield row;
     }
@@ -216,9 +224,7 @@ async function countRecords(table: Table): Promise<number | null> {
     for await (const _ of csvRecords(await openByteSource(table.source.path), table.delimiter)) n++;
     return n;
   }
-  let n = 0;
-  for await (const _ of fastRows(table.source.path, table.delimiter, 0, MAX_RECORD)) n++;
-  return n;
+  return countFileRecords(table.source.path, table.delimiter, MAX_RECORD);
 }
 
 /** What settleHeaders needs of a table whose first record is ambiguous. */
@@ -344,12 +350,14 @@ export async function openCsvPredictions(
           : "number",
       role,
     })),
-    async *chunks(requested: number): AsyncGenerator<ScoreChunk> {
+    async *chunks(requested: number, fromRow = 0): AsyncGenerator<ScoreChunk> {
       const C = scoreColumns.length;
+      // A file's rows before fromRow (--rows, --shard) are counted by their line ends, not parsed.
+      const passOver = table.rest === null ? fromRow : 0;
       const scoreIndex = Int32Array.from(scoreColumns);
       // Parsing, not the kernel, sets the pace here: small chunks keep memory low at no cost.
       const chunkRows = Math.max(1, Math.min(requested, Math.floor(CSV_CHUNK_VALUES / Math.max(1, C))));
-      let start = 0;
+      let start = passOver;
       let scores = new Float64Array(chunkRows * C);
       let lines = new Uint32Array(chunkRows);
       let ids: string[] = [];
@@ -374,7 +382,7 @@ export async function openCsvPredictions(
         groups = [];
         return chunk;
       };
-      for await (const row of rowsOf(table)) {
+      for await (const row of rowsOf(table, true, passOver)) {
         const read = row.numbers(scoreIndex, scores, n * C);
         if (read < C) numberAt(row, scoreColumns[read]!, table, "scores");
         if (targets) targets.push(row, [target!], table);
