@@ -70,9 +70,10 @@ export async function fileJob(run: ParallelInputs): Promise<FilePlan | null> {
   const segments = run.range
     ? segmentsWithin(plan.segments, run.range, run.predictions.classes * plan.scores.size, plan.targets.size)
     : plan.segments;
-  // A compressed batch is one segment (its buffers decode whole): a file of one batch is sliced
-  // into blocks for the block workers instead.
-  if (segments === null || segments.length < (segments[0]?.codec ? 2 : 1)) return null;
+  // A compressed batch is one segment, decoded as a stream by one worker: a file of one batch
+  // (polars' default) runs on one thread in a slice's memory rather than decoded whole for the
+  // block workers.
+  if (segments === null || segments.length === 0) return null;
   return {
     workers: Math.min(threads, segments.length),
     job: {

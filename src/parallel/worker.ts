@@ -9,12 +9,7 @@ import type { RowBlock, Scores } from "../core/types.js";
 import { XentError } from "../errors.js";
 import { shiftedTargets } from "../lm/shiftLabels.js";
 import { Stats, statsToState } from "../metrics/stats.js";
-import {
-  decodeArrowBuffer,
-  decodeArrowBufferAt,
-  take,
-  zstdBufferAt,
-} from "../readers/arrow/codecs/buffer.js";
+import { compressedBufferAt, decodeArrowBuffer, take } from "../readers/arrow/codecs/buffer.js";
 import { bfloat16ToFloat32, float16ToFloat32 } from "../readers/float16.js";
 import { decode } from "../readers/npy/npy.js";
 import type { Segment } from "../readers/types.js";
@@ -24,8 +19,8 @@ import type { BlockReply, BlockWorkerInit } from "./blockWorkers.js";
 import type { AnyFileJob, FileJob, ParquetJob } from "./fileJob.js";
 
 /**
- * Decoded bytes of scores evaluated at a time from a zstd batch: the kernel's memory holds this
- * much, not the batch (32 MB a batch on the bench file).
+ * Decoded bytes of scores evaluated at a time from a compressed batch: the kernel's memory holds
+ * this much, not the batch (32 MB a batch on the bench file, the whole file for polars' one batch).
  */
 const SLICE_BYTES = 1 << 21;
 
@@ -93,13 +88,14 @@ function run(job: FileJob): void {
     for (let k = job.worker; k < job.segments.length; k += job.workers) {
       const segment = job.segments[k]!;
       const { start, rows, scoresAt, targetsAt, codec } = segment;
-      if (codec === "zstd") {
+      if (codec) {
         // Rows evaluated as they are decoded: a slice of the batch in memory, not the batch.
         const values = compressedTargets(segment);
-        const scoresReader = zstdBufferAt(
+        const scoresReader = compressedBufferAt(
           (into, at) => readFully(scoresFd, into, at),
           scoresAt,
           segment.scoresBytes!,
+          codec,
           rows * C * size,
           scratch,
         );
@@ -115,21 +111,6 @@ function run(job: FileJob): void {
         } finally {
           scoresReader.close();
         }
-        continue;
-      }
-      if (codec) {
-        // A compressed Arrow batch: each buffer decoded here, the scores straight into the kernel.
-        const scores = kernel.reserve(rows, C, f32);
-        decodeArrowBufferAt(
-          (into, at) => readFully(scoresFd, into, at),
-          scoresAt,
-          segment.scoresBytes!,
-          codec,
-          new Uint8Array(scores.buffer, scores.byteOffset, rows * C * size),
-          scratch,
-        );
-        const values = compressedTargets(segment);
-        results = evaluateRun(shared, results, start, rows, scores, values);
         continue;
       }
       const scores = readScores(rows, scoresAt);

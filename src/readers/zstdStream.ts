@@ -186,20 +186,3 @@ export class ZstdStream {
     for (const p of [this.inPtr, this.outPtr, this.structs]) if (p !== 0) z.free(p);
   }
 }
-
-/** A whole zstd stream decoded into `into`, which it must fill exactly (see ZstdStream). */
-export function decodeZstdStreamInto(
-  read: (offset: number, n: number) => Uint8Array,
-  length: number,
-  into: Uint8Array,
-  window = WINDOW,
-): number {
-  const stream = new ZstdStream(read, length, window);
-  try {
-    stream.fill(into);
-    stream.finish(into.length);
-    return into.length;
-  } finally {
-    stream.close();
-  }
-}

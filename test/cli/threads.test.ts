@@ -165,10 +165,10 @@ describe("worker threads reading an uncompressed Arrow file's batches themselves
 describe("polars' Arrow files on worker threads (XENT_PARALLEL_MIN_BYTES=1 lets small files use them)", () => {
   const F = `${ROOT}fixtures/formats`;
   for (const [file, how] of [
-    ["preds.arrow", /threads reading the file/],
-    ["preds_fixed.arrow", /threads reading the file/],
-    // One LZ4 batch: sliced for block workers; several: decoded by the workers, a batch each.
-    ["preds_lz4.arrow", /threads fed blocks/],
+    ["preds.arrow", /reading the file/],
+    ["preds_fixed.arrow", /reading the file/],
+    // Compressed batches: decoded by the workers as a stream, a batch each (one batch: one worker).
+    ["preds_lz4.arrow", /1 thread reading the file \(1 segment\)/],
     ["preds_batches.arrow", /threads reading the file \(\d+ segments\)/],
     ["preds_batches_zstd.arrow", /threads reading the file \(\d+ segments\)/],
     ["preds_batches.arrows", /threads fed blocks/],
@@ -196,8 +196,8 @@ describe("polars' Arrow files on worker threads (XENT_PARALLEL_MIN_BYTES=1 lets 
       });
       expect(two.stderr).toMatch(how);
       expect(two.stdout).toBe(one.stdout);
-      if (file === "preds_batches_zstd.arrow") {
-        // zstd batches are evaluated as they decode, --chunk-rows rows at a time: 3 cuts every batch.
+      if (file === "preds_batches_zstd.arrow" || file === "preds_lz4.arrow") {
+        // Compressed batches are evaluated as they decode, --chunk-rows rows at a time: 3 cuts every batch.
         const sliced = spawnSync("node", [...args, "--threads", "2", "--chunk-rows", "3"], {
           encoding: "utf8",
           timeout: 120_000,

@@ -1,7 +1,7 @@
 import { readFileSync } from "node:fs";
 import fc from "fast-check";
 import { beforeAll, describe, expect, it } from "vitest";
-import { decodeZstdStreamInto, prepareZstdStream, ZstdStream } from "../../src/readers/zstdStream.js";
+import { prepareZstdStream, ZstdStream } from "../../src/readers/zstdStream.js";
 
 /** fixtures/zstd/generate.sh: float32 (i % 97) / 4 for i < 300,000, zstd -19 --check. */
 const frame = new Uint8Array(readFileSync(new URL("../../fixtures/zstd/pattern.zst", import.meta.url)));
@@ -12,21 +12,26 @@ const expected = new Uint8Array(values.buffer);
 function decode(bytes: Uint8Array, size = expected.length, window?: number) {
   const into = new Uint8Array(size);
   const reads: number[] = [];
-  const n = decodeZstdStreamInto(
+  const stream = new ZstdStream(
     (offset, length) => {
       reads.push(offset);
       return bytes.slice(offset, offset + length);
     },
     bytes.length,
-    into,
     window,
   );
-  return { n, into, reads };
+  try {
+    stream.fill(into);
+    stream.finish(into.length);
+  } finally {
+    stream.close();
+  }
+  return { n: into.length, into, reads };
 }
 
 beforeAll(prepareZstdStream);
 
-describe("decodeZstdStreamInto", () => {
+describe("ZstdStream", () => {
   it("decodes a frame read a window at a time, whatever the window", () => {
     fc.assert(
       // Windows dividing the decoded length end the frame on a full output window.

@@ -409,7 +409,7 @@ async function evaluateAndPrint(
   const pool = job ? 0 : blockWorkerCount(parallel);
   if (io.settings.debug) {
     const how = job
-      ? `${job.workers} threads reading the file (${"segments" in job.job ? `${job.job.segments.length} segments` : `${job.job.parquet.rowGroups} row groups`})`
+      ? `${count(job.workers, "thread")} reading the file (${"segments" in job.job ? count(job.job.segments.length, "segment") : count(job.job.parquet.rowGroups, "row group")})`
       : pool > 1
         ? `${pool} threads fed blocks`
         : "one thread";
@@ -460,3 +460,5 @@ async function evaluateAndPrint(
     for (const a of failed) io.stderr.write(`xent: assertion failed: ${a.expr} (${a.value})\n`);
   return outcome;
 }
+
+const count = (n: number, what: string): string => `${n} ${what}${n === 1 ? "" : "s"}`;

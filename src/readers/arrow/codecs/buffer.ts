@@ -1,8 +1,8 @@
 import { XentError } from "../../../errors.js";
 import { releaseMemory } from "../../releaseMemory.js";
 import { decodeZstd } from "../../zstd.js";
-import { decodeZstdStreamInto, ZstdStream } from "../../zstdStream.js";
-import { decodeLz4Frame, decodeLz4FrameInto, type FrameBytes } from "./lz4Frame.js";
+import { ZstdStream } from "../../zstdStream.js";
+import { decodeLz4Frame, decodeLz4FrameInto, type FrameBytes, Lz4Stream } from "./lz4Frame.js";
 
 export type ArrowCodec = "lz4" | "zstd";
 
@@ -33,16 +33,14 @@ export function checkDecoded(length: number, size: number): void {
 export const decodeLz4Buffer = (frame: Uint8Array, size: number): Uint8Array =>
   decodeLz4Frame(frame, Math.min(size, frame.length * 255 + 64));
 
-/** A buffer that must fill `into` exactly: its stated size is checked against it before decoding. */
-function checkInto(size: number, into: Uint8Array): void {
-  if (size !== into.length)
-    throw corrupt(`a compressed buffer states ${size} bytes where ${into.length} are needed`);
+/** A buffer that must fill `needed` bytes exactly: its stated size is checked before decoding. */
+function checkInto(size: number, needed: number): void {
+  if (size !== needed) throw corrupt(`a compressed buffer states ${size} bytes where ${needed} are needed`);
 }
 
-/** A stored (−1) buffer of `available` bytes must hold at least `into`'s. */
-function checkStored(available: number, into: Uint8Array): void {
-  if (available < into.length)
-    throw corrupt(`a buffer of ${available} bytes where ${into.length} are needed`);
+/** A stored (−1) buffer of `available` bytes must hold at least the `needed`. */
+function checkStored(available: number, needed: number): void {
+  if (available < needed) throw corrupt(`a buffer of ${available} bytes where ${needed} are needed`);
 }
 
 /**
@@ -56,11 +54,11 @@ export function decodeArrowBuffer(raw: Uint8Array, codec: ArrowCodec, into?: Uin
   const body = raw.subarray(8);
   if (size === -1) {
     if (!into) return body;
-    checkStored(body.length, into);
+    checkStored(body.length, into.length);
     into.set(body.subarray(0, into.length));
     return into;
   }
-  if (into) checkInto(size, into);
+  if (into) checkInto(size, into.length);
   let decoded: Uint8Array;
   let length: number;
   if (codec === "lz4") {
@@ -98,8 +96,7 @@ const WINDOW = 1 << 20;
 
 /**
  * A compressed buffer of `bytes` bytes at `position` of a file, decoded into `into` as
- * decodeArrowBuffer does, but read a window at a time: a worker holds its kernel's memory and one
- * window, not the whole compressed buffer too (zstd: prepareZstdStream() first).
+ * decodeArrowBuffer does, but read a window at a time (compressedBufferAt, filled at once).
  */
 export function decodeArrowBufferAt(
   read: ReadAt,
@@ -109,52 +106,37 @@ export function decodeArrowBufferAt(
   into: Uint8Array,
   scratch: { buffer: Uint8Array },
 ): void {
-  if (bytes < 8) {
-    const raw = take(scratch, bytes);
-    read(raw, position);
-    decodeArrowBuffer(raw, codec, into);
-    return;
+  const reader = compressedBufferAt(read, position, bytes, codec, into.length, scratch);
+  try {
+    reader.fill(into);
+    reader.finish();
+  } finally {
+    reader.close();
   }
-  const prefix = take(scratch, 8);
-  read(prefix, position);
-  const size = statedLength(prefix);
-  if (size === -1) {
-    checkStored(bytes - 8, into);
-    read(into, position + 8);
-    return;
-  }
-  checkInto(size, into);
-  if (codec === "zstd") {
-    const window = (offset: number, n: number) => {
-      const bytesRead = take(scratch, n);
-      read(bytesRead, position + 8 + offset);
-      return bytesRead;
-    };
-    let length: number;
-    try {
-      length = decodeZstdStreamInto(window, bytes - 8, into);
-    } catch (e) {
-      throw corrupt(e instanceof Error ? e.message : String(e));
-    }
-    checkDecoded(length, into.length);
-    return;
-  }
+}
+
+/** An LZ4 frame of `length` bytes at `position` of a file, read a window (≥ 1 MiB) at a time. */
+function frameAt(
+  read: ReadAt,
+  position: number,
+  length: number,
+  scratch: { buffer: Uint8Array },
+): FrameBytes {
   let base = 0;
   let filled = 0;
-  const frame: FrameBytes = {
-    length: bytes - 8,
+  return {
+    length,
     at(i, n) {
       if (i >= base && i + n <= base + filled) return scratch.buffer.subarray(i - base, i - base + n);
-      const size = Math.min(Math.max(n, WINDOW), bytes - 8 - i);
+      const size = Math.min(Math.max(n, WINDOW), length - i);
       if (size <= 0) return new Uint8Array(0);
       const window = take(scratch, size);
-      read(window, position + 8 + i);
+      read(window, position + i);
       base = i;
       filled = size;
       return window.subarray(0, Math.min(n, size));
     },
   };
-  checkDecoded(decodeLz4FrameInto(frame, into), into.length);
 }
 
 /** A buffer's decoded bytes, handed out in order: fill() the next ones, finish() at the end. */
@@ -166,15 +148,16 @@ export interface BufferReader {
 }
 
 /**
- * A zstd-compressed buffer of `bytes` bytes at `position` (its stated length first, checked to be
- * `size`) decoded as it is read, a window at a time: a worker evaluates a batch's rows as they come
- * and holds neither the compressed nor the decoded batch (prepareZstdStream() first). A buffer
- * stored as is (−1) is read straight from the file.
+ * A compressed buffer of `bytes` bytes at `position` (its stated length first, checked to be
+ * `size`) decoded as it is read, a window at a time: a worker evaluates a batch's rows as they
+ * come and holds neither the compressed nor the decoded batch (zstd: prepareZstdStream() first).
+ * A buffer stored as is (−1) is read straight from the file.
  */
-export function zstdBufferAt(
+export function compressedBufferAt(
   read: ReadAt,
   position: number,
   bytes: number,
+  codec: ArrowCodec,
   size: number,
   scratch: { buffer: Uint8Array },
 ): BufferReader {
@@ -184,7 +167,7 @@ export function zstdBufferAt(
   const stated = statedLength(prefix);
   let filled = 0;
   if (stated === -1) {
-    if (bytes - 8 < size) throw corrupt(`a buffer of ${bytes - 8} bytes where ${size} are needed`);
+    checkStored(bytes - 8, size);
     return {
       fill(into) {
         read(into, position + 8 + filled);
@@ -194,31 +177,33 @@ export function zstdBufferAt(
       close() {},
     };
   }
-  if (stated !== size) throw corrupt(`a compressed buffer states ${stated} bytes where ${size} are needed`);
-  const stream = new ZstdStream((offset, n) => {
-    const window = take(scratch, n);
-    read(window, position + 8 + offset);
-    return window;
-  }, bytes - 8);
-  const asCorrupt = (e: unknown) => corrupt(e instanceof Error ? e.message : String(e));
+  checkInto(stated, size);
+  const stream =
+    codec === "zstd"
+      ? new ZstdStream((offset, n) => {
+          const window = take(scratch, n);
+          read(window, position + 8 + offset);
+          return window;
+        }, bytes - 8)
+      : new Lz4Stream(frameAt(read, position + 8, bytes - 8, scratch));
+  // libzstd's complaints as what they are (the LZ4 decoder's errors already say "corrupt LZ4 data").
+  const checked = (f: () => void) => {
+    try {
+      f();
+    } catch (e) {
+      throw e instanceof XentError ? e : corrupt(e instanceof Error ? e.message : String(e));
+    }
+  };
   return {
     fill(into) {
-      try {
-        stream.fill(into);
-      } catch (e) {
-        throw asCorrupt(e);
-      }
+      checked(() => stream.fill(into));
       filled += into.length;
     },
     finish() {
-      try {
-        stream.finish(size);
-      } catch (e) {
-        throw asCorrupt(e);
-      }
+      checked(() => stream.finish(size));
       checkDecoded(filled, size);
     },
-    close: () => stream.close(),
+    close: () => (stream instanceof ZstdStream ? stream.close() : undefined),
   };
 }
 

@@ -17,6 +17,8 @@ function corrupt(what: string): never {
 export class Output {
   bytes: Uint8Array;
   length = 0;
+  /** Bytes decoded before `bytes[0]` and dropped (a stream keeps only what matches can reach). */
+  dropped = 0;
   /** Output beyond this is corrupt data (a Parquet page states its decoded size). */
   constructor(
     capacity: number,
@@ -75,6 +77,15 @@ const inMemory = (src: Uint8Array): FrameBytes => ({
 });
 
 function decodeFrames(src: FrameBytes, out: Output): void {
+  for (const _ of frameBlocks(src, out, false));
+}
+
+/**
+ * The frames' blocks decoded one at a time onto `out` (the generator yields after each block).
+ * `streaming`: the consumer takes the bytes after every block and may drop all but the last
+ * 64 KiB (Output.dropped counts them), so a stated content size is checked, not reserved.
+ */
+function* frameBlocks(src: FrameBytes, out: Output, streaming: boolean): Generator<void, void, void> {
   let i = 0;
   while (i < src.length) {
     if (i + 4 > src.length) corrupt("truncated frame header");
@@ -104,11 +115,11 @@ function decodeFrames(src: FrameBytes, out: Output): void {
       stated = u32(size, 0) + u32(size, 4) * 2 ** 32;
       i += 8;
     }
-    const frameStart = out.length;
+    const frameStart = out.dropped + out.length;
     // Without a stated size, blocks grow the output as they come: reserving twice the input here
     // (polars writes no content size) allocated, zeroed and copied 64 MiB per 32 MiB buffer when
     // the caller's hint (Arrow's stated length) was already exact.
-    if (stated >= 0 && stated <= (src.length - i) * 256) out.reserve(stated);
+    if (!streaming && stated >= 0 && stated <= (src.length - i) * 256) out.reserve(stated);
     i++; // header checksum
     for (;;) {
       if (i + 4 > src.length) corrupt("truncated block size");
@@ -126,10 +137,63 @@ function decodeFrames(src: FrameBytes, out: Output): void {
         decodeBlock(block, 0, size, out);
       }
       i += size + (blockChecksum ? 4 : 0);
+      yield;
     }
     if (contentChecksum) i += 4;
-    if (stated >= 0 && out.length - frameStart !== stated) {
-      corrupt(`the frame states ${stated} bytes but holds ${out.length - frameStart}`);
+    const held = out.dropped + out.length - frameStart;
+    if (stated >= 0 && held !== stated) corrupt(`the frame states ${stated} bytes but holds ${held}`);
+  }
+}
+
+/** How far back an LZ4 match reaches: a stream keeps this much decoded output. */
+const HISTORY = 1 << 16;
+
+/**
+ * An LZ4 frame read a window at a time (`src`) and decoded a block at a time on demand, as
+ * ZstdStream is: fill() the next bytes, finish() checks that the frame holds exactly those. A
+ * worker holds one block (≤ 4 MiB, 64 KiB–1 MiB as writers cut them) and 64 KiB of history, not
+ * the decoded buffer.
+ */
+export class Lz4Stream {
+  private readonly out = new Output(HISTORY * 2);
+  private readonly blocks: Generator<void, void, void>;
+  /** out.bytes[taken, out.length): decoded, not handed out yet. */
+  private taken = 0;
+
+  constructor(src: FrameBytes) {
+    this.blocks = frameBlocks(src, this.out, true);
+  }
+
+  /** The next block decoded; false at the end of the frames. */
+  private next(): boolean {
+    const out = this.out;
+    if (out.length > HISTORY) {
+      const drop = out.length - HISTORY;
+      out.bytes.copyWithin(0, drop, out.length);
+      out.length = HISTORY;
+      out.dropped += drop;
+      this.taken -= drop;
+    }
+    return !this.blocks.next().done;
+  }
+
+  fill(into: Uint8Array): void {
+    let at = 0;
+    while (at < into.length) {
+      if (this.taken === this.out.length && !this.next())
+        corrupt(`the data decodes to ${at} of the ${into.length} bytes asked for`);
+      const n = Math.min(into.length - at, this.out.length - this.taken);
+      into.set(this.out.bytes.subarray(this.taken, this.taken + n), at);
+      this.taken += n;
+      at += n;
+    }
+  }
+
+  /** Checks that nothing follows what was filled (`expected` bytes in all). */
+  finish(expected: number): void {
+    for (;;) {
+      if (this.taken < this.out.length) corrupt(`more than the ${expected} bytes stated`);
+      if (!this.next()) return;
     }
   }
 }

@@ -1,6 +1,7 @@
 import { readdirSync, readFileSync } from "node:fs";
+import fc from "fast-check";
 import { describe, expect, it } from "vitest";
-import { decodeLz4Frame } from "../../../../src/readers/arrow/codecs/lz4Frame.js";
+import { decodeLz4Frame, Lz4Stream } from "../../../../src/readers/arrow/codecs/lz4Frame.js";
 import { ROOT } from "../../../helpers/run.js";
 
 const dir = `${ROOT}fixtures/formats/lz4/`;
@@ -48,5 +49,47 @@ describe("decodeLz4Frame against python3-lz4's frames (fixtures/formats/generate
     const huge = good.slice();
     new DataView(huge.buffer).setUint32(10, 256, true);
     expect(() => decodeLz4Frame(huge)).toThrow(/corrupt LZ4 data: the frame states \d{13} bytes/);
+  });
+});
+
+describe("Lz4Stream: a frame decoded a block at a time, handed out in pieces", () => {
+  const stream = (bytes: Uint8Array) =>
+    new Lz4Stream({ length: bytes.length, at: (i, n) => bytes.subarray(i, i + n) });
+  for (const frame of frames) {
+    it(`${frame}: the same bytes in pieces of any size (back-references across blocks kept)`, () => {
+      const original = readFileSync(`${dir}${frame.split(".")[0]}.bin`);
+      const bytes = new Uint8Array(readFileSync(`${dir}${frame}`));
+      fc.assert(
+        fc.property(fc.array(fc.integer({ min: 0, max: 200_000 }), { maxLength: 8 }), (sizes) => {
+          const s = stream(bytes);
+          const out = new Uint8Array(original.length);
+          let at = 0;
+          for (const size of sizes) {
+            const n = Math.min(size, out.length - at);
+            s.fill(out.subarray(at, at + n));
+            at += n;
+          }
+          s.fill(out.subarray(at));
+          s.finish(out.length);
+          expect(Buffer.from(out).equals(original)).toBe(true);
+        }),
+        { numRuns: 10 },
+      );
+    });
+  }
+  it("refuses a frame longer or shorter than asked for, and one cut short", () => {
+    const original = readFileSync(`${dir}text.bin`);
+    const bytes = new Uint8Array(readFileSync(`${dir}text.small_blocks.lz4`));
+    const long = stream(bytes);
+    long.fill(new Uint8Array(original.length - 1));
+    expect(() => long.finish(original.length - 1)).toThrow(/more than the \d+ bytes stated/);
+    expect(() => stream(bytes).fill(new Uint8Array(original.length + 1))).toThrow(
+      new RegExp(`decodes to ${original.length} of the ${original.length + 1} bytes`),
+    );
+    const cut = stream(bytes.subarray(0, bytes.length - 9));
+    expect(() => {
+      cut.fill(new Uint8Array(original.length));
+      cut.finish(original.length);
+    }).toThrow(/corrupt LZ4 data/);
   });
 });
