@@ -24,6 +24,9 @@ import type { AnyFileJob, FileJob, ParquetJob } from "./fileJob.js";
  */
 const SLICE_BYTES = 1 << 21;
 
+/** Class columns laid out into rows this many at a time (an Arrow file of one column per class). */
+const COLUMN_GROUP = 16;
+
 /**
  * A worker thread's share of an NPY evaluation: it reads its chunks of the file straight into the
  * WebAssembly kernel's memory (no copy, no transfer), evaluates them and sends back its partial
@@ -63,6 +66,26 @@ function run(job: FileJob): void {
     const halves = raw16.subarray(0, rows * C);
     readFully(scoresFd, new Uint8Array(halves.buffer, 0, rows * C * 2), at);
     (halfKind === "bf16" ? bfloat16ToFloat32 : float16ToFloat32)(halves, scores as Float32Array);
+    return scores;
+  };
+  /** Class columns read COLUMN_GROUP at a time: the rows are then written out in runs, not one value per row and column. */
+  let columnScratch = new ArrayBuffer(0);
+  const readColumns = (rows: number, columnsAt: readonly number[]): Float32Array | Float64Array => {
+    const scores = kernel.reserve(rows, C, f32);
+    const bytes = rows * size;
+    if (columnScratch.byteLength < COLUMN_GROUP * bytes)
+      columnScratch = new ArrayBuffer(COLUMN_GROUP * bytes);
+    const raw = new Uint8Array(columnScratch);
+    const values = f32 ? new Float32Array(columnScratch) : new Float64Array(columnScratch);
+    for (let j0 = 0; j0 < C; j0 += COLUMN_GROUP) {
+      const g = Math.min(COLUMN_GROUP, C - j0);
+      for (let k = 0; k < g; k++)
+        readFully(scoresFd, raw.subarray(k * bytes, (k + 1) * bytes), columnsAt[j0 + k]!);
+      for (let i = 0; i < rows; i++) {
+        const o = i * C + j0;
+        for (let k = 0; k < g; k++) scores[o + k] = values[k * rows + i]!;
+      }
+    }
     return scores;
   };
   const shared: WorkerRun = { job, kernel, checkTarget, look, stats };
@@ -113,7 +136,7 @@ function run(job: FileJob): void {
         }
         continue;
       }
-      const scores = readScores(rows, scoresAt);
+      const scores = segment.columnsAt ? readColumns(rows, segment.columnsAt) : readScores(rows, scoresAt);
       // --shift-labels: one label more (the next segment's first), each checked as stored.
       const shift = job.shift;
       const labels = shift ? Math.min(rows + 1, shift.rows - start) : rows;

@@ -185,6 +185,12 @@ export interface Segment {
   codec?: "lz4" | "zstd" | undefined;
   scoresBytes?: number | undefined;
   targetsBytes?: number | undefined;
+  /**
+   * One float column per class (an uncompressed Arrow batch): where each class's values for the
+   * segment's first row lie (scoresAt is then unused). The worker reads the columns and lays the
+   * rows out.
+   */
+  columnsAt?: number[] | undefined;
 }
 
 /** A Parquet file's rows as worker threads read them: its columns' roles and its row groups. */

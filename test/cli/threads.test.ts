@@ -162,6 +162,75 @@ describe("worker threads reading an uncompressed Arrow file's batches themselves
   });
 });
 
+describe("worker threads reading one float32 column per class (polars' layout for a DataFrame)", () => {
+  it("agree with one thread and with the same rows as an NPY, for any --chunk-rows; a null score goes to the reader", async () => {
+    const { tableToIPC, Table, RecordBatch, Float32, Int64, makeData, Schema, Field, Struct } = await import(
+      "apache-arrow"
+    );
+    const K = 24;
+    const rows = 3000;
+    const values = Float32Array.from({ length: rows * K }, random);
+    const labels = BigInt64Array.from({ length: rows }, (_, i) => BigInt(i % 97 === 0 ? -100 : (i * 5) % K));
+    const fields = [
+      ...Array.from({ length: K }, (_, c) => new Field(`c${c}`, new Float32(), true)),
+      new Field("label", new Int64(), true),
+    ];
+    const schema = new Schema(fields);
+    /** Rows [from, to) as a record batch; `hole`: a null score there. */
+    const batch = (from: number, to: number, hole = -1) => {
+      const n = to - from;
+      const columns = Array.from({ length: K }, (_, c) => {
+        const data = Float32Array.from({ length: n }, (_, i) => values[(from + i) * K + c]!);
+        if (hole < from || hole >= to || c !== 3) return makeData({ type: new Float32(), length: n, data });
+        const bitmap = new Uint8Array(Math.ceil(n / 8)).fill(255);
+        bitmap[(hole - from) >> 3]! &= ~(1 << ((hole - from) & 7));
+        return makeData({ type: new Float32(), length: n, nullCount: 1, data, nullBitmap: bitmap });
+      });
+      const label = makeData({ type: new Int64(), length: n, data: labels.slice(from, to) });
+      const struct = makeData({
+        type: new Struct(fields),
+        length: n,
+        children: [...columns, label],
+      });
+      return new RecordBatch(schema, struct);
+    };
+    const table = (hole = -1) =>
+      new Table([batch(0, 1000, hole), batch(1000, 1700, hole), batch(1700, rows, hole)]);
+    const file = join(dir, "columns.arrow");
+    writeFileSync(file, tableToIPC(table(), "file"));
+    const npy = writeNpy(dir, "columns.npy", values, [rows, K], "<f4");
+    const npyLabels = writeNpy(dir, "columns_labels.npy", Array.from(labels, Number), [rows], "<i8");
+    const args = ["--json", "--per-class", "--worst", "4", "--top-k", "3", "--smoothing", "0.1"];
+    const run = (threads: string, path: string[], extra: string[] = []) =>
+      spawnSync("node", [BIN, "eval", ...path, ...args, "--threads", threads, ...extra], {
+        encoding: "utf8",
+        timeout: 120_000,
+        env: { ...process.env, XENT_PARALLEL_MIN_BYTES: "1", XENT_DEBUG: "1" },
+      });
+    const one = run("1", [file]);
+    expect(one.stderr).toMatch(/one thread/);
+    for (const chunk of ["7", "500", "65536"]) {
+      const two = run("2", [file], ["--chunk-rows", chunk]);
+      expect(two.stderr).toMatch(/2 threads reading the file/);
+      expect(two.stdout).toBe(one.stdout);
+    }
+    // The same rows as a float32 NPY: the same numbers (the float32 kernel both ways).
+    const numbersOf = (out: string) => {
+      const doc = JSON.parse(out);
+      // Class names come from the column names only.
+      const perClass = (doc.per_class as Record<string, unknown>[]).map(({ name: _, ...rest }) => rest);
+      return { loss: doc.loss, metrics: doc.metrics, per_class: perClass, counts: doc.counts };
+    };
+    expect(numbersOf(run("2", [npy, npyLabels]).stdout)).toEqual(numbersOf(one.stdout));
+
+    const withNull = join(dir, "columns_null.arrow");
+    writeFileSync(withNull, tableToIPC(table(1234), "file"));
+    const r = run("2", [withNull]);
+    expect(r.status).toBe(2);
+    expect(r.stderr).toMatch(/xent: error: null score in column 'c3', .*columns_null\.arrow row 1234\n$/);
+  });
+});
+
 describe("polars' Arrow files on worker threads (XENT_PARALLEL_MIN_BYTES=1 lets small files use them)", () => {
   const F = `${ROOT}fixtures/formats`;
   for (const [file, how] of [

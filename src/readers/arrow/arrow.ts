@@ -429,8 +429,9 @@ export async function arrowPredictions(
     ...(nested
       ? { listOfLists: true, sequencesRead: () => seen.sequences }
       : { countRows: async () => input.rows }),
-    // Worker threads can read an uncompressed file's batches themselves (see segments.ts).
-    ...(input.blocks && input.path && list !== null && !nested && targetKind === "index"
+    // Worker threads can read a file's batches themselves (see segments.ts): a list column's, or
+    // uncompressed class columns'.
+    ...(input.blocks && input.path && !nested && targetKind === "index"
       ? {
           // With a targets file or an id column, the batches go through chunks() (ids, joining).
           segments: async (chunkRows: number, targets: TargetSource | null) => {
@@ -442,7 +443,7 @@ export async function arrowPredictions(
                 handle,
                 input.blocks!,
                 fields,
-                list!,
+                list !== null ? { list } : { columns },
                 target!,
                 layout.classes,
                 chunkRows,

@@ -190,29 +190,66 @@ async function listStepsBy(
   return true;
 }
 
+/** Where the scores are: a list column, or one float column per class. */
+export type ScoreColumns = { list: number } | { columns: readonly number[] };
+
+/** Every field's first node and buffer in a record batch (null past a field of another layout). */
+function allPositions(fields: Field[]): ({ node: number; buffer: number } | null)[] {
+  const out: ({ node: number; buffer: number } | null)[] = [];
+  let node = 0;
+  let buffer = 0;
+  let known = true;
+  for (const field of fields) {
+    out.push(known ? { node, buffer } : null);
+    const l = layout(field.type);
+    if (!l) known = false;
+    else {
+      node += l.nodes;
+      buffer += l.buffers;
+    }
+  }
+  return out;
+}
+
 /**
- * For an uncompressed Arrow file whose scores are a list column of float32/64 with no nulls and
- * whose targets are an integer (or float) column with no nulls: where each batch's scores and
- * targets lie, so that worker threads can read them straight into their kernels as they do an
- * NPY's. Null when any batch does not fit (compressed, nulls, ragged lists): the general path then
- * reads the file, and names whatever is wrong.
+ * For an Arrow file whose scores are a list column of float32/64 (or one such column per class,
+ * uncompressed) with no nulls and whose targets are an integer (or float) column with no nulls:
+ * where each batch's scores and targets lie, so that worker threads can read them straight into
+ * their kernels as they do an NPY's. Null when any batch does not fit (nulls, ragged lists,
+ * compressed class columns): the general path then reads the file, and names whatever is wrong.
  */
 export async function arrowDirectPlan(
   path: string,
   handle: FileHandle,
   blocks: readonly Block[],
   fields: Field[],
-  list: number,
+  where: ScoreColumns,
   target: number,
   C: number,
   chunkRows: number,
 ): Promise<DirectPlan | null> {
+  const at = allPositions(fields);
+  const t = at[target];
+  const targets = dtypeOf(fields[target]!.type);
+  if (!targets || !t || C === 0) return null;
+  if ("columns" in where) {
+    const first = fields[where.columns[0]!];
+    const scores = first ? dtypeOf(first.type) : null;
+    if (scores?.kind !== "f" || where.columns.length !== C) return null;
+    const places: { node: number; buffer: number }[] = [];
+    for (const c of where.columns) {
+      const place = at[c];
+      const dtype = dtypeOf(fields[c]!.type);
+      if (!place || !dtype || dtype.kind !== "f" || dtype.size !== scores.size) return null;
+      places.push(place);
+    }
+    return columnsPlan(path, handle, blocks, places, t, scores, targets, chunkRows);
+  }
+  const list = where.list;
   const listType = fields[list]!.type;
   const scores = dtypeOf(listType.children[0]!.type);
-  const targets = dtypeOf(fields[target]!.type);
-  const l = positions(fields, list);
-  const t = positions(fields, target);
-  if (!scores || !targets || !l || !t || C === 0) return null;
+  const l = at[list];
+  if (!scores || !l) return null;
   const fixed = DataType.isFixedSizeList(listType);
   const large = DataType.isLargeList(listType);
   const segments: Segment[] = [];
@@ -268,6 +305,51 @@ export async function arrowDirectPlan(
         rows: n,
         scoresAt: scoresAt + from * C * scores.size,
         targetsAt: targetsAt + from * targets.size,
+      });
+    }
+    start += rows;
+  }
+  return { segments, scores, targets, scoresPath: path, targetsPath: path };
+}
+
+/**
+ * One float column per class, uncompressed, no nulls: each segment (chunkRows rows of a batch)
+ * carries where every class column's values for its first row lie.
+ */
+async function columnsPlan(
+  path: string,
+  handle: FileHandle,
+  blocks: readonly Block[],
+  places: readonly { node: number; buffer: number }[],
+  t: { node: number; buffer: number },
+  scores: NpyDtype,
+  targets: NpyDtype,
+  chunkRows: number,
+): Promise<DirectPlan | null> {
+  const segments: Segment[] = [];
+  let start = 0;
+  for (const block of blocks) {
+    const header = await batchHeader(handle, block);
+    if (!header || header.compression) return null;
+    const rows = header.length;
+    const { nodes, buffers } = header;
+    if (nodes[t.node]!.nullCount > 0) return null;
+    const body = block.offset + block.metaDataLength;
+    const columns: number[] = [];
+    for (const place of places) {
+      const values = buffers[place.buffer + 1]!;
+      if (nodes[place.node]!.nullCount > 0 || values.length < rows * scores.size) return null;
+      columns.push(body + values.offset);
+    }
+    const targetsAt = body + buffers[t.buffer + 1]!.offset;
+    if (buffers[t.buffer + 1]!.length < rows * targets.size) return null;
+    for (let from = 0; from < rows; from += chunkRows) {
+      segments.push({
+        start: start + from,
+        rows: Math.min(chunkRows, rows - from),
+        scoresAt: -1,
+        targetsAt: targetsAt + from * targets.size,
+        columnsAt: columns.map((c) => c + from * scores.size),
       });
     }
     start += rows;

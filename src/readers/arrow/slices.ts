@@ -1,4 +1,4 @@
-import { type Data, DataType, type RecordBatch, type Vector } from "apache-arrow";
+import { type Data, DataType, Precision, type RecordBatch, type Vector } from "apache-arrow";
 import type { Scores } from "../../core/types.js";
 import { XentError } from "../../errors.js";
 import { float16ToFloat32 } from "../float16.js";
@@ -104,7 +104,13 @@ export function batchScores(
     }
     return floatValues(child, first, n * C);
   }
-  const out = new Float64Array(n * C);
+  // float32 class columns stay float32, as a list column of float32 does (and an NPY, and the worker
+  // threads reading the columns): the float32 kernel then scores them alike, bit for bit.
+  const single = layout.columns.every((column) => {
+    const type = batch.column(column).type;
+    return DataType.isFloat(type) && type.precision === Precision.SINGLE;
+  });
+  const out = single ? new Float32Array(n * C) : new Float64Array(n * C);
   layout.columns.forEach((column, c) => {
     const data = batch.column(column).data[0]!;
     if (data.nullCount > 0) {
