@@ -23,6 +23,7 @@ execFileSync("node", [`${root}bench/arrow.mjs`, data], { stdio: "inherit" });
 // Parquet inputs need writers installed aside (see bench/parquet.mjs); their rows are skipped without.
 execFileSync("node", [`${root}bench/parquet.mjs`, data], { stdio: "inherit" });
 execFileSync("node", [`${root}bench/compressed-arrow.mjs`, data], { stdio: "inherit" });
+execFileSync("node", [`${root}bench/single-batch-arrow.mjs`, data], { stdio: "inherit" });
 
 /** Wall time of one command in seconds, its peak RSS in MiB (GNU time, when present), its loss. */
 function measure([cmd, args]) {
@@ -106,6 +107,17 @@ const benches = [
     values: 200_000 * 1000,
     needs: `${data}/batches_${codec}.arrow`,
   })),
+  // polars' writeIPC of a DataFrame: the whole file one record batch (bench/single-batch-arrow.mjs).
+  ...["list", "cols"].flatMap((layout) =>
+    ["plain", "lz4", "zstd"].map((codec) => ({
+      name: `one-${layout}-${codec}`,
+      what: `Arrow, one record batch (polars), 50k×1000 f32 as ${layout === "list" ? "a FixedSizeList column" : "1000 float columns"}, ${codec === "plain" ? "uncompressed" : codec.toUpperCase()}, vs xent on the same rows as NPY`,
+      xent: xent([`${data}/single_${layout}_${codec}.arrow`]),
+      ref: ["xent-npy", xent([`${data}/logits50k.npy`, `${data}/labels50k.npy`])],
+      values: 50_000 * 1000,
+      needs: `${data}/single_${layout}_${codec}.arrow`,
+    })),
+  ),
   {
     name: "vocab",
     what: "NPY 2000×131072 f32 (LLM rows) vs numpy",
@@ -192,7 +204,7 @@ for (const b of benches) {
   const [refName, refCmd] = b.ref;
   if (b.needs && !existsSync(b.needs)) {
     console.log(
-      `${b.name.padEnd(5)}  (skipped: no ${b.needs}; see bench/parquet.mjs and bench/compressed-arrow.mjs)`,
+      `${b.name.padEnd(5)}  (skipped: no ${b.needs}; see bench/parquet.mjs, bench/compressed-arrow.mjs and bench/single-batch-arrow.mjs)`,
     );
     continue;
   }
