@@ -171,6 +171,7 @@ const seeds = {
     "preds_zstd.arrow",
     "preds_batches.arrow",
     "preds_batches_zstd.arrow",
+    "preds_columns_lz4.arrow",
   ]
     .map((name) => ({ name, bytes: readFileSync(F + name) }))
     // A language model's ragged sequences: list<list<float>> and list<int64> labels, two batches.

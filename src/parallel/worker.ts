@@ -9,7 +9,12 @@ import type { RowBlock, Scores } from "../core/types.js";
 import { XentError } from "../errors.js";
 import { shiftedTargets } from "../lm/shiftLabels.js";
 import { Stats, statsToState } from "../metrics/stats.js";
-import { compressedBufferAt, decodeArrowBuffer, take } from "../readers/arrow/codecs/buffer.js";
+import {
+  type BufferReader,
+  compressedBufferAt,
+  decodeArrowBuffer,
+  take,
+} from "../readers/arrow/codecs/buffer.js";
 import { bfloat16ToFloat32, float16ToFloat32 } from "../readers/float16.js";
 import { decode } from "../readers/npy/npy.js";
 import type { Segment } from "../readers/types.js";
@@ -23,6 +28,9 @@ import type { AnyFileJob, FileJob, ParquetJob } from "./fileJob.js";
  * this much, not the batch (32 MB a batch on the bench file, the whole file for polars' one batch).
  */
 const SLICE_BYTES = 1 << 21;
+
+/** Bytes read at a time for each column of an LZ4 batch of class columns (writers cut 64 KiB blocks). */
+const COLUMN_WINDOW = 1 << 16;
 
 /** Class columns laid out into rows this many at a time (an Arrow file of one column per class). */
 const COLUMN_GROUP = 16;
@@ -89,6 +97,47 @@ function run(job: FileJob): void {
     return scores;
   };
   const shared: WorkerRun = { job, kernel, checkTarget, look, stats };
+  /**
+   * A compressed batch of one column per class: a stream per column, each read a small window at
+   * a time into one shared scratch buffer; slices of rows are laid out from the columns' next
+   * values and evaluated as they come.
+   */
+  const evaluateColumnStreams = (segment: Segment, values: Float64Array, results: RowResults): RowResults => {
+    const { start, rows, codec, columnsAt, columnsBytes } = segment;
+    const read = (into: Uint8Array, at: number) => readFully(scoresFd, into, at);
+    const readers: BufferReader[] = [];
+    try {
+      for (let j = 0; j < C; j++)
+        readers.push(
+          compressedBufferAt(
+            read,
+            columnsAt![j]!,
+            columnsBytes![j]!,
+            codec!,
+            rows * size,
+            scratch,
+            COLUMN_WINDOW,
+          ),
+        );
+      const step = Math.max(1, Math.min(job.sliceRows, Math.floor(SLICE_BYTES / (C * size))));
+      const column = new ArrayBuffer(step * size);
+      const raw = new Uint8Array(column);
+      const typed = f32 ? new Float32Array(column) : new Float64Array(column);
+      for (let r = 0; r < rows; r += step) {
+        const n = Math.min(step, rows - r);
+        const scores = kernel.reserve(n, C, f32);
+        for (let j = 0; j < C; j++) {
+          readers[j]!.fill(raw.subarray(0, n * size));
+          for (let i = 0; i < n; i++) scores[i * C + j] = typed[i]!;
+        }
+        results = evaluateRun(shared, results, start + r, n, scores, values.subarray(r, r + n));
+      }
+      for (const reader of readers) reader.finish();
+      return results;
+    } finally {
+      for (const reader of readers) reader.close();
+    }
+  };
   /** A compressed batch's buffers as the file holds them (reused: the largest so far). */
   const scratch = { buffer: new Uint8Array(0) };
   const readCompressed = (at: number, bytes: number) => {
@@ -111,6 +160,10 @@ function run(job: FileJob): void {
     for (let k = job.worker; k < job.segments.length; k += job.workers) {
       const segment = job.segments[k]!;
       const { start, rows, scoresAt, targetsAt, codec } = segment;
+      if (codec && segment.columnsAt) {
+        results = evaluateColumnStreams(segment, compressedTargets(segment), results);
+        continue;
+      }
       if (codec) {
         // Rows evaluated as they are decoded: a slice of the batch in memory, not the batch.
         const values = compressedTargets(segment);

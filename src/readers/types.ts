@@ -191,6 +191,8 @@ export interface Segment {
    * rows out.
    */
   columnsAt?: number[] | undefined;
+  /** A compressed batch's class columns: each column buffer's byte length at columnsAt. */
+  columnsBytes?: number[] | undefined;
 }
 
 /** A Parquet file's rows as worker threads read them: its columns' roles and its row groups. */

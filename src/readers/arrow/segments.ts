@@ -313,8 +313,8 @@ export async function arrowDirectPlan(
 }
 
 /**
- * One float column per class, uncompressed, no nulls: each segment (chunkRows rows of a batch)
- * carries where every class column's values for its first row lie.
+ * One float column per class, no nulls: each segment (chunkRows rows of an uncompressed batch, or
+ * an LZ4 batch whole) carries where every class column's values lie.
  */
 async function columnsPlan(
   path: string,
@@ -330,11 +330,31 @@ async function columnsPlan(
   let start = 0;
   for (const block of blocks) {
     const header = await batchHeader(handle, block);
-    if (!header || header.compression) return null;
+    if (!header) return null;
     const rows = header.length;
     const { nodes, buffers } = header;
     if (nodes[t.node]!.nullCount > 0) return null;
     const body = block.offset + block.metaDataLength;
+    if (header.compression) {
+      // LZ4 class columns: one segment a batch, a stream per column (a block of 64 KiB–4 MiB and
+      // 64 KiB of history each). A zstd stream would hold its frame's window, which for a column
+      // is the column: no bound, so zstd batches stay with the reader.
+      if (codecOf(header.compression.type) !== "lz4") return null;
+      if (places.some((place) => nodes[place.node]!.nullCount > 0)) return null;
+      const targetsBuffer = buffers[t.buffer + 1]!;
+      segments.push({
+        start,
+        rows,
+        scoresAt: -1,
+        targetsAt: body + targetsBuffer.offset,
+        codec: "lz4",
+        targetsBytes: targetsBuffer.length,
+        columnsAt: places.map((place) => body + buffers[place.buffer + 1]!.offset),
+        columnsBytes: places.map((place) => buffers[place.buffer + 1]!.length),
+      });
+      start += rows;
+      continue;
+    }
     const columns: number[] = [];
     for (const place of places) {
       const values = buffers[place.buffer + 1]!;

@@ -115,26 +115,42 @@ export function decodeArrowBufferAt(
   }
 }
 
-/** An LZ4 frame of `length` bytes at `position` of a file, read a window (≥ 1 MiB) at a time. */
+/**
+ * Scratch memory for reading compressed buffers, which several streams may share (a batch of one
+ * LZ4 column per class: a stream per column): `owner` says whose window it holds.
+ */
+export interface Scratch {
+  buffer: Uint8Array;
+  owner?: object | undefined;
+}
+
+/**
+ * An LZ4 frame of `length` bytes at `position` of a file, read `window` bytes (or the block asked
+ * for, if larger) at a time.
+ */
 function frameAt(
   read: ReadAt,
   position: number,
   length: number,
-  scratch: { buffer: Uint8Array },
+  scratch: Scratch,
+  window: number,
 ): FrameBytes {
   let base = 0;
   let filled = 0;
+  const self = {};
   return {
     length,
     at(i, n) {
-      if (i >= base && i + n <= base + filled) return scratch.buffer.subarray(i - base, i - base + n);
-      const size = Math.min(Math.max(n, WINDOW), length - i);
+      if (scratch.owner === self && i >= base && i + n <= base + filled)
+        return scratch.buffer.subarray(i - base, i - base + n);
+      const size = Math.min(Math.max(n, window), length - i);
       if (size <= 0) return new Uint8Array(0);
-      const window = take(scratch, size);
-      read(window, position + i);
+      const bytes = take(scratch, size);
+      read(bytes, position + i);
+      scratch.owner = self;
       base = i;
       filled = size;
-      return window.subarray(0, Math.min(n, size));
+      return bytes.subarray(0, Math.min(n, size));
     },
   };
 }
@@ -159,11 +175,13 @@ export function compressedBufferAt(
   bytes: number,
   codec: ArrowCodec,
   size: number,
-  scratch: { buffer: Uint8Array },
+  scratch: Scratch,
+  window = WINDOW,
 ): BufferReader {
   if (bytes < 8) throw corrupt("a compressed buffer without its length");
   const prefix = take(scratch, 8);
   read(prefix, position);
+  scratch.owner = undefined;
   const stated = statedLength(prefix);
   let filled = 0;
   if (stated === -1) {
@@ -181,11 +199,12 @@ export function compressedBufferAt(
   const stream =
     codec === "zstd"
       ? new ZstdStream((offset, n) => {
-          const window = take(scratch, n);
-          read(window, position + 8 + offset);
-          return window;
+          const into = take(scratch, n);
+          read(into, position + 8 + offset);
+          scratch.owner = undefined;
+          return into;
         }, bytes - 8)
-      : new Lz4Stream(frameAt(read, position + 8, bytes - 8, scratch));
+      : new Lz4Stream(frameAt(read, position + 8, bytes - 8, scratch, window));
   // libzstd's complaints as what they are (the LZ4 decoder's errors already say "corrupt LZ4 data").
   const checked = (f: () => void) => {
     try {
@@ -208,7 +227,7 @@ export function compressedBufferAt(
 }
 
 /** `n` bytes of the scratch buffer, grown to the largest asked for. */
-export function take(scratch: { buffer: Uint8Array }, n: number): Uint8Array {
+export function take(scratch: Scratch, n: number): Uint8Array {
   if (scratch.buffer.length < n) scratch.buffer = new Uint8Array(n);
   return scratch.buffer.subarray(0, n);
 }
