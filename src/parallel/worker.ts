@@ -145,9 +145,16 @@ function run(job: FileJob): void {
     readFully(scoresFd, raw, at);
     return raw;
   };
-  /** A compressed batch's targets, decoded whole (8 bytes a row at most). */
+  /** A compressed batch's targets, decoded whole (8 bytes a row at most), or a targets file's. */
   const compressedTargets = ({ rows, targetsAt, targetsBytes, codec }: Segment): Float64Array => {
-    const raw = decodeArrowBuffer(readCompressed(targetsAt, targetsBytes!), codec!).slice();
+    if (targetsBytes === undefined) {
+      // A targets file beside a compressed Arrow file: its labels as stored.
+      const raw = new Uint8Array(rows * tsize);
+      readFully(targetsFd, raw, targetsAt);
+      const decoded = decode(raw, job.targets.dtype);
+      return decoded instanceof Float64Array ? decoded : Float64Array.from(decoded);
+    }
+    const raw = decodeArrowBuffer(readCompressed(targetsAt, targetsBytes), codec!).slice();
     if (raw.length < rows * tsize)
       throw new XentError(
         "format",

@@ -231,6 +231,60 @@ describe("worker threads reading one float32 column per class (polars' layout fo
   });
 });
 
+describe("an Arrow file beside an NPY of labels: worker threads read both files", () => {
+  const F = `${ROOT}fixtures/formats`;
+  const labels = `${F}/labels.npy`;
+  for (const [file, how] of [
+    ["preds.arrow", /2 threads reading the file/],
+    ["preds_lz4.arrow", /1 thread reading the file/],
+    ["preds_batches_zstd.arrow", /2 threads reading the file/],
+    ["preds_columns_lz4.arrow", /2 threads reading the file/],
+  ] as const) {
+    it(`${file} + labels.npy: the same JSON as one thread; a labels file of other rows, the same error`, () => {
+      const run = (threads: string, files: string[]) =>
+        spawnSync(
+          "node",
+          [
+            BIN,
+            "eval",
+            ...files,
+            "--json",
+            "--per-class",
+            "--worst",
+            "3",
+            "--threads",
+            threads,
+            "--chunk-rows",
+            "5",
+          ],
+          {
+            encoding: "utf8",
+            timeout: 120_000,
+            env: { ...process.env, XENT_PARALLEL_MIN_BYTES: "1", XENT_DEBUG: "1" },
+          },
+        );
+      const one = run("1", [`${F}/${file}`, labels]);
+      const two = run("2", [`${F}/${file}`, labels]);
+      expect(two.stderr).toMatch(how);
+      expect(two.stdout).toBe(one.stdout);
+      const short = writeNpy(
+        dir,
+        "labels47.npy",
+        Array.from({ length: 47 }, (_, i) => i % 5),
+        [47],
+        "<i8",
+      );
+      const a = run("1", [`${F}/${file}`, short]);
+      const b = run("2", [`${F}/${file}`, short]);
+      expect(a.status).toBe(2);
+      expect(a.stderr).toMatch(/row counts differ/);
+      expect(b.stderr.split("\n").filter((l) => l.startsWith("xent: error"))).toEqual(
+        a.stderr.split("\n").filter((l) => l.startsWith("xent: error")),
+      );
+    });
+  }
+});
+
 describe("polars' Arrow files on worker threads (XENT_PARALLEL_MIN_BYTES=1 lets small files use them)", () => {
   const F = `${ROOT}fixtures/formats`;
   for (const [file, how] of [

@@ -34,7 +34,7 @@ import type {
 } from "../types.js";
 import { prepareZstd } from "../zstd.js";
 import { registerArrowCodecs } from "./codecs/register.js";
-import { arrowDirectPlan, type Block, peekFirstBatch } from "./segments.js";
+import { arrowDirectPlan, type Block, type ExternalTargets, peekFirstBatch } from "./segments.js";
 import {
   isIntList,
   isListType,
@@ -431,11 +431,24 @@ export async function arrowPredictions(
       : { countRows: async () => input.rows }),
     // Worker threads can read a file's batches themselves (see segments.ts): a list column's, or
     // uncompressed class columns'.
-    ...(input.blocks && input.path && !nested && targetKind === "index"
+    ...(input.blocks && input.path && !nested && (targetKind === "index" || targetKind === null)
       ? {
-          // With a targets file or an id column, the batches go through chunks() (ids, joining).
+          // With an id or group column, or a targets file other than an NPY of class indices of
+          // the same rows, the batches go through chunks() (ids, joining, its checks).
           segments: async (chunkRows: number, targets: TargetSource | null) => {
-            if (targets !== null || id !== undefined || group !== undefined) return null;
+            if (id !== undefined || group !== undefined) return null;
+            let beside: ExternalTargets | null = null;
+            if (targets !== null) {
+              const t = targets.positional;
+              if (targetKind !== null || !t || targets.kind !== "index") return null;
+              const rows = t.header.shape.reduce((a, b) => a * b, 1);
+              if (
+                rows !== input.rows ||
+                (t.header.fortranOrder && t.header.shape.filter((d) => d > 1).length > 1)
+              )
+                return null;
+              beside = { path: t.path, dtype: t.header.dtype, at: t.header.dataOffset };
+            } else if (targetKind !== "index") return null;
             const handle = await open(input.path!, "r");
             try {
               const plan = await arrowDirectPlan(
@@ -444,7 +457,7 @@ export async function arrowPredictions(
                 input.blocks!,
                 fields,
                 list !== null ? { list } : { columns },
-                target!,
+                beside ?? target!,
                 layout.classes,
                 chunkRows,
               );

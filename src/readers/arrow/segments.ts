@@ -193,6 +193,13 @@ async function listStepsBy(
 /** Where the scores are: a list column, or one float column per class. */
 export type ScoreColumns = { list: number } | { columns: readonly number[] };
 
+/** An NPY of index targets beside the Arrow file: its path, dtype and where its data starts. */
+export interface ExternalTargets {
+  path: string;
+  dtype: NpyDtype;
+  at: number;
+}
+
 /** Every field's first node and buffer in a record batch (null past a field of another layout). */
 function allPositions(fields: Field[]): ({ node: number; buffer: number } | null)[] {
   const out: ({ node: number; buffer: number } | null)[] = [];
@@ -224,14 +231,16 @@ export async function arrowDirectPlan(
   blocks: readonly Block[],
   fields: Field[],
   where: ScoreColumns,
-  target: number,
+  target: number | ExternalTargets,
   C: number,
   chunkRows: number,
 ): Promise<DirectPlan | null> {
   const at = allPositions(fields);
-  const t = at[target];
-  const targets = dtypeOf(fields[target]!.type);
+  const own = typeof target === "number";
+  const t = own ? at[target] : { node: -1, buffer: -1 };
+  const targets = own ? dtypeOf(fields[target]!.type) : target.dtype;
   if (!targets || !t || C === 0) return null;
+  const external = own ? null : target;
   if ("columns" in where) {
     const first = fields[where.columns[0]!];
     const scores = first ? dtypeOf(first.type) : null;
@@ -243,7 +252,7 @@ export async function arrowDirectPlan(
       if (!place || !dtype || dtype.kind !== "f" || dtype.size !== scores.size) return null;
       places.push(place);
     }
-    return columnsPlan(path, handle, blocks, places, t, scores, targets, chunkRows);
+    return columnsPlan(path, handle, blocks, places, own ? t : null, target, scores, targets, chunkRows);
   }
   const list = where.list;
   const listType = fields[list]!.type;
@@ -260,11 +269,11 @@ export async function arrowDirectPlan(
     const rows = header.length;
     const nodes = header.nodes;
     const buffers = header.buffers;
-    if (nodes[l.node]!.nullCount > 0 || nodes[l.node + 1]!.nullCount > 0 || nodes[t.node]!.nullCount > 0)
-      return null;
+    if (nodes[l.node]!.nullCount > 0 || nodes[l.node + 1]!.nullCount > 0) return null;
+    if (!external && nodes[t.node]!.nullCount > 0) return null;
     const body = block.offset + block.metaDataLength;
     const values = buffers[l.buffer + (fixed ? 2 : 3)]!;
-    const targetsBuffer = buffers[t.buffer + 1]!;
+    const place = targetPlace(external, targets, buffers[t.buffer + 1], body, start);
     if (header.compression) {
       // A compressed batch is one segment: its buffers are decoded whole, in the worker.
       const codec = codecOf(header.compression.type);
@@ -275,10 +284,10 @@ export async function arrowDirectPlan(
         start,
         rows,
         scoresAt: body + values.offset,
-        targetsAt: body + targetsBuffer.offset,
+        targetsAt: place.at,
         codec,
         scoresBytes: values.length,
-        targetsBytes: targetsBuffer.length,
+        targetsBytes: place.bytes,
       });
       start += rows;
       continue;
@@ -296,7 +305,6 @@ export async function arrowDirectPlan(
       for (let i = 1; i <= rows; i++) if (at(i) - at(i - 1) !== C) return null;
     }
     const scoresAt = body + values.offset + first * scores.size;
-    const targetsAt = body + targetsBuffer.offset;
     if (values.length < (first + rows * C) * scores.size) return null;
     for (let from = 0; from < rows; from += chunkRows) {
       const n = Math.min(chunkRows, rows - from);
@@ -304,12 +312,27 @@ export async function arrowDirectPlan(
         start: start + from,
         rows: n,
         scoresAt: scoresAt + from * C * scores.size,
-        targetsAt: targetsAt + from * targets.size,
+        targetsAt: place.at + from * targets.size,
       });
     }
     start += rows;
   }
-  return { segments, scores, targets, scoresPath: path, targetsPath: path };
+  return { segments, scores, targets, scoresPath: path, targetsPath: external?.path ?? path };
+}
+
+/**
+ * Where a batch's targets lie: its target column's buffer (`bytes`: the buffer's length, for a
+ * compressed batch), or the rows from `start` of a targets file (stored as is).
+ */
+function targetPlace(
+  external: ExternalTargets | null,
+  targets: NpyDtype,
+  buffer: { offset: number; length: number } | undefined,
+  body: number,
+  start: number,
+): { at: number; bytes: number | undefined } {
+  if (external) return { at: external.at + start * targets.size, bytes: undefined };
+  return { at: body + buffer!.offset, bytes: buffer!.length };
 }
 
 /**
@@ -321,7 +344,8 @@ async function columnsPlan(
   handle: FileHandle,
   blocks: readonly Block[],
   places: readonly { node: number; buffer: number }[],
-  t: { node: number; buffer: number },
+  t: { node: number; buffer: number } | null,
+  target: number | ExternalTargets,
   scores: NpyDtype,
   targets: NpyDtype,
   chunkRows: number,
@@ -333,22 +357,23 @@ async function columnsPlan(
     if (!header) return null;
     const rows = header.length;
     const { nodes, buffers } = header;
-    if (nodes[t.node]!.nullCount > 0) return null;
+    if (t && nodes[t.node]!.nullCount > 0) return null;
     const body = block.offset + block.metaDataLength;
+    const external = typeof target === "number" ? null : target;
+    const place = targetPlace(external, targets, t ? buffers[t.buffer + 1] : undefined, body, start);
     if (header.compression) {
       // LZ4 class columns: one segment a batch, a stream per column (a block of 64 KiB–4 MiB and
       // 64 KiB of history each). A zstd stream would hold its frame's window, which for a column
       // is the column: no bound, so zstd batches stay with the reader.
       if (codecOf(header.compression.type) !== "lz4") return null;
       if (places.some((place) => nodes[place.node]!.nullCount > 0)) return null;
-      const targetsBuffer = buffers[t.buffer + 1]!;
       segments.push({
         start,
         rows,
         scoresAt: -1,
-        targetsAt: body + targetsBuffer.offset,
+        targetsAt: place.at,
         codec: "lz4",
-        targetsBytes: targetsBuffer.length,
+        targetsBytes: place.bytes,
         columnsAt: places.map((place) => body + buffers[place.buffer + 1]!.offset),
         columnsBytes: places.map((place) => buffers[place.buffer + 1]!.length),
       });
@@ -361,18 +386,23 @@ async function columnsPlan(
       if (nodes[place.node]!.nullCount > 0 || values.length < rows * scores.size) return null;
       columns.push(body + values.offset);
     }
-    const targetsAt = body + buffers[t.buffer + 1]!.offset;
-    if (buffers[t.buffer + 1]!.length < rows * targets.size) return null;
+    if (t && buffers[t.buffer + 1]!.length < rows * targets.size) return null;
     for (let from = 0; from < rows; from += chunkRows) {
       segments.push({
         start: start + from,
         rows: Math.min(chunkRows, rows - from),
         scoresAt: -1,
-        targetsAt: targetsAt + from * targets.size,
+        targetsAt: place.at + from * targets.size,
         columnsAt: columns.map((c) => c + from * scores.size),
       });
     }
     start += rows;
   }
-  return { segments, scores, targets, scoresPath: path, targetsPath: path };
+  return {
+    segments,
+    scores,
+    targets,
+    scoresPath: path,
+    targetsPath: typeof target === "number" ? path : target.path,
+  };
 }
