@@ -75,7 +75,7 @@ export interface ArrowInput {
   fields: Field[];
   /** How much has been read, in [0, 1], or null when that is unknown (a stream). */
   progress(): number | null;
-  /** The file's record batch blocks (file format read from a path), for arrowDirectPlan. */
+  /** The record batches' blocks (a file or stream read from a path), for arrowDirectPlan. */
   blocks: Block[] | null;
   path: string | null;
   /**
@@ -187,14 +187,22 @@ export async function openArrow(source: ByteSource, format: "arrow" | "arrows"):
       throw invalid(name, format, e);
     }
   };
+  // Where the record batches lie, for worker threads that read them: a file's footer, or the
+  // messages a stream read from a path was walked through (checkArrowStreamFile).
   const blocks =
-    reader.isFile() && source.path !== null
-      ? [...(reader as AsyncRecordBatchFileReader).footer!.recordBatches()].map((b) => ({
-          offset: Number(b.offset),
-          metaDataLength: b.metaDataLength,
-          bodyLength: Number(b.bodyLength),
-        }))
-      : null;
+    source.path === null
+      ? null
+      : reader.isFile()
+        ? [...(reader as AsyncRecordBatchFileReader).footer!.recordBatches()].map((b) => ({
+            offset: Number(b.offset),
+            metaDataLength: b.metaDataLength,
+            bodyLength: Number(b.bodyLength),
+          }))
+        : (metas?.map((m) => ({
+            offset: m.offset,
+            metaDataLength: m.metaDataLength,
+            bodyLength: m.bodyLength,
+          })) ?? null);
   const peeked =
     blocks && blocks.length > 0 && handle
       ? await peekFirstBatch(handle, blocks[0]!, reader.schema.fields)
