@@ -68,12 +68,12 @@ export async function fileJob(run: ParallelInputs): Promise<FilePlan | null> {
   if (!plan || plan.segments.length === 0) return null;
   const last = plan.segments.at(-1)!;
   const segments = run.range
-    ? segmentsWithin(plan.segments, run.range, run.predictions.classes * plan.scores.size, plan.targets.size)
+    ? segmentsWithin(plan.segments, run.range, run.predictions.classes, plan.scores.size, plan.targets.size)
     : plan.segments;
   // A compressed batch is one segment, decoded as a stream by one worker: a file of one batch
   // (polars' default) runs on one thread in a slice's memory rather than decoded whole for the
   // block workers.
-  if (segments === null || segments.length === 0) return null;
+  if (segments.length === 0) return null;
   return {
     workers: Math.min(threads, segments.length),
     job: {
@@ -89,29 +89,33 @@ export async function fileJob(run: ParallelInputs): Promise<FilePlan | null> {
 
 /**
  * The segments' rows within [start, end), a segment cut where the range cuts it (its bytes are
- * rows of fixed size); null when the range cuts a compressed batch (decoded whole: the block path
- * reads it).
+ * rows of fixed size); a compressed batch the range cuts keeps its place and says which rows to
+ * evaluate (`keep`).
  */
 function segmentsWithin(
   segments: readonly Segment[],
   range: { start: number; end: number },
-  rowBytes: number,
+  classes: number,
+  scoreBytes: number,
   targetBytes: number,
-): Segment[] | null {
+): Segment[] {
   const out: Segment[] = [];
   for (const s of segments) {
     const from = Math.max(s.start, range.start);
     const to = Math.min(s.start + s.rows, range.end);
     if (from >= to) continue;
     if (from === s.start && to === s.start + s.rows) out.push(s);
-    else if (s.codec) return null;
+    // A compressed batch decodes from its start: the worker evaluates only the rows kept.
+    else if (s.codec) out.push({ ...s, keep: { from: from - s.start, to: to - s.start } });
     else {
       const skip = from - s.start;
       out.push({
         start: from,
         rows: to - from,
-        scoresAt: s.scoresAt + skip * rowBytes,
+        scoresAt: s.scoresAt + skip * classes * scoreBytes,
         targetsAt: s.targetsAt + skip * targetBytes,
+        // One column per class: each column's values move on by the rows skipped.
+        columnsAt: s.columnsAt?.map((at) => at + skip * scoreBytes),
       });
     }
   }

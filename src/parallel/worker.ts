@@ -102,12 +102,31 @@ function run(job: FileJob): void {
   };
   const shared: WorkerRun = { job, kernel, checkTarget, look, stats };
   /**
+   * Rows [r, r + n) of a compressed batch, decoded into `scores`: those `--rows` keeps evaluated
+   * (all of them without a range). `values`: the batch's targets.
+   */
+  const evaluateKept = (
+    segment: Segment,
+    results: RowResults,
+    r: number,
+    n: number,
+    scores: Float32Array | Float64Array,
+    values: Float64Array,
+  ): RowResults => {
+    const keep = segment.keep ?? { from: 0, to: segment.rows };
+    const a = Math.max(r, keep.from);
+    const b = Math.min(r + n, keep.to);
+    if (a >= b) return results;
+    const kept = a === r && b === r + n ? scores : scores.subarray((a - r) * C, (b - r) * C);
+    return evaluateRun(shared, results, segment.start + a, b - a, kept, values.subarray(a, b));
+  };
+  /**
    * A compressed batch of one column per class: a stream per column, each read a small window at
    * a time into one shared scratch buffer; slices of rows are laid out from the columns' next
    * values and evaluated as they come.
    */
   const evaluateColumnStreams = (segment: Segment, values: Float64Array, results: RowResults): RowResults => {
-    const { start, rows, codec, columnsAt, columnsBytes } = segment;
+    const { rows, codec, columnsAt, columnsBytes } = segment;
     const read = (into: Uint8Array, at: number) => readFully(scoresFd, into, at);
     const readers: BufferReader[] = [];
     try {
@@ -127,7 +146,8 @@ function run(job: FileJob): void {
       const group = new ArrayBuffer(COLUMN_GROUP * step * size);
       const raw = new Uint8Array(group);
       const typed = f32 ? new Float32Array(group) : new Float64Array(group);
-      for (let r = 0; r < rows; r += step) {
+      const keep = segment.keep ?? { from: 0, to: rows };
+      for (let r = 0; r < keep.to; r += step) {
         const n = Math.min(step, rows - r);
         const scores = kernel.reserve(n, C, f32);
         for (let j0 = 0; j0 < C; j0 += COLUMN_GROUP) {
@@ -138,9 +158,9 @@ function run(job: FileJob): void {
             for (let k = 0; k < g; k++) scores[o + k] = typed[k * n + i]!;
           }
         }
-        results = evaluateRun(shared, results, start + r, n, scores, values.subarray(r, r + n));
+        results = evaluateKept(segment, results, r, n, scores, values);
       }
-      for (const reader of readers) reader.finish();
+      if (keep.to === rows) for (const reader of readers) reader.finish();
       return results;
     } finally {
       for (const reader of readers) reader.close();
@@ -192,13 +212,15 @@ function run(job: FileJob): void {
         );
         try {
           const step = Math.max(1, Math.min(job.sliceRows, Math.floor(SLICE_BYTES / (C * size))));
-          for (let r = 0; r < rows; r += step) {
+          const keep = segment.keep ?? { from: 0, to: rows };
+          for (let r = 0; r < keep.to; r += step) {
             const n = Math.min(step, rows - r);
             const scores = kernel.reserve(n, C, f32);
             scoresReader.fill(new Uint8Array(scores.buffer, scores.byteOffset, n * C * size));
-            results = evaluateRun(shared, results, start + r, n, scores, values.subarray(r, r + n));
+            results = evaluateKept(segment, results, r, n, scores, values);
           }
-          scoresReader.finish();
+          // A batch read to its end: its frame must end there too.
+          if (keep.to === rows) scoresReader.finish();
         } finally {
           scoresReader.close();
         }

@@ -193,6 +193,11 @@ export interface Segment {
   columnsAt?: number[] | undefined;
   /** A compressed batch's class columns: each column buffer's byte length at columnsAt. */
   columnsBytes?: number[] | undefined;
+  /**
+   * A compressed batch cut by `--rows`: it is decoded from its start, and only its rows
+   * [from, to) are evaluated (rows counted from the batch's first).
+   */
+  keep?: { from: number; to: number } | undefined;
 }
 
 /** A Parquet file's rows as worker threads read them: its columns' roles and its row groups. */

@@ -93,6 +93,29 @@ describe("--shard K/N and --rows START:END", () => {
     expect(JSON.parse(b.stdout).state.range).toEqual({ start: 5, end: 41, total: 48 });
   });
 
+  // Compressed batches the range cuts are decoded from their start, and only the range's rows
+  // evaluated; uncompressed class columns are read from the range's first row.
+  for (const file of [
+    "preds_lz4.arrow",
+    "preds_batches_zstd.arrow",
+    "preds_columns_lz4.arrow",
+    "preds_batches.arrows",
+  ]) {
+    it(`${file}: a range on worker threads gives the one-thread numbers`, async () => {
+      for (const rows of ["5:41", "0:3", "30:48", "7:8"]) {
+        const args = ["eval", `${ROOT}fixtures/formats/${file}`, "--rows", rows, "--json", ...OPTIONS];
+        const a = await runInProcess([...args, "--threads", "1"]);
+        for (const chunk of ["3", "1000"]) {
+          const b = await xent([...args, "--threads", "2", "--chunk-rows", chunk], {
+            env: { XENT_PARALLEL_MIN_BYTES: "1", XENT_DEBUG: "1" },
+          });
+          expect(b.stderr).toMatch(/reading the file/);
+          expect(numbers(JSON.parse(b.stdout))).toEqual(numbers(JSON.parse(a.stdout)));
+        }
+      }
+    });
+  }
+
   it("refuses what it cannot do", async () => {
     const cases: [string[], RegExp][] = [
       [["--rows", "400:500"], /has 360 rows/],

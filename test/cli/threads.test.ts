@@ -222,6 +222,13 @@ describe("worker threads reading one float32 column per class (polars' layout fo
       return { loss: doc.loss, metrics: doc.metrics, per_class: perClass, counts: doc.counts };
     };
     expect(numbersOf(run("2", [npy, npyLabels]).stdout)).toEqual(numbersOf(one.stdout));
+    // A range: each class column read from the range's first row.
+    for (const rows of ["1:2999", "999:1701", "2500:"]) {
+      const whole = run("1", [file], ["--rows", rows]);
+      const part = run("2", [file], ["--rows", rows, "--chunk-rows", "100"]);
+      expect(part.stderr).toMatch(/2 threads reading the file/);
+      expect(part.stdout).toBe(whole.stdout);
+    }
 
     const withNull = join(dir, "columns_null.arrow");
     writeFileSync(withNull, tableToIPC(table(1234), "file"));
