@@ -95,27 +95,6 @@ export type ReadAt = (into: Uint8Array, position: number) => void;
 const WINDOW = 1 << 20;
 
 /**
- * A compressed buffer of `bytes` bytes at `position` of a file, decoded into `into` as
- * decodeArrowBuffer does, but read a window at a time (compressedBufferAt, filled at once).
- */
-export function decodeArrowBufferAt(
-  read: ReadAt,
-  position: number,
-  bytes: number,
-  codec: ArrowCodec,
-  into: Uint8Array,
-  scratch: { buffer: Uint8Array },
-): void {
-  const reader = compressedBufferAt(read, position, bytes, codec, into.length, scratch);
-  try {
-    reader.fill(into);
-    reader.finish();
-  } finally {
-    reader.close();
-  }
-}
-
-/**
  * Scratch memory for reading compressed buffers, which several streams may share (a batch of one
  * LZ4 column per class: a stream per column): `owner` says whose window it holds.
  */

@@ -1,7 +1,31 @@
 import { readdirSync, readFileSync } from "node:fs";
 import { describe, expect, it } from "vitest";
 import { XentError } from "../../../../src/errors.js";
-import { decodeArrowBufferAt } from "../../../../src/readers/arrow/codecs/buffer.js";
+import {
+  type ArrowCodec,
+  compressedBufferAt,
+  type ReadAt,
+  type Scratch,
+} from "../../../../src/readers/arrow/codecs/buffer.js";
+
+/** A buffer read from the file a window at a time and decoded into `into` at once. */
+function decodeArrowBufferAt(
+  read: ReadAt,
+  position: number,
+  bytes: number,
+  codec: ArrowCodec,
+  into: Uint8Array,
+  scratch: Scratch,
+): void {
+  const reader = compressedBufferAt(read, position, bytes, codec, into.length, scratch);
+  try {
+    reader.fill(into);
+    reader.finish();
+  } finally {
+    reader.close();
+  }
+}
+
 import { ROOT } from "../../../helpers/run.js";
 
 const dir = `${ROOT}fixtures/formats/lz4/`;
