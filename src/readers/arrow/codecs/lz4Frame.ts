@@ -148,6 +148,9 @@ function* frameBlocks(src: FrameBytes, out: Output, streaming: boolean): Generat
 /** How far back an LZ4 match reaches: a stream keeps this much decoded output. */
 const HISTORY = 1 << 16;
 
+/** The largest block an LZ4 frame may hold (block maximum size 7). */
+const MAX_BLOCK = 4 << 20;
+
 /**
  * An LZ4 frame read a window at a time (`src`) and decoded a block at a time on demand, as
  * ZstdStream is: fill() the next bytes, finish() checks that the frame holds exactly those. A
@@ -155,7 +158,9 @@ const HISTORY = 1 << 16;
  * the decoded buffer.
  */
 export class Lz4Stream {
-  private readonly out = new Output(HISTORY * 2);
+  // A block decodes to at most 4 MiB (the frame format's largest block): a stream's output is
+  // held to the history and one such block, so a hostile block cannot expand 255× into memory.
+  private readonly out = new Output(HISTORY * 2, HISTORY + MAX_BLOCK);
   private readonly blocks: Generator<void, void, void>;
   /** out.bytes[taken, out.length): decoded, not handed out yet. */
   private taken = 0;

@@ -93,3 +93,24 @@ describe("Lz4Stream: a frame decoded a block at a time, handed out in pieces", (
     }).toThrow(/corrupt LZ4 data/);
   });
 });
+
+describe("Lz4Stream against hostile blocks", () => {
+  it("refuses a block that decodes past 4 MiB instead of holding it", () => {
+    // One compressed block: a literal, then a 1-byte-offset match of 5 MiB (255-runs of length).
+    const length = 5 << 20;
+    const runs = Math.ceil((length - 19) / 255);
+    const block = new Uint8Array(1 + 1 + 2 + runs + 1);
+    block[0] = 0x1f; // 1 literal, match length 15 + more
+    block[1] = 0x41; // the literal 'A'
+    block[2] = 1; // offset 1 (little endian)
+    block[3] = 0;
+    block.fill(255, 4, 4 + runs);
+    block[4 + runs] = 0;
+    const frame = new Uint8Array(7 + 4 + block.length + 4);
+    frame.set([0x04, 0x22, 0x4d, 0x18, 0x60, 0x70, 0x73]); // magic, FLG (v1, independent), BD (4 MiB), HC
+    new DataView(frame.buffer).setUint32(7, block.length, true);
+    frame.set(block, 11);
+    const stream = new Lz4Stream({ length: frame.length, at: (i, n) => frame.subarray(i, i + n) });
+    expect(() => stream.fill(new Uint8Array(1 << 20))).toThrow(/corrupt LZ4 data/);
+  });
+});
