@@ -183,7 +183,7 @@ export function compressedBufferAt(
           scratch.owner = undefined;
           return into;
         }, bytes - 8)
-      : new Lz4Stream(frameAt(read, position + 8, bytes - 8, scratch, window));
+      : new Lz4Stream(frameAt(read, position + 8, bytes - 8, scratch, window), size);
   // libzstd's complaints as what they are (the LZ4 decoder's errors already say "corrupt LZ4 data").
   const checked = (f: () => void) => {
     try {

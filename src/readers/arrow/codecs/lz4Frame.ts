@@ -19,10 +19,13 @@ export class Output {
   length = 0;
   /** Bytes decoded before `bytes[0]` and dropped (a stream keeps only what matches can reach). */
   dropped = 0;
+  /** What output past `limit` is, when not "more than the limit stated" (a stream's words). */
+  past: string | undefined;
   /** Output beyond this is corrupt data (a Parquet page states its decoded size). */
   constructor(
     capacity: number,
-    private readonly limit = Number.POSITIVE_INFINITY,
+    /** A stream moves it before each block (Lz4Stream). */
+    public limit = Number.POSITIVE_INFINITY,
     /** Decode into this memory (a kernel's): never grown, its length the limit. */
     into?: Uint8Array,
   ) {
@@ -31,7 +34,7 @@ export class Output {
   }
   reserve(extra: number): void {
     if (this.length + extra <= this.bytes.length) return;
-    if (this.length + extra > this.limit) corrupt(`more than the ${this.limit} bytes stated`);
+    if (this.length + extra > this.limit) corrupt(this.past ?? `more than the ${this.limit} bytes stated`);
     const grown = new Uint8Array(Math.max(this.length + extra, this.bytes.length * 2));
     grown.set(this.bytes.subarray(0, this.length));
     this.bytes = grown;
@@ -158,14 +161,16 @@ const MAX_BLOCK = 4 << 20;
  * the decoded buffer.
  */
 export class Lz4Stream {
-  // A block decodes to at most 4 MiB (the frame format's largest block): a stream's output is
-  // held to the history and one such block, so a hostile block cannot expand 255× into memory.
-  private readonly out = new Output(HISTORY * 2, HISTORY + MAX_BLOCK);
+  private readonly out = new Output(HISTORY * 2);
   private readonly blocks: Generator<void, void, void>;
   /** out.bytes[taken, out.length): decoded, not handed out yet. */
   private taken = 0;
 
-  constructor(src: FrameBytes) {
+  /** `total`: the bytes the frame must decode to (a buffer's stated length). */
+  constructor(
+    src: FrameBytes,
+    private readonly total = Number.POSITIVE_INFINITY,
+  ) {
     this.blocks = frameBlocks(src, this.out, true);
   }
 
@@ -179,6 +184,12 @@ export class Lz4Stream {
       out.dropped += drop;
       this.taken -= drop;
     }
+    // A block decodes to at most 4 MiB (the frame format's largest) and never past the bytes still
+    // due: a hostile block cannot expand 255× into memory (with a stream per class column, up to
+    // C of them at once).
+    const due = Math.max(0, this.total - out.dropped - out.length);
+    out.limit = out.length + Math.min(MAX_BLOCK, due);
+    out.past = due <= MAX_BLOCK ? `more than the ${this.total} bytes stated` : "a block of more than 4 MiB";
     return !this.blocks.next().done;
   }
 

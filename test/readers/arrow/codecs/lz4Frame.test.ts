@@ -111,6 +111,11 @@ describe("Lz4Stream against hostile blocks", () => {
     new DataView(frame.buffer).setUint32(7, block.length, true);
     frame.set(block, 11);
     const stream = new Lz4Stream({ length: frame.length, at: (i, n) => frame.subarray(i, i + n) });
-    expect(() => stream.fill(new Uint8Array(1 << 20))).toThrow(/corrupt LZ4 data/);
+    expect(() => stream.fill(new Uint8Array(1 << 20))).toThrow(
+      /corrupt LZ4 data: a block of more than 4 MiB/,
+    );
+    // Nor past what the buffer states: a stream per class column holds no more than its column.
+    const stated = new Lz4Stream({ length: frame.length, at: (i, n) => frame.subarray(i, i + n) }, 1000);
+    expect(() => stated.fill(new Uint8Array(1000))).toThrow(/more than the 1000 bytes stated/);
   });
 });
