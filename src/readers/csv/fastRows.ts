@@ -1,4 +1,4 @@
-import { closeSync, openSync, readSync } from "node:fs";
+import { closeSync, fstatSync, openSync, readSync } from "node:fs";
 import { parse as parseSync } from "csv-parse/sync";
 import { XentError } from "../../errors.js";
 import { describeIoError } from "../files.js";
@@ -312,6 +312,14 @@ export async function countFileRecords(path: string, delimiter: string, maxRecor
 }
 
 /** A file in PIECE-byte pieces, read synchronously (faster than a read stream's callbacks here). */
+const sizeOf = (fd: number): number => {
+  try {
+    return fstatSync(fd).size;
+  } catch {
+    return PIECE;
+  }
+};
+
 async function* filePieces(path: string, onRead?: (bytes: number) => void): AsyncGenerator<Uint8Array> {
   let fd: number;
   try {
@@ -322,12 +330,14 @@ async function* filePieces(path: string, onRead?: (bytes: number) => void): Asyn
   let total = 0;
   // One buffer for every piece: splitRows copies a piece before it asks for the next (a new 4 MiB
   // buffer per piece left ~25 MiB of garbage on the 97 MB bench file).
-  const piece = new Uint8Array(PIECE);
+  // A small file gets a small buffer: two 1 MiB buffers per pass (the header pass, the data
+  // pass, each file) were garbage a collection had to find at every start.
+  const piece = new Uint8Array(Math.max(1, Math.min(PIECE, sizeOf(fd) + 1)));
   try {
     for (;;) {
       // A turn for the event loop every few MiB (signals; see evaluate.ts).
       await new Promise<void>((resolve) => setImmediate(resolve));
-      const n = readSync(fd, piece, 0, PIECE, null);
+      const n = readSync(fd, piece, 0, piece.length, null);
       if (n === 0) return;
       total += n;
       onRead?.(total);
@@ -357,7 +367,8 @@ export async function* splitRows(
 ): AsyncGenerator<RowView, number> {
   const it = pieces[Symbol.asyncIterator]();
   const delim = delimiter.charCodeAt(0);
-  let buffer = new Uint8Array(READ);
+  // Grown to READ by the first pieces of a large input (doubling: a few small copies).
+  let buffer = new Uint8Array(1 << 16);
   let filled = 0;
   let eof = false;
   let line = 0;
