@@ -1,8 +1,7 @@
 import { XentError } from "../../../errors.js";
-import { releaseMemory } from "../../releaseMemory.js";
 import { decodeZstd } from "../../zstd.js";
 import { ZstdStream } from "../../zstdStream.js";
-import { decodeLz4Frame, decodeLz4FrameInto, type FrameBytes, Lz4Stream } from "./lz4Frame.js";
+import { decodeLz4Frame, type FrameBytes, Lz4Stream } from "./lz4Frame.js";
 
 export type ArrowCodec = "lz4" | "zstd";
 
@@ -43,48 +42,30 @@ function checkStored(available: number, needed: number): void {
   if (available < needed) throw corrupt(`a buffer of ${available} bytes where ${needed} are needed`);
 }
 
+/** A decoder's complaint (libzstd's plain Errors) as what it is; XentErrors (LZ4's) pass as they are. */
+function asCorrupt(e: unknown): XentError {
+  return e instanceof XentError ? e : corrupt(e instanceof Error ? e.message : String(e));
+}
+
 /**
  * One buffer of a compressed record batch as the file holds it: its 8-byte uncompressed length
- * (−1: stored as is), then an LZ4 frame or a zstd frame. Decoded into `into` when given (a
- * worker's kernel memory; the buffer must decode to exactly its length), else into a new array.
- * Every length is checked: a decoded buffer shorter than stated would read as fewer values.
+ * (−1: stored as is), then an LZ4 frame or a zstd frame, decoded into a new array. Every length is
+ * checked: a decoded buffer shorter than stated would read as fewer values.
  */
-export function decodeArrowBuffer(raw: Uint8Array, codec: ArrowCodec, into?: Uint8Array): Uint8Array {
+export function decodeArrowBuffer(raw: Uint8Array, codec: ArrowCodec): Uint8Array {
   const size = statedLength(raw);
   const body = raw.subarray(8);
-  if (size === -1) {
-    if (!into) return body;
-    checkStored(body.length, into.length);
-    into.set(body.subarray(0, into.length));
-    return into;
-  }
-  if (into) checkInto(size, into.length);
+  if (size === -1) return body;
   let decoded: Uint8Array;
-  let length: number;
-  if (codec === "lz4") {
-    if (into) {
-      length = decodeLz4FrameInto(body, into);
-      decoded = into;
-    } else {
-      decoded = decodeLz4Buffer(body, size);
-      length = decoded.length;
-    }
-  } else {
+  if (codec === "lz4") decoded = decodeLz4Buffer(body, size);
+  else {
     try {
       decoded = decodeZstd(body, size);
     } catch (e) {
-      throw corrupt(e instanceof Error ? e.message : String(e));
-    }
-    length = decoded.length;
-    if (into && length === size) {
-      into.set(decoded);
-      // zstddec hands out a fresh copy per buffer: dropped at once, or they pile up (544 MiB on
-      // the 800 MB bench file with two workers).
-      releaseMemory(decoded.length);
-      decoded = into;
+      throw asCorrupt(e);
     }
   }
-  checkDecoded(length, size);
+  checkDecoded(decoded.length, size);
   return decoded;
 }
 
@@ -184,12 +165,11 @@ export function compressedBufferAt(
           return into;
         }, bytes - 8)
       : new Lz4Stream(frameAt(read, position + 8, bytes - 8, scratch, window), size);
-  // libzstd's complaints as what they are (the LZ4 decoder's errors already say "corrupt LZ4 data").
   const checked = (f: () => void) => {
     try {
       f();
     } catch (e) {
-      throw e instanceof XentError ? e : corrupt(e instanceof Error ? e.message : String(e));
+      throw asCorrupt(e);
     }
   };
   return {

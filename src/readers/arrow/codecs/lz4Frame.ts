@@ -21,16 +21,13 @@ export class Output {
   dropped = 0;
   /** What output past `limit` is, when not "more than the limit stated" (a stream's words). */
   past: string | undefined;
-  /** Output beyond this is corrupt data (a Parquet page states its decoded size). */
+  /** Output beyond `limit` is corrupt data (a Parquet page states its decoded size). */
   constructor(
     capacity: number,
     /** A stream moves it before each block (Lz4Stream). */
     public limit = Number.POSITIVE_INFINITY,
-    /** Decode into this memory (a kernel's): never grown, its length the limit. */
-    into?: Uint8Array,
   ) {
-    this.bytes = into ?? new Uint8Array(Math.max(64, capacity));
-    if (into) this.limit = into.length;
+    this.bytes = new Uint8Array(Math.max(64, capacity));
   }
   reserve(extra: number): void {
     if (this.length + extra <= this.bytes.length) return;
@@ -52,16 +49,6 @@ export function decodeLz4Frame(src: Uint8Array, sizeHint = 0): Uint8Array {
   const out = new Output(sizeHint);
   decodeFrames(inMemory(src), out);
   return out.bytes.subarray(0, out.length);
-}
-
-/**
- * Decodes LZ4 frames into `into` (worker threads decode straight into their kernel's memory, no
- * fresh buffer per batch); returns the bytes written. More than `into` holds is corrupt data.
- */
-export function decodeLz4FrameInto(src: Uint8Array | FrameBytes, into: Uint8Array): number {
-  const out = new Output(0, into.length, into);
-  decodeFrames(src instanceof Uint8Array ? inMemory(src) : src, out);
-  return out.length;
 }
 
 /**
