@@ -13,6 +13,7 @@ import {
   type BufferReader,
   compressedBufferAt,
   decodeArrowBuffer,
+  type ReadAt,
   take,
 } from "../readers/arrow/codecs/buffer.js";
 import { bfloat16ToFloat32, float16ToFloat32 } from "../readers/float16.js";
@@ -38,6 +39,9 @@ const COLUMN_WINDOW = (1 << 16) + 64;
 
 /** Class columns laid out into rows this many at a time (an Arrow file of one column per class). */
 const COLUMN_GROUP = 16;
+
+const float64 = (values: Float64Array | Float32Array): Float64Array =>
+  values instanceof Float64Array ? values : Float64Array.from(values);
 
 /**
  * A worker thread's share of an NPY evaluation: it reads its chunks of the file straight into the
@@ -80,85 +84,82 @@ function run(job: FileJob): void {
     (halfKind === "bf16" ? bfloat16ToFloat32 : float16ToFloat32)(halves, scores as Float32Array);
     return scores;
   };
-  /** Class columns read COLUMN_GROUP at a time: the rows are then written out in runs, not one value per row and column. */
+  const readScoresAt: ReadAt = (into, at) => readFully(scoresFd, into, at);
   let columnScratch = new ArrayBuffer(0);
-  const readColumns = (rows: number, columnsAt: readonly number[]): Float32Array | Float64Array => {
-    const scores = kernel.reserve(rows, C, f32);
-    const bytes = rows * size;
+  /**
+   * The next `n` rows of the C class columns into the kernel's memory: `column(j, into)` fills
+   * column j's next n values, COLUMN_GROUP columns at a time, whose rows are then written out in
+   * runs (not one value per row and column, at stride C).
+   */
+  const gatherColumns = (
+    n: number,
+    column: (j: number, into: Uint8Array) => void,
+  ): Float32Array | Float64Array => {
+    const scores = kernel.reserve(n, C, f32);
+    const bytes = n * size;
     if (columnScratch.byteLength < COLUMN_GROUP * bytes)
       columnScratch = new ArrayBuffer(COLUMN_GROUP * bytes);
     const raw = new Uint8Array(columnScratch);
     const values = f32 ? new Float32Array(columnScratch) : new Float64Array(columnScratch);
     for (let j0 = 0; j0 < C; j0 += COLUMN_GROUP) {
       const g = Math.min(COLUMN_GROUP, C - j0);
-      for (let k = 0; k < g; k++)
-        readFully(scoresFd, raw.subarray(k * bytes, (k + 1) * bytes), columnsAt[j0 + k]!);
-      for (let i = 0; i < rows; i++) {
+      for (let k = 0; k < g; k++) column(j0 + k, raw.subarray(k * bytes, (k + 1) * bytes));
+      for (let i = 0; i < n; i++) {
         const o = i * C + j0;
-        for (let k = 0; k < g; k++) scores[o + k] = values[k * rows + i]!;
+        for (let k = 0; k < g; k++) scores[o + k] = values[k * n + i]!;
       }
     }
     return scores;
   };
   const shared: WorkerRun = { job, kernel, checkTarget, look, stats };
-  /**
-   * Rows [r, r + n) of a compressed batch, decoded into `scores`: those `--rows` keeps evaluated
-   * (all of them without a range). `values`: the batch's targets.
-   */
-  const evaluateKept = (
-    segment: Segment,
-    results: RowResults,
-    r: number,
-    n: number,
-    scores: Float32Array | Float64Array,
-    values: Float64Array,
-  ): RowResults => {
-    const keep = segment.keep ?? { from: 0, to: segment.rows };
-    const a = Math.max(r, keep.from);
-    const b = Math.min(r + n, keep.to);
-    if (a >= b) return results;
-    const kept = a === r && b === r + n ? scores : scores.subarray((a - r) * C, (b - r) * C);
-    return evaluateRun(shared, results, segment.start + a, b - a, kept, values.subarray(a, b));
+  /** A compressed batch's buffers as the file holds them (reused: the largest so far). */
+  const scratch = { buffer: new Uint8Array(0) };
+  /** A compressed batch's targets, decoded whole (8 bytes a row at most), or a targets file's. */
+  const compressedTargets = ({ rows, targetsAt, targetsBytes, codec }: Segment): Float64Array => {
+    let raw: Uint8Array;
+    if (targetsBytes === undefined) {
+      // A targets file beside a compressed Arrow file: its labels as stored.
+      raw = new Uint8Array(rows * tsize);
+      readFully(targetsFd, raw, targetsAt);
+    } else {
+      const stored = take(scratch, targetsBytes);
+      readFully(scoresFd, stored, targetsAt);
+      raw = decodeArrowBuffer(stored, codec!).slice();
+      if (raw.length < rows * tsize)
+        throw new XentError(
+          "format",
+          `corrupt Arrow data: a targets buffer of ${raw.length} bytes where ${rows * tsize} are needed`,
+        );
+    }
+    return float64(decode(raw.subarray(0, rows * tsize), job.targets.dtype));
   };
   /**
-   * A compressed batch of one column per class: a stream per column, each read a small window at
-   * a time into one shared scratch buffer; slices of rows are laid out from the columns' next
-   * values and evaluated as they come.
+   * A compressed batch, evaluated as it is decoded: `open` its buffers' readers, `slice(n)` lays
+   * the next n rows' scores into the kernel's memory; min(--chunk-rows, 2 MiB of scores) rows at a
+   * time, and of those only the rows `--rows` keeps (all, without a range). Readers read to the
+   * batch's end are finished (their frames must end there too).
    */
-  const evaluateColumnStreams = (segment: Segment, values: Float64Array, results: RowResults): RowResults => {
-    const { rows, codec, columnsAt, columnsBytes } = segment;
-    const read = (into: Uint8Array, at: number) => readFully(scoresFd, into, at);
+  const evaluateDecoded = (
+    segment: Segment,
+    results: RowResults,
+    open: (readers: BufferReader[]) => void,
+    slice: (readers: BufferReader[], n: number) => Float32Array | Float64Array,
+  ): RowResults => {
+    const { start, rows } = segment;
+    const values = compressedTargets(segment);
+    const keep = segment.keep ?? { from: 0, to: rows };
+    const step = Math.max(1, Math.min(job.sliceRows, Math.floor(SLICE_BYTES / (C * size))));
     const readers: BufferReader[] = [];
     try {
-      for (let j = 0; j < C; j++)
-        readers.push(
-          compressedBufferAt(
-            read,
-            columnsAt![j]!,
-            columnsBytes![j]!,
-            codec!,
-            rows * size,
-            scratch,
-            COLUMN_WINDOW,
-          ),
-        );
-      const step = Math.max(1, Math.min(job.sliceRows, Math.floor(SLICE_BYTES / (C * size))));
-      const group = new ArrayBuffer(COLUMN_GROUP * step * size);
-      const raw = new Uint8Array(group);
-      const typed = f32 ? new Float32Array(group) : new Float64Array(group);
-      const keep = segment.keep ?? { from: 0, to: rows };
+      open(readers);
       for (let r = 0; r < keep.to; r += step) {
         const n = Math.min(step, rows - r);
-        const scores = kernel.reserve(n, C, f32);
-        for (let j0 = 0; j0 < C; j0 += COLUMN_GROUP) {
-          const g = Math.min(COLUMN_GROUP, C - j0);
-          for (let k = 0; k < g; k++) readers[j0 + k]!.fill(raw.subarray(k * n * size, (k + 1) * n * size));
-          for (let i = 0; i < n; i++) {
-            const o = i * C + j0;
-            for (let k = 0; k < g; k++) scores[o + k] = typed[k * n + i]!;
-          }
-        }
-        results = evaluateKept(segment, results, r, n, scores, values);
+        const scores = slice(readers, n);
+        const a = Math.max(r, keep.from);
+        const b = Math.min(r + n, keep.to);
+        if (a >= b) continue;
+        const kept = a === r && b === r + n ? scores : scores.subarray((a - r) * C, (b - r) * C);
+        results = evaluateRun(shared, results, start + a, b - a, kept, values.subarray(a, b));
       }
       if (keep.to === rows) for (const reader of readers) reader.finish();
       return results;
@@ -166,74 +167,69 @@ function run(job: FileJob): void {
       for (const reader of readers) reader.close();
     }
   };
-  /** A compressed batch's buffers as the file holds them (reused: the largest so far). */
-  const scratch = { buffer: new Uint8Array(0) };
-  const readCompressed = (at: number, bytes: number) => {
-    const raw = take(scratch, bytes);
-    readFully(scoresFd, raw, at);
-    return raw;
-  };
-  /** A compressed batch's targets, decoded whole (8 bytes a row at most), or a targets file's. */
-  const compressedTargets = ({ rows, targetsAt, targetsBytes, codec }: Segment): Float64Array => {
-    if (targetsBytes === undefined) {
-      // A targets file beside a compressed Arrow file: its labels as stored.
-      const raw = new Uint8Array(rows * tsize);
-      readFully(targetsFd, raw, targetsAt);
-      const decoded = decode(raw, job.targets.dtype);
-      return decoded instanceof Float64Array ? decoded : Float64Array.from(decoded);
-    }
-    const raw = decodeArrowBuffer(readCompressed(targetsAt, targetsBytes), codec!).slice();
-    if (raw.length < rows * tsize)
-      throw new XentError(
-        "format",
-        `corrupt Arrow data: a targets buffer of ${raw.length} bytes where ${rows * tsize} are needed`,
-      );
-    const decoded = decode(raw.subarray(0, rows * tsize), job.targets.dtype);
-    return decoded instanceof Float64Array ? decoded : Float64Array.from(decoded);
-  };
   try {
     for (let k = job.worker; k < job.segments.length; k += job.workers) {
       const segment = job.segments[k]!;
       const { start, rows, scoresAt, targetsAt, codec } = segment;
-      if (codec && segment.columnsAt) {
-        results = evaluateColumnStreams(segment, compressedTargets(segment), results);
+      const { columnsAt, columnsBytes } = segment;
+      if (codec && columnsAt) {
+        // One column per class (LZ4): a stream per column, read small windows at a time into
+        // the one scratch buffer.
+        results = evaluateDecoded(
+          segment,
+          results,
+          (readers) => {
+            for (let j = 0; j < C; j++)
+              readers.push(
+                compressedBufferAt(
+                  readScoresAt,
+                  columnsAt[j]!,
+                  columnsBytes![j]!,
+                  codec,
+                  rows * size,
+                  scratch,
+                  COLUMN_WINDOW,
+                ),
+              );
+          },
+          (readers, n) => gatherColumns(n, (j, into) => readers[j]!.fill(into)),
+        );
         continue;
       }
       if (codec) {
-        // Rows evaluated as they are decoded: a slice of the batch in memory, not the batch.
-        const values = compressedTargets(segment);
-        const scoresReader = compressedBufferAt(
-          (into, at) => readFully(scoresFd, into, at),
-          scoresAt,
-          segment.scoresBytes!,
-          codec,
-          rows * C * size,
-          scratch,
-        );
-        try {
-          const step = Math.max(1, Math.min(job.sliceRows, Math.floor(SLICE_BYTES / (C * size))));
-          const keep = segment.keep ?? { from: 0, to: rows };
-          for (let r = 0; r < keep.to; r += step) {
-            const n = Math.min(step, rows - r);
+        results = evaluateDecoded(
+          segment,
+          results,
+          (readers) => {
+            readers.push(
+              compressedBufferAt(
+                readScoresAt,
+                scoresAt,
+                segment.scoresBytes!,
+                codec,
+                rows * C * size,
+                scratch,
+              ),
+            );
+          },
+          (readers, n) => {
             const scores = kernel.reserve(n, C, f32);
-            scoresReader.fill(new Uint8Array(scores.buffer, scores.byteOffset, n * C * size));
-            results = evaluateKept(segment, results, r, n, scores, values);
-          }
-          // A batch read to its end: its frame must end there too.
-          if (keep.to === rows) scoresReader.finish();
-        } finally {
-          scoresReader.close();
-        }
+            readers[0]!.fill(new Uint8Array(scores.buffer, scores.byteOffset, n * C * size));
+            return scores;
+          },
+        );
         continue;
       }
-      const scores = segment.columnsAt ? readColumns(rows, segment.columnsAt) : readScores(rows, scoresAt);
+      const scores = columnsAt
+        ? gatherColumns(rows, (j, into) => readScoresAt(into, columnsAt[j]!))
+        : readScores(rows, scoresAt);
       // --shift-labels: one label more (the next segment's first), each checked as stored.
       const shift = job.shift;
       const labels = shift ? Math.min(rows + 1, shift.rows - start) : rows;
       const raw = new Uint8Array(labels * tsize);
       readFully(targetsFd, raw, targetsAt);
       const decoded = decode(raw, job.targets.dtype);
-      let values = decoded instanceof Float64Array ? decoded : Float64Array.from(decoded);
+      let values = float64(decoded);
       if (shift) {
         for (let r = 0; r < labels; r++) checkTarget(values[r]!, start + r);
         // `values` holds the rows' labels and, unless the file ends there, the next one.
