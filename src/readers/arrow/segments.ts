@@ -54,17 +54,25 @@ function layout(type: DataType): { nodes: number; buffers: number } | null {
   return null; // views (variadic buffers), unions, maps: not worth the direct path
 }
 
-/** Where a field's nodes and buffers start in every record batch of this schema. */
-function positions(fields: Field[], upTo: number): { node: number; buffer: number } | null {
+/**
+ * Where each field's nodes and buffers start in every record batch of this schema (null past a
+ * field of a layout not followed here).
+ */
+function positions(fields: Field[]): ({ node: number; buffer: number } | null)[] {
+  const out: ({ node: number; buffer: number } | null)[] = [];
   let node = 0;
   let buffer = 0;
-  for (let i = 0; i < upTo; i++) {
-    const l = layout(fields[i]!.type);
-    if (!l) return null;
-    node += l.nodes;
-    buffer += l.buffers;
+  let known = true;
+  for (const field of fields) {
+    out.push(known ? { node, buffer } : null);
+    const l = layout(field.type);
+    if (!l) known = false;
+    else {
+      node += l.nodes;
+      buffer += l.buffers;
+    }
   }
-  return { node, buffer };
+  return out;
 }
 
 function dtypeOf(type: DataType): NpyDtype | null {
@@ -125,12 +133,13 @@ export async function peekFirstBatch(
     if (header.compression && codec === null) return null;
     if (codec === "zstd") await prepareZstd();
     const listLengths = new Map<number, number>();
+    const places = positions(fields);
     for (let column = 0; column < fields.length; column++) {
       const type = fields[column]!.type;
       if (!DataType.isList(type) && !DataType.isLargeList(type)) continue;
       // A list of lists: its class count is an inner list's length, which the first batch tells.
       if (isListType(type.children[0]!.type)) return null;
-      const at = positions(fields, column);
+      const at = places[column];
       if (!at) return null;
       if (header.length === 0) {
         listLengths.set(column, 0);
@@ -200,30 +209,13 @@ export interface ExternalTargets {
   at: number;
 }
 
-/** Every field's first node and buffer in a record batch (null past a field of another layout). */
-function allPositions(fields: Field[]): ({ node: number; buffer: number } | null)[] {
-  const out: ({ node: number; buffer: number } | null)[] = [];
-  let node = 0;
-  let buffer = 0;
-  let known = true;
-  for (const field of fields) {
-    out.push(known ? { node, buffer } : null);
-    const l = layout(field.type);
-    if (!l) known = false;
-    else {
-      node += l.nodes;
-      buffer += l.buffers;
-    }
-  }
-  return out;
-}
-
 /**
  * For an Arrow file whose scores are a list column of float32/64 (or one such column per class,
- * uncompressed) with no nulls and whose targets are an integer (or float) column with no nulls:
- * where each batch's scores and targets lie, so that worker threads can read them straight into
- * their kernels as they do an NPY's. Null when any batch does not fit (nulls, ragged lists,
- * compressed class columns): the general path then reads the file, and names whatever is wrong.
+ * uncompressed or LZ4) with no nulls and whose targets are an integer (or float) column with no
+ * nulls, or an NPY beside it: where each batch's scores and targets lie, so that worker threads
+ * can read them straight into their kernels as they do an NPY's. Null when any batch does not fit
+ * (nulls, ragged lists, zstd class columns): the general path then reads the file, and names
+ * whatever is wrong.
  */
 export async function arrowDirectPlan(
   path: string,
@@ -235,12 +227,13 @@ export async function arrowDirectPlan(
   C: number,
   chunkRows: number,
 ): Promise<DirectPlan | null> {
-  const at = allPositions(fields);
+  const at = positions(fields);
+  // The targets: the file's own column (t: where its node and buffers are), or an NPY beside it.
   const own = typeof target === "number";
-  const t = own ? at[target] : { node: -1, buffer: -1 };
-  const targets = own ? dtypeOf(fields[target]!.type) : target.dtype;
-  if (!targets || !t || C === 0) return null;
   const external = own ? null : target;
+  const t = own ? (at[target] ?? null) : null;
+  const targets = own ? dtypeOf(fields[target]!.type) : target.dtype;
+  if (!targets || (!external && !t) || C === 0) return null;
   if ("columns" in where) {
     const first = fields[where.columns[0]!];
     const scores = first ? dtypeOf(first.type) : null;
@@ -252,7 +245,7 @@ export async function arrowDirectPlan(
       if (!place || !dtype || dtype.kind !== "f" || dtype.size !== scores.size) return null;
       places.push(place);
     }
-    return columnsPlan(path, handle, blocks, places, own ? t : null, target, scores, targets, chunkRows);
+    return columnsPlan(path, handle, blocks, places, t, external, scores, targets, chunkRows);
   }
   const list = where.list;
   const listType = fields[list]!.type;
@@ -270,10 +263,10 @@ export async function arrowDirectPlan(
     const nodes = header.nodes;
     const buffers = header.buffers;
     if (nodes[l.node]!.nullCount > 0 || nodes[l.node + 1]!.nullCount > 0) return null;
-    if (!external && nodes[t.node]!.nullCount > 0) return null;
+    if (t && nodes[t.node]!.nullCount > 0) return null;
     const body = block.offset + block.metaDataLength;
     const values = buffers[l.buffer + (fixed ? 2 : 3)]!;
-    const place = targetPlace(external, targets, buffers[t.buffer + 1], body, start);
+    const place = targetPlace(external, targets, t ? buffers[t.buffer + 1] : undefined, body, start);
     if (header.compression) {
       // A compressed batch is one segment: its buffers are decoded whole, in the worker.
       const codec = codecOf(header.compression.type);
@@ -345,7 +338,7 @@ async function columnsPlan(
   blocks: readonly Block[],
   places: readonly { node: number; buffer: number }[],
   t: { node: number; buffer: number } | null,
-  target: number | ExternalTargets,
+  external: ExternalTargets | null,
   scores: NpyDtype,
   targets: NpyDtype,
   chunkRows: number,
@@ -359,7 +352,6 @@ async function columnsPlan(
     const { nodes, buffers } = header;
     if (t && nodes[t.node]!.nullCount > 0) return null;
     const body = block.offset + block.metaDataLength;
-    const external = typeof target === "number" ? null : target;
     const place = targetPlace(external, targets, t ? buffers[t.buffer + 1] : undefined, body, start);
     if (header.compression) {
       // LZ4 class columns: one segment a batch, a stream per column (a block of 64 KiB–4 MiB and
@@ -398,11 +390,5 @@ async function columnsPlan(
     }
     start += rows;
   }
-  return {
-    segments,
-    scores,
-    targets,
-    scoresPath: path,
-    targetsPath: typeof target === "number" ? path : target.path,
-  };
+  return { segments, scores, targets, scoresPath: path, targetsPath: external?.path ?? path };
 }
