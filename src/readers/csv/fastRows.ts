@@ -3,7 +3,7 @@ import { parse as parseSync } from "csv-parse/sync";
 import { XentError } from "../../errors.js";
 import { describeIoError } from "../files.js";
 import { parseNumber } from "../parseNumber.js";
-import { csvError } from "./records.js";
+import { csvError, recordTooLong } from "./records.js";
 
 /** One record of a delimited file, as the CSV readers use it: numbers and text by column. */
 export interface RowView {
@@ -55,60 +55,6 @@ const RETURN = 13;
 const QUOTE = 34;
 const SPACE = 32;
 
-/**
- * A number straight from ASCII bytes: Clinger's fast path (at most 15 significant digits and a
- * power of ten up to 22, exactly representable, so one correctly rounded operation), which covers
- * what numpy, pandas and printf write; anything else goes through parseNumber on the text, so
- * the result is always Number()'s, bit for bit.
- */
-export function parseAsciiNumber(b: Uint8Array, start: number, end: number): number | undefined {
-  let i = start;
-  while (i < end && b[i] === SPACE) i++;
-  let e = end;
-  while (e > i && b[e - 1] === SPACE) e--;
-  let negative = false;
-  if (i < e && (b[i] === 45 || b[i] === 43)) negative = b[i++] === 45;
-  let mantissa = 0;
-  let digits = 0;
-  let exponent = 0;
-  let seen = false;
-  let c = b[i];
-  while (i < e && c! >= 48 && c! <= 57) {
-    seen = true;
-    if (digits > 0 || c !== 48) {
-      mantissa = mantissa * 10 + (c! - 48);
-      digits++;
-    }
-    c = b[++i];
-  }
-  if (i < e && c === 46) {
-    c = b[++i];
-    while (i < e && c! >= 48 && c! <= 57) {
-      seen = true;
-      if (digits > 0 || c !== 48) {
-        mantissa = mantissa * 10 + (c! - 48);
-        digits++;
-      }
-      exponent--;
-      c = b[++i];
-    }
-  }
-  if (seen && i < e && (c === 101 || c === 69)) {
-    let j = i + 1;
-    let expNegative = false;
-    if (j < e && (b[j] === 45 || b[j] === 43)) expNegative = b[j++] === 45;
-    let value = 0;
-    const first = j;
-    while (j < e && b[j]! >= 48 && b[j]! <= 57 && value < 10000) value = value * 10 + (b[j++]! - 48);
-    if (j === first) return slow(b, start, end);
-    exponent += expNegative ? -value : value;
-    i = j;
-  }
-  if (!seen || i !== e || digits > 15 || exponent > 22 || exponent < -22) return slow(b, start, end);
-  const magnitude = exponent >= 0 ? mantissa * POW10[exponent]! : mantissa / POW10[-exponent]!;
-  return negative ? -magnitude : magnitude;
-}
-
 function slow(b: Uint8Array, start: number, end: number): number | undefined {
   return parseNumber(Buffer.from(b.buffer, b.byteOffset + start, end - start).toString("latin1"));
 }
@@ -118,11 +64,10 @@ const HAS_QUOTE = -2;
 
 /**
  * A line split at its delimiters, over the reader's buffer (valid until the next line is read).
- * The split parses each field's number on the way (Clinger's fast path, as parseAsciiNumber):
- * scanning a line once instead of twice took the 97 MB bench CSV from 1.79 s to 1.21 s (fastest of 7
- * runs each, back to back). A field the
- * fast path does not take is parsed by parseAsciiNumber when asked for, so number() is always
- * parseAsciiNumber's result.
+ * The split parses each field's number on the way (Clinger's fast path: see parseAsciiNumber):
+ * scanning a line once instead of twice took the 97 MB bench CSV from 1.79 s to 1.21 s (fastest
+ * of 7 runs each, back to back). A field the fast path does not take is parsed from its text by
+ * parseNumber when asked for, so number() is always Number()'s result.
  */
 class ByteRow implements RowView {
   line = 0;
@@ -131,12 +76,12 @@ class ByteRow implements RowView {
   starts = new Int32Array(64);
   ends = new Int32Array(64);
   values = new Float64Array(64);
-  /** 1 where `values` holds the field's number, 0 where parseAsciiNumber must decide. */
+  /** 1 where `values` holds the field's number, 0 where parseNumber must decide (slow()). */
   parsed = new Uint8Array(64);
 
   number(column: number): number | undefined {
     if (this.parsed[column] === 1) return this.values[column];
-    return parseAsciiNumber(this.bytes, this.starts[column]!, this.ends[column]!);
+    return slow(this.bytes, this.starts[column]!, this.ends[column]!);
   }
   text(column: number): string {
     const s = this.starts[column]!;
@@ -165,7 +110,7 @@ class ByteRow implements RowView {
       const c = columns[j]!;
       if (parsed[c] === 1) out[at + j] = values[c]!;
       else {
-        const v = parseAsciiNumber(this.bytes, this.starts[c]!, this.ends[c]!);
+        const v = slow(this.bytes, this.starts[c]!, this.ends[c]!);
         if (v === undefined) return j;
         out[at + j] = v;
       }
@@ -280,6 +225,23 @@ class ByteRow implements RowView {
   }
 }
 
+/** A field split alone (no byte is this delimiter): parseAsciiNumber's fast path is the split's. */
+const single = new ByteRow();
+const NO_DELIMITER = 256;
+
+/**
+ * A number straight from ASCII bytes: Clinger's fast path (at most 15 significant digits and a
+ * power of ten up to 22, exactly representable, so one correctly rounded operation), which covers
+ * what numpy, pandas and printf write — ByteRow.split's, which parses a line's fields as it splits
+ * them; anything else goes through parseNumber on the text, so the result is always Number()'s,
+ * bit for bit.
+ */
+export function parseAsciiNumber(b: Uint8Array, start: number, end: number): number | undefined {
+  if (single.split(b, start, end, NO_DELIMITER) === LINE_GOES_ON && single.parsed[0] === 1)
+    return single.values[0];
+  return slow(b, start, end);
+}
+
 const READ = 1 << 22;
 /** A file is read in pieces a quarter of the core's buffer, so a piece and a line's rest fit without growing it. */
 const PIECE = READ >> 2;
@@ -311,7 +273,6 @@ export async function countFileRecords(path: string, delimiter: string, maxRecor
   }
 }
 
-/** A file in PIECE-byte pieces, read synchronously (faster than a read stream's callbacks here). */
 const sizeOf = (fd: number): number => {
   try {
     return fstatSync(fd).size;
@@ -320,6 +281,7 @@ const sizeOf = (fd: number): number => {
   }
 };
 
+/** A file in PIECE-byte pieces, read synchronously (faster than a read stream's callbacks here). */
 async function* filePieces(path: string, onRead?: (bytes: number) => void): AsyncGenerator<Uint8Array> {
   let fd: number;
   try {
@@ -386,14 +348,7 @@ export async function* splitRows(
           const piece = next.value;
           if (filled + piece.length > buffer.length) {
             // A buffer past twice the record limit with no line end in it: refuse, do not grow.
-            if (filled > maxRecord * 2)
-              throw new XentError(
-                "format",
-                `a record longer than ${maxRecord} bytes (is this really a CSV file?)`,
-                {
-                  line: line + 1,
-                },
-              );
+            if (filled > maxRecord * 2) throw recordTooLong(maxRecord, { line: line + 1 });
             let size = buffer.length;
             while (size < filled + piece.length) size *= 2;
             const bigger = new Uint8Array(size);
@@ -428,12 +383,7 @@ export async function* splitRows(
           if (nl >= 0 && quoteAt > nl && (crAt > nl || crAt === nl - 1)) {
             const end = crAt === nl - 1 ? nl - 1 : nl;
             line++;
-            if (end - pos > maxRecord)
-              throw new XentError(
-                "format",
-                `a record longer than ${maxRecord} bytes (is this really a CSV file?)`,
-                { file: name, line },
-              );
+            if (end - pos > maxRecord) throw recordTooLong(maxRecord, { file: name, line });
             if (end > pos) passed++;
             pos = nl + 1;
             continue;
@@ -465,16 +415,7 @@ export async function* splitRows(
         line++;
         pos = next;
         if (end === start) continue;
-        if (!header && end - start > maxRecord) {
-          throw new XentError(
-            "format",
-            `a record longer than ${maxRecord} bytes (is this really a CSV file?)`,
-            {
-              file: name,
-              line,
-            },
-          );
-        }
+        if (!header && end - start > maxRecord) throw recordTooLong(maxRecord, { file: name, line });
         if (header) {
           skipped++;
           continue;

@@ -1,6 +1,6 @@
 import { Readable } from "node:stream";
 import { CsvError, parse } from "csv-parse";
-import { XentError } from "../../errors.js";
+import { type ErrorContext, XentError } from "../../errors.js";
 import type { ByteSource } from "../byteSource.js";
 import { describeIoError } from "../files.js";
 
@@ -42,6 +42,10 @@ export async function* csvRecords(source: ByteSource, delimiter: string): AsyncG
   }
 }
 
+/** A record past the limit: most likely not CSV at all (a binary file, one without line ends). */
+export const recordTooLong = (max: number, where: ErrorContext): XentError =>
+  new XentError("format", `a record longer than ${max} bytes (is this really a CSV file?)`, where);
+
 export function csvError(e: unknown): XentError {
   if (e instanceof XentError) return e;
   if (e instanceof CsvError) {
@@ -51,13 +55,7 @@ export function csvError(e: unknown): XentError {
       const expected = /expect (\d+)/.exec(e.message)?.[1];
       return new XentError("format", `ragged row: expected ${expected} fields, got ${got}`, { line });
     }
-    if (e.code === "CSV_MAX_RECORD_SIZE") {
-      return new XentError(
-        "format",
-        `a record longer than ${MAX_RECORD} bytes (is this really a CSV file?)`,
-        { line },
-      );
-    }
+    if (e.code === "CSV_MAX_RECORD_SIZE") return recordTooLong(MAX_RECORD, { line });
     // csv-parse's message already says what it saw; its line number goes into the context.
     return new XentError("format", e.message.replace(/ at line \d+/, "").replace(/^Invalid /, "invalid "), {
       line,
