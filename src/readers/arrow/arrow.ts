@@ -22,6 +22,7 @@ import {
 } from "../columns.js";
 import type { ColumnOptions } from "../csv/table.js";
 import { describeIoError } from "../files.js";
+import { rowOrderedTargets } from "../npy/segments.js";
 import { releaseMemory } from "../releaseMemory.js";
 import type {
   InputInfo,
@@ -447,14 +448,9 @@ export async function arrowPredictions(
             if (id !== undefined || group !== undefined) return null;
             let beside: ExternalTargets | null = null;
             if (targets !== null) {
-              const t = targets.positional;
-              if (targetKind !== null || !t || targets.kind !== "index") return null;
-              const rows = t.header.shape.reduce((a, b) => a * b, 1);
-              if (
-                rows !== input.rows ||
-                (t.header.fortranOrder && t.header.shape.filter((d) => d > 1).length > 1)
-              )
-                return null;
+              const t = rowOrderedTargets(targets);
+              if (targetKind !== null || !t) return null;
+              if (t.header.shape.reduce((a, b) => a * b, 1) !== input.rows) return null;
               beside = { path: t.path, dtype: t.header.dtype, at: t.header.dataOffset };
             } else if (targetKind !== "index") return null;
             const handle = await open(input.path!, "r");
