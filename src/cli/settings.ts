@@ -1,6 +1,7 @@
+import { tmpdir } from "node:os";
 import { PROGRESS_DELAY_MS } from "../output/progress.js";
 import { colourLevel } from "../output/style.js";
-import { PARALLEL_MIN_BYTES } from "../parallel/plan.js";
+import { PARALLEL_MIN_BYTES, SPILL_MIN_BYTES } from "../parallel/plan.js";
 import type { CsvParser } from "../readers/csv/table.js";
 
 /**
@@ -12,6 +13,10 @@ export interface Settings {
   debug: boolean;
   /** XENT_PARALLEL_MIN_BYTES: inputs below this stay on one thread (tests lower it). */
   parallelMinBytes: number;
+  /** TMPDIR (os.tmpdir()): where large compressed batches of class columns are decoded first. */
+  tempDir: string;
+  /** XENT_SPILL_MIN_BYTES: batches whose decoded scores are larger go there (tests lower it). */
+  spillMinBytes: number;
   /** XENT_PROGRESS_DELAY_MS: how long a run goes before the bar shows (the terminal test sets 0). */
   progressDelayMs: number;
   /** XENT_CSV_PARSER=csv-parse: read CSV data with csv-parse alone (tests compare the paths). */
@@ -28,6 +33,8 @@ export function readSettings(env: NodeJS.ProcessEnv, stdoutIsTTY: boolean): Sett
   return {
     debug: Boolean(env.XENT_DEBUG),
     parallelMinBytes: number(env.XENT_PARALLEL_MIN_BYTES, PARALLEL_MIN_BYTES),
+    tempDir: tmpdir(),
+    spillMinBytes: number(env.XENT_SPILL_MIN_BYTES, SPILL_MIN_BYTES),
     progressDelayMs: number(env.XENT_PROGRESS_DELAY_MS, PROGRESS_DELAY_MS),
     csvParser: env.XENT_CSV_PARSER === "csv-parse" ? "csv-parse" : "fast",
     colour: colourLevel(env, stdoutIsTTY),

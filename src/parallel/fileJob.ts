@@ -31,6 +31,8 @@ export interface FileJob extends JobBase {
   segments: Segment[];
   /** Rows evaluated at a time from a segment decoded as a stream (`--chunk-rows`). */
   sliceRows: number;
+  /** The temporary file that segments marked `spilled` are read from (its descriptor: it has no name). */
+  spillFd?: number | undefined;
   /** `--shift-labels` on a (B, T, V) layout: the workers read each row's label at t + 1 themselves. */
   shift?: LabelShift | undefined;
 }

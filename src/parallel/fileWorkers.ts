@@ -1,9 +1,11 @@
+import { closeSync } from "node:fs";
 import { Worker } from "node:worker_threads";
 import type { ProbabilityLook } from "../core/probabilityLook.js";
 import { type ErrorCode, XentError } from "../errors.js";
 import { mergeState, Stats, type StatsState } from "../metrics/stats.js";
 import type { AnyFileJob, WorkerError } from "./fileJob.js";
 import type { FilePlan } from "./plan.js";
+import { openTemporary, runSpill } from "./spill.js";
 
 import { WORKER_URL } from "./workerUrl.js";
 
@@ -13,6 +15,26 @@ type Message =
   | { type: "progress"; rows: number }
   | { type: "done"; state: StatsState; look: { possible: boolean; rows: number } }
   | { type: "error"; error: WorkerError };
+
+/**
+ * Evaluates a file plan: its large compressed batches decoded into a temporary file first, when
+ * it has any (spill.ts), then every segment on the workers.
+ */
+export async function evaluateFilePlan(
+  plan: FilePlan,
+  onProgress?: (rows: number) => void,
+  look?: ProbabilityLook,
+): Promise<Stats> {
+  const { spill, job, workers } = plan;
+  if (!spill || !("predictions" in job)) return evaluateOnFileWorkers(job, workers, onProgress, look);
+  const fd = openTemporary(spill.dir);
+  try {
+    await runSpill(spill, job.predictions.path, fd, spill.workers);
+    return await evaluateOnFileWorkers({ ...job, spillFd: fd }, workers, onProgress, look);
+  } finally {
+    closeSync(fd);
+  }
+}
 
 /**
  * Evaluates an NPY or Parquet job on `workers` threads, each taking every workers-th chunk or row

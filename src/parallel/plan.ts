@@ -3,6 +3,7 @@ import { fileWorkersHandle } from "../core/kernel.js";
 import type { LossOptions } from "../core/types.js";
 import type { InputInfo, PredictionSource, Segment, TargetSource } from "../readers/types.js";
 import type { FileJob, ParquetJob } from "./fileJob.js";
+import { type SpillPlan, type SpillSettings, spillSegments } from "./spill.js";
 import { defaultThreads, workersAvailable } from "./workerUrl.js";
 
 /** What the plan needs to know of a run. */
@@ -22,10 +23,18 @@ export interface ParallelInputs {
   shiftLength?: number | null | undefined;
   /** `--rows` / `--shard`: only rows [start, end) of the whole. */
   range?: { start: number; end: number } | null | undefined;
+  /** Where large compressed batches of class columns may be decoded first; null: never to disk. */
+  spill?: SpillSettings | null | undefined;
 }
 
 /** Below this many values (float32), starting threads costs more than it saves. */
 export const PARALLEL_MIN_BYTES = (1 << 22) * 4;
+
+/**
+ * Compressed batches of class columns with more decoded scores than this are decoded into a
+ * temporary file first (spill.ts); smaller ones in each worker's memory (two workers: twice this).
+ */
+export const SPILL_MIN_BYTES = 32 * 2 ** 20;
 
 /**
  * `--threads N`, at most 4 per core: each worker is a V8 isolate (~10 MiB and ~30 ms to start),
@@ -38,6 +47,8 @@ type Shared = "worker" | "workers" | "progress" | "look";
 export interface FilePlan {
   workers: number;
   job: Omit<FileJob, Shared> | Omit<ParquetJob, Shared>;
+  /** Buffers the workers decode into a temporary file before they evaluate (spill.ts). */
+  spill?: SpillPlan | undefined;
 }
 
 /**
@@ -67,14 +78,27 @@ export async function fileJob(run: ParallelInputs): Promise<FilePlan | null> {
   const plan = await run.predictions.segments(run.chunkRows, run.targets);
   if (!plan || plan.segments.length === 0) return null;
   const last = plan.segments.at(-1)!;
-  const segments = run.range
+  const within = run.range
     ? segmentsWithin(plan.segments, run.range, run.predictions.classes, plan.scores.size, plan.targets.size)
     : plan.segments;
+  const spilled = run.spill
+    ? spillSegments(
+        within,
+        run.predictions.classes,
+        plan.scores.size,
+        plan.targets.size,
+        run.chunkRows,
+        run.spill,
+        threads,
+      )
+    : null;
+  const segments = spilled?.segments ?? within;
   // A compressed batch is one segment, decoded as a stream by one worker: a file of one batch
   // (polars' default) runs on one thread in a slice's memory rather than decoded whole for the
-  // block workers.
+  // block workers. (Large batches of class columns: decoded first, in parallel, see spill.ts.)
   if (segments.length === 0) return null;
   return {
+    ...(spilled ? { spill: spilled.spill } : {}),
     workers: Math.min(threads, segments.length),
     job: {
       ...options,

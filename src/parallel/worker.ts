@@ -1,4 +1,4 @@
-import { closeSync, openSync, readSync } from "node:fs";
+import { closeSync, openSync, readSync, writeSync } from "node:fs";
 import { parentPort, workerData } from "node:worker_threads";
 import { isClassIndex, notAClassIndex } from "../core/indexTarget.js";
 import { makeKernel } from "../core/kernel.js";
@@ -13,6 +13,7 @@ import {
   type BufferReader,
   compressedBufferAt,
   decodeArrowBuffer,
+  decodedBufferAt,
   type ReadAt,
   take,
 } from "../readers/arrow/codecs/buffer.js";
@@ -23,6 +24,7 @@ import { prepareZstd } from "../readers/zstd.js";
 import { prepareZstdStream } from "../readers/zstdStream.js";
 import type { BlockReply, BlockWorkerInit } from "./blockWorkers.js";
 import type { AnyFileJob, FileJob, ParquetJob } from "./fileJob.js";
+import type { SpillJob } from "./spill.js";
 
 /**
  * Decoded bytes of scores evaluated at a time from a compressed batch: the kernel's memory holds
@@ -85,6 +87,8 @@ function run(job: FileJob): void {
     return scores;
   };
   const readScoresAt: ReadAt = (into, at) => readFully(scoresFd, into, at);
+  const spillFd = job.spillFd ?? -1;
+  const readSpilledAt: ReadAt = (into, at) => readFully(spillFd, into, at);
   let columnScratch = new ArrayBuffer(0);
   /**
    * The next `n` rows of the C class columns into the kernel's memory: `column(j, into)` fills
@@ -173,23 +177,32 @@ function run(job: FileJob): void {
       const { start, rows, scoresAt, targetsAt, codec } = segment;
       const { columnsAt, columnsBytes } = segment;
       if (codec && columnsAt) {
-        // One column per class (LZ4): a stream per column, read small windows at a time into
-        // the one scratch buffer.
+        // One column per class: LZ4, a stream per column, read small windows at a time into the
+        // one scratch buffer; zstd (a batch small enough, see spill.ts), each column decoded whole.
         results = evaluateDecoded(
           segment,
           results,
           (readers) => {
             for (let j = 0; j < C; j++)
               readers.push(
-                compressedBufferAt(
-                  readScoresAt,
-                  columnsAt[j]!,
-                  columnsBytes![j]!,
-                  codec,
-                  rows * size,
-                  scratch,
-                  COLUMN_WINDOW,
-                ),
+                codec === "zstd"
+                  ? decodedBufferAt(
+                      readScoresAt,
+                      columnsAt[j]!,
+                      columnsBytes![j]!,
+                      codec,
+                      rows * size,
+                      scratch,
+                    )
+                  : compressedBufferAt(
+                      readScoresAt,
+                      columnsAt[j]!,
+                      columnsBytes![j]!,
+                      codec,
+                      rows * size,
+                      scratch,
+                      COLUMN_WINDOW,
+                    ),
               );
           },
           (readers, n) => gatherColumns(n, (j, into) => readers[j]!.fill(into)),
@@ -220,14 +233,16 @@ function run(job: FileJob): void {
         );
         continue;
       }
+      // Rows of a batch decoded into the temporary file first are read from there.
+      const readColumnAt = segment.spilled ? readSpilledAt : readScoresAt;
       const scores = columnsAt
-        ? gatherColumns(rows, (j, into) => readScoresAt(into, columnsAt[j]!))
+        ? gatherColumns(rows, (j, into) => readColumnAt(into, columnsAt[j]!))
         : readScores(rows, scoresAt);
       // --shift-labels: one label more (the next segment's first), each checked as stored.
       const shift = job.shift;
       const labels = shift ? Math.min(rows + 1, shift.rows - start) : rows;
       const raw = new Uint8Array(labels * tsize);
-      readFully(targetsFd, raw, targetsAt);
+      readFully(segment.spilled?.targets ? spillFd : targetsFd, raw, targetsAt);
       const decoded = decode(raw, job.targets.dtype);
       let values = float64(decoded);
       if (shift) {
@@ -247,6 +262,50 @@ function run(job: FileJob): void {
   } finally {
     closeSync(scoresFd);
     closeSync(targetsFd);
+  }
+}
+
+/** Bytes decoded at a time into the temporary file (a zstd stream holds its window besides). */
+const SPILL_PIECE = 1 << 20;
+
+/**
+ * A worker's share of the buffers decoded into the temporary file (spill.ts): each decoded as a
+ * stream, a piece at a time, written at its place; its length checked as when evaluated.
+ */
+function runSpillJob(job: SpillJob): void {
+  const fd = openSync(job.path, "r");
+  const read: ReadAt = (into, at) => readFully(fd, into, at);
+  const scratch = { buffer: new Uint8Array(0) };
+  const piece = new Uint8Array(SPILL_PIECE);
+  try {
+    for (let k = job.worker; k < job.spill.length; k += job.workers) {
+      const { at, bytes, codec, size, to } = job.spill[k]!;
+      const reader = compressedBufferAt(read, at, bytes, codec, size, scratch);
+      try {
+        for (let done = 0; done < size; done += SPILL_PIECE) {
+          const n = Math.min(SPILL_PIECE, size - done);
+          reader.fill(piece.subarray(0, n));
+          writeFully(job.fd, piece.subarray(0, n), to + done);
+        }
+        reader.finish();
+      } finally {
+        reader.close();
+      }
+    }
+  } finally {
+    closeSync(fd);
+  }
+  parentPort!.postMessage({ type: "spilled" });
+}
+
+function writeFully(fd: number, bytes: Uint8Array, position: number): void {
+  let done = 0;
+  while (done < bytes.length) {
+    try {
+      done += writeSync(fd, bytes, done, bytes.length - done, position + done);
+    } catch (e) {
+      throw new XentError("io", `cannot write the temporary file: ${(e as Error).message}`);
+    }
   }
 }
 
@@ -388,9 +447,16 @@ function serveBlocks(init: BlockWorkerInit): void {
   });
 }
 
-const data = workerData as AnyFileJob | BlockWorkerInit;
+const data = workerData as AnyFileJob | BlockWorkerInit | SpillJob;
 if ("mode" in data) serveBlocks(data);
-else if ("parquet" in data) {
+else if ("spill" in data) {
+  const zstd = data.spill.some((u) => u.codec === "zstd");
+  (zstd ? prepareZstdStream() : Promise.resolve())
+    .then(() => runSpillJob(data))
+    .catch((e: unknown) => {
+      parentPort!.postMessage({ type: "error", error: describeError(e, data.path) });
+    });
+} else if ("parquet" in data) {
   runParquet(data).catch((e: unknown) => {
     parentPort!.postMessage({ type: "error", error: describeError(e, data.parquet.name) });
   });

@@ -198,6 +198,11 @@ export interface Segment {
    * [from, to) are evaluated (rows counted from the batch's first).
    */
   keep?: { from: number; to: number } | undefined;
+  /**
+   * Rows of a large compressed batch decoded into the job's temporary file first (parallel/spill.ts):
+   * its class columns are read from there, and its targets too when they are the file's own column.
+   */
+  spilled?: { targets: boolean } | undefined;
 }
 
 /** A Parquet file's rows as worker threads read them: its columns' roles and its row groups. */

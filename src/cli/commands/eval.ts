@@ -18,7 +18,7 @@ import type { Printer } from "../../output/printer.js";
 import { Progress, type ProgressStream } from "../../output/progress.js";
 import type { Writer } from "../../output/writer.js";
 import { evaluateOnBlockWorkers } from "../../parallel/blockWorkers.js";
-import { evaluateOnFileWorkers } from "../../parallel/fileWorkers.js";
+import { evaluateFilePlan } from "../../parallel/fileWorkers.js";
 import { blockWorkerCount, fileJob } from "../../parallel/plan.js";
 import type { InputFormat, TargetKind } from "../../readers/types.js";
 import { planBlocks } from "../blocks.js";
@@ -404,19 +404,20 @@ async function evaluateAndPrint(
     worst: args.worst,
     threads: args.threads,
     minBytes: io.settings.parallelMinBytes,
+    spill: { dir: io.settings.tempDir, minBytes: io.settings.spillMinBytes },
   };
   const job = await fileJob(parallel);
   const pool = job ? 0 : blockWorkerCount(parallel);
   if (io.settings.debug) {
     const how = job
-      ? `${count(job.workers, "thread")} reading the file (${"segments" in job.job ? count(job.job.segments.length, "segment") : count(job.job.parquet.rowGroups, "row group")})`
+      ? `${count(job.workers, "thread")} reading the file (${"segments" in job.job ? count(job.job.segments.length, "segment") : count(job.job.parquet.rowGroups, "row group")})${job.spill ? `, ${Math.ceil(job.spill.bytes / 2 ** 20)} MiB decoded to a temporary file first` : ""}`
       : pool > 1
         ? `${pool} threads fed blocks`
         : "one thread";
     io.stderr.write(`xent: debug: evaluating on ${how}\n`);
   }
   const stats = job
-    ? await evaluateOnFileWorkers(job.job, job.workers, evaluation.onProgress, evaluation.look)
+    ? await evaluateFilePlan(job, evaluation.onProgress, evaluation.look)
     : pool > 1
       ? await evaluateOnBlockWorkers(blocks, evaluation, pool)
       : await evaluate(blocks, evaluation);

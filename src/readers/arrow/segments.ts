@@ -210,11 +210,11 @@ export interface ExternalTargets {
 }
 
 /**
- * For an Arrow file whose scores are a list column of float32/64 (or one such column per class,
- * uncompressed or LZ4) with no nulls and whose targets are an integer (or float) column with no
+ * For an Arrow file whose scores are a list column of float32/64 (or one such column per class)
+ * with no nulls and whose targets are an integer (or float) column with no
  * nulls, or an NPY beside it: where each batch's scores and targets lie, so that worker threads
  * can read them straight into their kernels as they do an NPY's. Null when any batch does not fit
- * (nulls, ragged lists, zstd class columns): the general path then reads the file, and names
+ * (nulls, ragged lists): the general path then reads the file, and names
  * whatever is wrong.
  */
 export async function arrowDirectPlan(
@@ -330,7 +330,7 @@ function targetPlace(
 
 /**
  * One float column per class, no nulls: each segment (chunkRows rows of an uncompressed batch, or
- * an LZ4 batch whole) carries where every class column's values lie.
+ * a compressed batch whole) carries where every class column's values lie.
  */
 async function columnsPlan(
   path: string,
@@ -354,17 +354,18 @@ async function columnsPlan(
     const body = block.offset + block.metaDataLength;
     const place = targetPlace(external, targets, t ? buffers[t.buffer + 1] : undefined, body, start);
     if (header.compression) {
-      // LZ4 class columns: one segment a batch, a stream per column (a block of 64 KiB–4 MiB and
-      // 64 KiB of history each). A zstd stream would hold its frame's window, which for a column
-      // is the column: no bound, so zstd batches stay with the reader.
-      if (codecOf(header.compression.type) !== "lz4") return null;
+      // Compressed class columns: one segment a batch, each column a buffer of its own. How the
+      // workers decode it (a stream per column, whole, or first into a temporary file) is the
+      // plan's choice (parallel/plan.ts), by the batch's size.
+      const codec = codecOf(header.compression.type);
+      if (codec === null) return null;
       if (places.some((place) => nodes[place.node]!.nullCount > 0)) return null;
       segments.push({
         start,
         rows,
         scoresAt: -1,
         targetsAt: place.at,
-        codec: "lz4",
+        codec,
         targetsBytes: place.bytes,
         columnsAt: places.map((place) => body + buffers[place.buffer + 1]!.offset),
         columnsBytes: places.map((place) => buffers[place.buffer + 1]!.length),

@@ -185,6 +185,39 @@ export function compressedBufferAt(
   };
 }
 
+/**
+ * The same buffer decoded whole when opened, then handed out in order: a zstd class column of a
+ * small batch (a stream per column would hold a window as large as its column and libzstd's
+ * stream state besides, for each of C columns at once). zstd only: prepareZstd() first.
+ */
+export function decodedBufferAt(
+  read: ReadAt,
+  position: number,
+  bytes: number,
+  codec: ArrowCodec,
+  size: number,
+  scratch: Scratch,
+): BufferReader {
+  if (bytes < 8) throw corrupt("a compressed buffer without its length");
+  const raw = take(scratch, bytes);
+  read(raw, position);
+  scratch.owner = undefined;
+  const stated = statedLength(raw);
+  if (stated === -1) checkStored(bytes - 8, size);
+  else checkInto(stated, size);
+  const decoded = stated === -1 ? raw.slice(8, 8 + size) : decodeArrowBuffer(raw, codec);
+  let filled = 0;
+  return {
+    fill(into) {
+      if (filled + into.length > size) throw corrupt(`a buffer of ${size} bytes read past its end`);
+      into.set(decoded.subarray(filled, filled + into.length));
+      filled += into.length;
+    },
+    finish: () => checkDecoded(filled, size),
+    close() {},
+  };
+}
+
 /** `n` bytes of the scratch buffer, grown to the largest asked for. */
 export function take(scratch: Scratch, n: number): Uint8Array {
   if (scratch.buffer.length < n) scratch.buffer = new Uint8Array(n);

@@ -1,0 +1,178 @@
+import { randomUUID } from "node:crypto";
+import { openSync, statfsSync, unlinkSync } from "node:fs";
+import { join } from "node:path";
+import { Worker } from "node:worker_threads";
+import { type ErrorCode, XentError } from "../errors.js";
+import type { ArrowCodec } from "../readers/arrow/codecs/buffer.js";
+import type { Segment } from "../readers/types.js";
+import type { WorkerError } from "./fileJob.js";
+import { WORKER_URL } from "./workerUrl.js";
+
+/**
+ * Where large compressed batches of class columns are decoded before they are evaluated: a
+ * directory (the system's temporary one, from src/cli) and the decoded size from which a batch
+ * goes there.
+ */
+export interface SpillSettings {
+  dir: string;
+  minBytes: number;
+}
+
+/** One compressed buffer of the Arrow file, to be decoded to `size` bytes at `to` in the temporary file. */
+export interface SpillUnit {
+  at: number;
+  bytes: number;
+  codec: ArrowCodec;
+  size: number;
+  to: number;
+}
+
+/** The decoding the workers do before evaluating: its units and the temporary file's size. */
+export interface SpillPlan {
+  units: SpillUnit[];
+  bytes: number;
+  dir: string;
+  /** Threads that decode (all the run may use: the batch's columns are independent). */
+  workers: number;
+}
+
+/** What a worker thread decoding its share of the units is told. */
+export interface SpillJob {
+  spill: SpillUnit[];
+  /** The Arrow file, and the temporary file's descriptor (threads share the process's descriptors). */
+  path: string;
+  fd: number;
+  worker: number;
+  workers: number;
+}
+
+/**
+ * Free space kept on the temporary file's disk beyond the copy: a run that would fill the disk
+ * reads the batch in memory instead (as it would without a temporary directory).
+ */
+const DISK_MARGIN = 256 * 2 ** 20;
+
+/**
+ * The segments with every compressed batch of class columns larger than `minBytes` (decoded
+ * scores) moved to a temporary file: a zstd column is a frame whose window is the column, so
+ * decoding the columns side by side holds the batch (polars writes a DataFrame as one batch: the
+ * file). Decoded column by column into the file instead (in parallel: columns are independent),
+ * the batch is then read in row slices like an uncompressed one. Null when no batch is that large
+ * or the disk lacks the room.
+ */
+export function spillSegments(
+  segments: readonly Segment[],
+  classes: number,
+  scoreBytes: number,
+  targetBytes: number,
+  chunkRows: number,
+  settings: SpillSettings,
+  workers: number,
+  freeBytes: (dir: string) => number = freeSpace,
+): { segments: Segment[]; spill: SpillPlan } | null {
+  const C = classes;
+  const large = (s: Segment) =>
+    s.codec !== undefined && s.columnsBytes !== undefined && s.rows * C * scoreBytes > settings.minBytes;
+  if (!segments.some(large)) return null;
+  const units: SpillUnit[] = [];
+  const out: Segment[] = [];
+  let bytes = 0;
+  for (const s of segments) {
+    if (!large(s)) {
+      out.push(s);
+      continue;
+    }
+    const { rows, codec } = s;
+    const column = rows * scoreBytes;
+    const to = bytes;
+    s.columnsAt!.forEach((at, j) => {
+      units.push({ at, bytes: s.columnsBytes![j]!, codec: codec!, size: column, to: to + j * column });
+    });
+    // The file's own target column goes along (a targets file beside it is read as it is).
+    const own = s.targetsBytes !== undefined;
+    const targetsTo = to + C * column;
+    if (own)
+      units.push({
+        at: s.targetsAt,
+        bytes: s.targetsBytes!,
+        codec: codec!,
+        size: rows * targetBytes,
+        to: targetsTo,
+      });
+    bytes = targetsTo + (own ? rows * targetBytes : 0);
+    const keep = s.keep ?? { from: 0, to: rows };
+    for (let from = keep.from; from < keep.to; from += chunkRows)
+      out.push({
+        start: s.start + from,
+        rows: Math.min(chunkRows, keep.to - from),
+        scoresAt: -1,
+        targetsAt: (own ? targetsTo : s.targetsAt) + from * targetBytes,
+        columnsAt: s.columnsAt!.map((_, j) => to + j * column + from * scoreBytes),
+        spilled: { targets: own },
+      });
+  }
+  if (freeBytes(settings.dir) < bytes + DISK_MARGIN) return null;
+  return { segments: out, spill: { units, bytes, dir: settings.dir, workers } };
+}
+
+function freeSpace(dir: string): number {
+  try {
+    const s = statfsSync(dir);
+    return s.bavail * s.bsize;
+  } catch {
+    return 0; // no such directory: no temporary file
+  }
+}
+
+/**
+ * A temporary file in `dir`, removed from the directory as soon as it is open: the descriptor
+ * keeps it, and it goes with the process however the process ends (an interrupt, a crash).
+ */
+export function openTemporary(dir: string): number {
+  const path = join(dir, `xent-${process.pid}-${randomUUID()}.tmp`);
+  let fd: number;
+  try {
+    fd = openSync(path, "wx+", 0o600);
+  } catch (e) {
+    throw new XentError("io", `cannot create a temporary file in ${dir}: ${(e as Error).message}`);
+  }
+  unlinkSync(path);
+  return fd;
+}
+
+/**
+ * Decodes the plan's units into the temporary file `fd` on `workers` threads (unit k to worker
+ * k mod workers). A unit that does not decode is the file's error, reported as the reader would.
+ */
+export async function runSpill(plan: SpillPlan, path: string, fd: number, workers: number): Promise<void> {
+  const errors: WorkerError[] = [];
+  await Promise.all(
+    Array.from({ length: Math.min(workers, plan.units.length) }, (_, worker) => {
+      const workerData: SpillJob = {
+        spill: plan.units,
+        path,
+        fd,
+        worker,
+        workers: Math.min(workers, plan.units.length),
+      };
+      const thread = new Worker(WORKER_URL, { workerData });
+      return new Promise<void>((resolve, reject) => {
+        let answered = false;
+        thread.on("message", (m: { type: "spilled" } | { type: "error"; error: WorkerError }) => {
+          answered = true;
+          if (m.type === "error") errors.push(m.error);
+        });
+        thread.on("error", reject);
+        thread.on("exit", (code) =>
+          answered
+            ? resolve()
+            : reject(new Error(`worker ${worker} exited (${code}) without decoding its columns`)),
+        );
+      });
+    }),
+  );
+  const first = errors[0];
+  if (first === undefined) return;
+  if (first.code === "internal") throw new Error(first.message);
+  throw new XentError(first.code as ErrorCode, first.message, first.context);
+}

@@ -1,0 +1,119 @@
+import { spawnSync } from "node:child_process";
+import { mkdirSync, readdirSync, readFileSync, writeFileSync } from "node:fs";
+import { join } from "node:path";
+import { describe, expect, it } from "vitest";
+import { tempDir } from "../helpers/files.js";
+import { BIN, ROOT } from "../helpers/run.js";
+
+const F = `${ROOT}fixtures/formats`;
+const dir = tempDir();
+
+/**
+ * `xent eval` with worker threads on small files; XENT_SPILL_MIN_BYTES=1 sends every compressed
+ * batch of class columns through the temporary file, in a TMPDIR of the test's own (checked empty
+ * after every run: the file is removed from the directory as soon as it is open).
+ */
+function run(args: string[], spill: boolean, tmp = join(dir, "tmp")) {
+  mkdirSync(tmp, { recursive: true });
+  const r = spawnSync("node", [BIN, "eval", ...args, "--json", "--per-class", "--worst", "3"], {
+    encoding: "utf8",
+    timeout: 120_000,
+    env: {
+      ...process.env,
+      TMPDIR: tmp,
+      XENT_DEBUG: "1",
+      XENT_PARALLEL_MIN_BYTES: "1",
+      XENT_SPILL_MIN_BYTES: spill ? "1" : String(2 ** 30),
+    },
+  });
+  expect(readdirSync(tmp)).toEqual([]);
+  return r;
+}
+
+const debugLine = (stderr: string) => /xent: debug: evaluating on .*/.exec(stderr)?.[0] ?? "";
+
+describe("large compressed batches of class columns are decoded into a temporary file first", () => {
+  for (const file of ["preds_columns.arrow", "preds_columns_lz4.arrow"]) {
+    it(`${file}: the same JSON through the temporary file as in memory and on one thread`, () => {
+      const path = `${F}/${file}`;
+      const one = run([path, "--threads", "1"], false);
+      expect(one.status).toBe(0);
+      for (const extra of [
+        ["--threads", "2"],
+        ["--threads", "3", "--chunk-rows", "5"],
+        ["--chunk-rows", "1"],
+      ]) {
+        const spilled = run([path, ...extra], true);
+        expect(debugLine(spilled.stderr)).toMatch(
+          /reading the file \(\d+ segments?\), 1 MiB decoded to a temporary file first$/,
+        );
+        expect(spilled.stdout).toBe(one.stdout);
+        const inMemory = run([path, ...extra], false);
+        expect(debugLine(inMemory.stderr)).not.toMatch(/temporary/);
+        expect(inMemory.stdout).toBe(one.stdout);
+      }
+    });
+
+    it(`${file}: --rows and --shard through the temporary file match one thread`, () => {
+      const path = `${F}/${file}`;
+      for (const range of [
+        ["--rows", "5:40"],
+        ["--rows", "0:1"],
+        ["--shard", "2/3"],
+      ]) {
+        const one = run([path, "--threads", "1", ...range], false);
+        const spilled = run([path, "--threads", "2", "--chunk-rows", "4", ...range], true);
+        expect(debugLine(spilled.stderr)).toMatch(/temporary file/);
+        expect(spilled.stdout).toBe(one.stdout);
+      }
+    });
+
+    it(`${file} + labels.npy: the labels file is read as it is, the scores from the temporary file`, () => {
+      const one = run([`${F}/${file}`, `${F}/labels.npy`, "--threads", "1"], false);
+      const spilled = run([`${F}/${file}`, `${F}/labels.npy`, "--threads", "2"], true);
+      expect(debugLine(spilled.stderr)).toMatch(/temporary file/);
+      expect(spilled.stdout).toBe(one.stdout);
+    });
+  }
+
+  it("a column buffer that states another length is an error naming the file, temporary file or not", () => {
+    for (const [file, magic] of [
+      ["preds_columns.arrow", [0x28, 0xb5, 0x2f, 0xfd]],
+      ["preds_columns_lz4.arrow", [0x04, 0x22, 0x4d, 0x18]],
+    ] as const) {
+      const bytes = readFileSync(`${F}/${file}`);
+      // The third compressed buffer's frame: its stated length is the 8 bytes before it.
+      let at = -1;
+      for (let k = 0; k < 3; k++) at = bytes.indexOf(Buffer.from(magic), at + 1);
+      const bad = Buffer.from(bytes);
+      bad.writeBigInt64LE(bytes.readBigInt64LE(at - 8) + 8n, at - 8);
+      const path = join(dir, `stated_${file}`);
+      writeFileSync(path, bad);
+      for (const spill of [true, false]) {
+        const r = run([path, "--threads", "2"], spill);
+        expect(r.status).toBe(2);
+        expect(r.stderr).toMatch(/^xent: error: corrupt Arrow data: a compressed buffer states \d+ bytes/m);
+        expect(r.stderr).toContain(path);
+        expect(r.stderr).not.toMatch(/\n\s+at /);
+      }
+    }
+  });
+
+  it("with no usable temporary directory the batch is read in memory, with the same numbers", () => {
+    const path = `${F}/preds_columns.arrow`;
+    const one = run([path, "--threads", "1"], false);
+    const missing = join(dir, "missing");
+    const r = spawnSync("node", [BIN, "eval", path, "--json", "--per-class", "--worst", "3"], {
+      encoding: "utf8",
+      env: {
+        ...process.env,
+        TMPDIR: missing,
+        XENT_DEBUG: "1",
+        XENT_PARALLEL_MIN_BYTES: "1",
+        XENT_SPILL_MIN_BYTES: "1",
+      },
+    });
+    expect(debugLine(r.stderr)).toMatch(/reading the file \(1 segment\)$/);
+    expect(r.stdout).toBe(one.stdout);
+  });
+});
