@@ -689,7 +689,17 @@ async function main() {
               "--threads",
               r() < 0.5 ? "1" : "2",
             ];
-      const env = r() < 0.5 ? { XENT_PARALLEL_MIN_BYTES: "1" } : {};
+      // Worker threads on small files; then, half the time, compressed class columns through the
+      // temporary file (a run of all columns, or one column at a time).
+      const env =
+        r() < 0.5
+          ? {
+              XENT_PARALLEL_MIN_BYTES: "1",
+              ...(r() < 0.5
+                ? { XENT_SPILL_MIN_BYTES: "1", ...(r() < 0.5 ? { XENT_SPILL_RUN_BYTES: "1" } : {}) }
+                : {}),
+            }
+          : {};
       const out = await run(argv, viaStdin ? m.bytes : undefined, env);
       let outcome = classify(out);
       if (outcome === "exit0") {

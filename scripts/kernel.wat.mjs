@@ -456,6 +456,46 @@ function widenFunction(kind) {
         (br $eight))))`;
 }
 
+/**
+ * Class columns (class j's `rows` values at src + j·rows) laid out as rows (row i's C values at
+ * dst + i·C), 16 columns at a time so that each row's 16 values are one run of stores. Values
+ * move as integers of their width: bit for bit. (In JavaScript this took 90 ms a worker for
+ * 200 MB of float32 class columns.)
+ */
+function interleaveFunction(f32) {
+  const [t, size] = f32 ? ["i32", 4] : ["i64", 8];
+  return `
+  (func (export "interleave_${f32 ? "f32" : "f64"}") (param $src i32) (param $dst i32) (param $rows i32) (param $C i32)
+    (local $j0 i32) (local $g i32) (local $i i32) (local $k i32) (local $s i32) (local $d i32) (local $stride i32)
+    (local.set $stride (i32.mul (local.get $rows) (i32.const ${size})))
+    (block $columns_done
+      (loop $columns
+        (br_if $columns_done (i32.ge_u (local.get $j0) (local.get $C)))
+        (local.set $g (i32.sub (local.get $C) (local.get $j0)))
+        (if (i32.gt_u (local.get $g) (i32.const 16)) (then (local.set $g (i32.const 16))))
+        (local.set $i (i32.const 0))
+        (block $rows_done
+          (loop $row
+            (br_if $rows_done (i32.ge_u (local.get $i) (local.get $rows)))
+            (local.set $d (i32.add (local.get $dst)
+              (i32.mul (i32.add (i32.mul (local.get $i) (local.get $C)) (local.get $j0)) (i32.const ${size}))))
+            (local.set $s (i32.add (local.get $src)
+              (i32.add (i32.mul (local.get $j0) (local.get $stride)) (i32.mul (local.get $i) (i32.const ${size})))))
+            (local.set $k (i32.const 0))
+            (block $values_done
+              (loop $value
+                (br_if $values_done (i32.ge_u (local.get $k) (local.get $g)))
+                (${t}.store (local.get $d) (${t}.load (local.get $s)))
+                (local.set $d (i32.add (local.get $d) (i32.const ${size})))
+                (local.set $s (i32.add (local.get $s) (local.get $stride)))
+                (local.set $k (i32.add (local.get $k) (i32.const 1)))
+                (br $value)))
+            (local.set $i (i32.add (local.get $i) (i32.const 1)))
+            (br $row)))
+        (local.set $j0 (i32.add (local.get $j0) (i32.const 16)))
+        (br $columns))))`;
+}
+
 export function kernelWat() {
   return `(module
   (memory (export "memory") 1)
@@ -464,6 +504,8 @@ export function kernelWat() {
   ${binaryFunction(false)}
   ${widenFunction("f16")}
   ${widenFunction("bf16")}
+  ${interleaveFunction(true)}
+  ${interleaveFunction(false)}
 )
 `;
 }

@@ -2,6 +2,7 @@ import { tmpdir } from "node:os";
 import { PROGRESS_DELAY_MS } from "../output/progress.js";
 import { colourLevel } from "../output/style.js";
 import { PARALLEL_MIN_BYTES, SPILL_MIN_BYTES } from "../parallel/plan.js";
+import { RUN_BYTES } from "../parallel/spill.js";
 import type { CsvParser } from "../readers/csv/table.js";
 
 /**
@@ -17,6 +18,8 @@ export interface Settings {
   tempDir: string;
   /** XENT_SPILL_MIN_BYTES: batches whose decoded scores are larger go there (tests lower it). */
   spillMinBytes: number;
+  /** XENT_SPILL_RUN_BYTES: decoded columns a worker holds at a time there (tests lower it). */
+  spillRunBytes: number;
   /** XENT_PROGRESS_DELAY_MS: how long a run goes before the bar shows (the terminal test sets 0). */
   progressDelayMs: number;
   /** XENT_CSV_PARSER=csv-parse: read CSV data with csv-parse alone (tests compare the paths). */
@@ -35,6 +38,7 @@ export function readSettings(env: NodeJS.ProcessEnv, stdoutIsTTY: boolean): Sett
     parallelMinBytes: number(env.XENT_PARALLEL_MIN_BYTES, PARALLEL_MIN_BYTES),
     tempDir: tmpdir(),
     spillMinBytes: number(env.XENT_SPILL_MIN_BYTES, SPILL_MIN_BYTES),
+    spillRunBytes: number(env.XENT_SPILL_RUN_BYTES, RUN_BYTES),
     progressDelayMs: number(env.XENT_PROGRESS_DELAY_MS, PROGRESS_DELAY_MS),
     csvParser: env.XENT_CSV_PARSER === "csv-parse" ? "csv-parse" : "fast",
     colour: colourLevel(env, stdoutIsTTY),

@@ -19,6 +19,13 @@ export interface Kernel {
    */
   halves?(rows: number, C: number): Uint16Array;
   widen?(kind: "f16" | "bf16", rows: number, C: number): Float32Array;
+  /**
+   * Class columns read straight into the kernel (the WebAssembly one): columns() is room for
+   * them (class j's rows at j·rows), interleave() lays them out as rows of scores. Absent: the
+   * caller lays them out.
+   */
+  columns?(rows: number, C: number, f32: boolean): Uint8Array;
+  interleave?(rows: number, C: number, f32: boolean): Float32Array | Float64Array;
   /** Per-element results' width RowResults need (multilabel: C), else 0. */
   readonly labels: number;
 }
@@ -59,6 +66,8 @@ export function makeKernel(options: LossOptions, classes: number): Kernel {
       reserve: (rows, C, f32) => wasm.reserve(rows, C, f32),
       halves: (rows, C) => wasm.halves(rows, C),
       widen: (kind, rows, C) => wasm.widen(kind, rows, C),
+      columns: (rows, C, f32) => wasm.columns(rows, C, f32),
+      interleave: (rows, C, f32) => wasm.interleave(rows, C, f32),
     };
   }
   const scratch = new Float64Array(classes);

@@ -18,6 +18,8 @@ interface KernelExports {
   rows_f64_w: RowsFunction;
   widen_f16: (src: number, dst: number, n: number) => void;
   widen_bf16: (src: number, dst: number, n: number) => void;
+  interleave_f32: (src: number, dst: number, rows: number, C: number) => void;
+  interleave_f64: (src: number, dst: number, rows: number, C: number) => void;
 }
 
 /** The per-row record as indices into Float64Array and Int32Array views of it (layout: RECORD). */
@@ -106,9 +108,29 @@ export class WasmKernel {
     return view;
   }
 
-  private halvesAt(rows: number, C: number): number {
+  /**
+   * Room for `rows` × C scores class by class (class j's rows at j·rows) after everything
+   * reserve(rows, C, f32) lays out: a file worker reads an Arrow file's class columns into it, then
+   * interleave() lays them out as rows.
+   */
+  columns(rows: number, C: number, f32: boolean): Uint8Array {
+    const size = f32 ? 4 : 8;
+    const at = this.halvesAt(rows, C, size);
+    const buffer = this.ensure(at + rows * C * size);
+    return new Uint8Array(buffer, at, rows * C * size);
+  }
+
+  /** What columns() holds as rows of scores at the start of memory (reserve's view). */
+  interleave(rows: number, C: number, f32: boolean): Float32Array | Float64Array {
+    const view = this.reserve(rows, C, f32);
+    this.exports[f32 ? "interleave_f32" : "interleave_f64"](this.halvesAt(rows, C, f32 ? 4 : 8), 0, rows, C);
+    return view;
+  }
+
+  /** Where halves() and columns() start: past reserve(rows, C)'s layout for scores of `size` bytes. */
+  private halvesAt(rows: number, C: number, size = 4): number {
     const w = this.options.classWeights;
-    const wPtr = align(rows * C * 4 + PAD);
+    const wPtr = align(rows * C * size + PAD);
     const yPtr = align(wPtr + (w === null ? 0 : (C + 8) * 8));
     return align(align(yPtr + rows * 4) + rows * RECORD.bytes);
   }

@@ -99,8 +99,14 @@ function run(job: FileJob): void {
     n: number,
     column: (j: number, into: Uint8Array) => void,
   ): Float32Array | Float64Array => {
-    const scores = kernel.reserve(n, C, f32);
     const bytes = n * size;
+    if (kernel.columns && kernel.interleave) {
+      // Straight into the kernel's memory, laid out there (WebAssembly).
+      const staged = kernel.columns(n, C, f32);
+      for (let j = 0; j < C; j++) column(j, staged.subarray(j * bytes, (j + 1) * bytes));
+      return kernel.interleave(n, C, f32);
+    }
+    const scores = kernel.reserve(n, C, f32);
     if (columnScratch.byteLength < COLUMN_GROUP * bytes)
       columnScratch = new ArrayBuffer(COLUMN_GROUP * bytes);
     const raw = new Uint8Array(columnScratch);
@@ -114,6 +120,16 @@ function run(job: FileJob): void {
       }
     }
     return scores;
+  };
+  /** A block of `n` rows of the temporary file (class j's rows at j·n) into the kernel's memory, as rows. */
+  const gatherBlock = (n: number, at: number): Float32Array | Float64Array => {
+    if (kernel.columns && kernel.interleave) {
+      readSpilledAt(kernel.columns(n, C, f32), at);
+      return kernel.interleave(n, C, f32);
+    }
+    const block = new Uint8Array(n * C * size);
+    readSpilledAt(block, at);
+    return gatherColumns(n, (j, into) => into.set(block.subarray(j * n * size, (j + 1) * n * size)));
   };
   const shared: WorkerRun = { job, kernel, checkTarget, look, stats };
   /** A compressed batch's buffers as the file holds them (reused: the largest so far). */
@@ -233,11 +249,12 @@ function run(job: FileJob): void {
         );
         continue;
       }
-      // Rows of a batch decoded into the temporary file first are read from there.
-      const readColumnAt = segment.spilled ? readSpilledAt : readScoresAt;
-      const scores = columnsAt
-        ? gatherColumns(rows, (j, into) => readColumnAt(into, columnsAt[j]!))
-        : readScores(rows, scoresAt);
+      // Rows of a batch decoded into the temporary file first: a block there, class by class.
+      const scores = segment.spilled
+        ? gatherBlock(rows, scoresAt)
+        : columnsAt
+          ? gatherColumns(rows, (j, into) => readScoresAt(into, columnsAt[j]!))
+          : readScores(rows, scoresAt);
       // --shift-labels: one label more (the next segment's first), each checked as stored.
       const shift = job.shift;
       const labels = shift ? Math.min(rows + 1, shift.rows - start) : rows;
@@ -269,27 +286,72 @@ function run(job: FileJob): void {
 const SPILL_PIECE = 1 << 20;
 
 /**
- * A worker's share of the buffers decoded into the temporary file (spill.ts): each decoded as a
- * stream, a piece at a time, written at its place; its length checked as when evaluated.
+ * A worker's share of the buffers decoded into the temporary file (spill.ts), each checked as
+ * when evaluated (decoded to its end). Targets stream through as they are. A run of g ≥ 2 class
+ * columns (16 MiB at most together) is decoded whole, column after column, then written a block
+ * at a time, its g columns' rows side by side: one write a block. A single column (too long to
+ * hold several) streams through, a block's rows at a time.
  */
 function runSpillJob(job: SpillJob): void {
   const fd = openSync(job.path, "r");
   const read: ReadAt = (into, at) => readFully(fd, into, at);
   const scratch = { buffer: new Uint8Array(0) };
-  const piece = new Uint8Array(SPILL_PIECE);
+  let held = new Uint8Array(0);
+  let piece = new Uint8Array(SPILL_PIECE);
+  const room = (n: number) => {
+    if (piece.length < n) piece = new Uint8Array(n);
+    return piece.subarray(0, n);
+  };
   try {
     for (let k = job.worker; k < job.spill.length; k += job.workers) {
-      const { at, bytes, codec, size, to } = job.spill[k]!;
-      const reader = compressedBufferAt(read, at, bytes, codec, size, scratch);
-      try {
-        for (let done = 0; done < size; done += SPILL_PIECE) {
-          const n = Math.min(SPILL_PIECE, size - done);
-          reader.fill(piece.subarray(0, n));
-          writeFully(job.fd, piece.subarray(0, n), to + done);
+      const { buffers, codec, rows, valueSize: size, column: j0, blocks, to } = job.spill[k]!;
+      const g = buffers.length;
+      const column = rows * size;
+      const decode = (c: number, use: (reader: BufferReader) => void) => {
+        const { at, bytes } = buffers[c]!;
+        const reader = compressedBufferAt(read, at, bytes, codec, column, scratch);
+        try {
+          use(reader);
+          reader.finish();
+        } finally {
+          reader.close();
         }
-        reader.finish();
-      } finally {
-        reader.close();
+      };
+      /** Decodes the next n bytes of a stream into `piece`, written at `at` (or dropped: at < 0). */
+      const pass = (reader: BufferReader, n: number, at: number) => {
+        for (let done = 0; done < n; done += SPILL_PIECE) {
+          const m = Math.min(SPILL_PIECE, n - done);
+          reader.fill(room(m));
+          if (at >= 0) writeFully(job.fd, piece.subarray(0, m), at + done);
+        }
+      };
+      if (!blocks) {
+        decode(0, (reader) => pass(reader, column, to!));
+        continue;
+      }
+      const blockAt = (r: number, n: number) =>
+        blocks.at + (r - blocks.from) * blocks.classes * size + j0! * n * size;
+      if (g === 1) {
+        decode(0, (reader) => {
+          pass(reader, blocks.from * size, -1);
+          for (let r = blocks.from; r < blocks.to; r += blocks.rows) {
+            const n = Math.min(blocks.rows, blocks.to - r);
+            reader.fill(room(n * size));
+            writeFully(job.fd, piece.subarray(0, n * size), blockAt(r, n));
+          }
+          pass(reader, column - blocks.to * size, -1);
+        });
+        continue;
+      }
+      if (held.length < g * column) held = new Uint8Array(g * column);
+      for (let c = 0; c < g; c++)
+        decode(c, (reader) => reader.fill(held.subarray(c * column, (c + 1) * column)));
+      for (let r = blocks.from; r < blocks.to; r += blocks.rows) {
+        const n = Math.min(blocks.rows, blocks.to - r);
+        const out = room(g * n * size);
+        for (let c = 0; c < g; c++)
+          out.set(held.subarray(c * column + r * size, c * column + (r + n) * size), c * n * size);
+        writeFully(job.fd, out, blockAt(r, n));
       }
     }
   } finally {

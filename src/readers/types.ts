@@ -200,7 +200,8 @@ export interface Segment {
   keep?: { from: number; to: number } | undefined;
   /**
    * Rows of a large compressed batch decoded into the job's temporary file first (parallel/spill.ts):
-   * its class columns are read from there, and its targets too when they are the file's own column.
+   * its scores are a block there at scoresAt (class by class: class j's rows at j·rows), its
+   * targets there too when they are the file's own column.
    */
   spilled?: { targets: boolean } | undefined;
 }

@@ -13,7 +13,7 @@ const dir = tempDir();
  * batch of class columns through the temporary file, in a TMPDIR of the test's own (checked empty
  * after every run: the file is removed from the directory as soon as it is open).
  */
-function run(args: string[], spill: boolean, tmp = join(dir, "tmp")) {
+function run(args: string[], spill: boolean | "column by column", tmp = join(dir, "tmp")) {
   mkdirSync(tmp, { recursive: true });
   const r = spawnSync("node", [BIN, "eval", ...args, "--json", "--per-class", "--worst", "3"], {
     encoding: "utf8",
@@ -24,6 +24,8 @@ function run(args: string[], spill: boolean, tmp = join(dir, "tmp")) {
       XENT_DEBUG: "1",
       XENT_PARALLEL_MIN_BYTES: "1",
       XENT_SPILL_MIN_BYTES: spill ? "1" : String(2 ** 30),
+      // A run of one column: each streams into the blocks on its own.
+      ...(spill === "column by column" ? { XENT_SPILL_RUN_BYTES: "1" } : {}),
     },
   });
   expect(readdirSync(tmp)).toEqual([]);
@@ -43,11 +45,13 @@ describe("large compressed batches of class columns are decoded into a temporary
         ["--threads", "3", "--chunk-rows", "5"],
         ["--chunk-rows", "1"],
       ]) {
-        const spilled = run([path, ...extra], true);
-        expect(debugLine(spilled.stderr)).toMatch(
-          /reading the file \(\d+ segments?\), 1 MiB decoded to a temporary file first$/,
-        );
-        expect(spilled.stdout).toBe(one.stdout);
+        for (const how of [true, "column by column"] as const) {
+          const spilled = run([path, ...extra], how);
+          expect(debugLine(spilled.stderr)).toMatch(
+            /reading the file \(\d+ segments?\), 1 MiB decoded to a temporary file first$/,
+          );
+          expect(spilled.stdout).toBe(one.stdout);
+        }
         const inMemory = run([path, ...extra], false);
         expect(debugLine(inMemory.stderr)).not.toMatch(/temporary/);
         expect(inMemory.stdout).toBe(one.stdout);
@@ -62,9 +66,11 @@ describe("large compressed batches of class columns are decoded into a temporary
         ["--shard", "2/3"],
       ]) {
         const one = run([path, "--threads", "1", ...range], false);
-        const spilled = run([path, "--threads", "2", "--chunk-rows", "4", ...range], true);
-        expect(debugLine(spilled.stderr)).toMatch(/temporary file/);
-        expect(spilled.stdout).toBe(one.stdout);
+        for (const how of [true, "column by column"] as const) {
+          const spilled = run([path, "--threads", "2", "--chunk-rows", "4", ...range], how);
+          expect(debugLine(spilled.stderr)).toMatch(/temporary file/);
+          expect(spilled.stdout).toBe(one.stdout);
+        }
       }
     });
 

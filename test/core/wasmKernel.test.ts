@@ -131,3 +131,35 @@ describe("the WebAssembly kernel agrees with the TypeScript kernel", () => {
     agree(block(values, C, [123, 99_999], true), { ...base, smoothing: 0.1 });
   });
 });
+
+describe("interleave lays class columns out as rows, bit for bit", () => {
+  it("for float32 and float64, any row count, a class count not a multiple of 16, weights or not", () => {
+    fc.assert(
+      fc.property(
+        fc.integer({ min: 1, max: 40 }),
+        fc.integer({ min: 1, max: 37 }),
+        fc.boolean(),
+        fc.boolean(),
+        (rows, C, f32, weighted) => {
+          const options = weighted
+            ? { ...base, classWeights: Float64Array.from({ length: C }, (_, c) => c + 1) }
+            : base;
+          const kernel = new WasmKernel(options);
+          const size = f32 ? 4 : 8;
+          const staged = kernel.columns(rows, C, f32);
+          // Every byte distinct-ish, NaN payloads included: values must move as bits.
+          for (let i = 0; i < staged.length; i++) staged[i] = (i * 131 + 7) & 255;
+          const columns = staged.slice();
+          const scores = kernel.interleave(rows, C, f32);
+          const out = new Uint8Array(scores.buffer, scores.byteOffset, rows * C * size);
+          for (let i = 0; i < rows; i++)
+            for (let j = 0; j < C; j++)
+              for (let b = 0; b < size; b++)
+                if (out[(i * C + j) * size + b] !== columns[(j * rows + i) * size + b])
+                  throw new Error(`row ${i} class ${j} byte ${b}`);
+        },
+      ),
+      { numRuns: 200 },
+    );
+  });
+});

@@ -404,7 +404,11 @@ async function evaluateAndPrint(
     worst: args.worst,
     threads: args.threads,
     minBytes: io.settings.parallelMinBytes,
-    spill: { dir: io.settings.tempDir, minBytes: io.settings.spillMinBytes },
+    spill: {
+      dir: io.settings.tempDir,
+      minBytes: io.settings.spillMinBytes,
+      runBytes: io.settings.spillRunBytes,
+    },
   };
   const job = await fileJob(parallel);
   const pool = job ? 0 : blockWorkerCount(parallel);
