@@ -34,8 +34,9 @@ import type {
   TargetSource,
 } from "../types.js";
 import { prepareZstd } from "../zstd.js";
+import { batchSlices, sliceable } from "./batchSlices.js";
 import { registerArrowCodecs } from "./codecs/register.js";
-import { arrowDirectPlan, type Block, type ExternalTargets, peekFirstBatch } from "./segments.js";
+import { arrowDirectPlan, type Block, type ExternalTargets, peekFirstBatch, positions } from "./segments.js";
 import {
   isIntList,
   isListType,
@@ -65,6 +66,12 @@ export interface ArrowOptions extends ColumnOptions {
 }
 
 type Reader = AsyncRecordBatchFileReader | AsyncRecordBatchStreamReader;
+
+/**
+ * Uncompressed record batches larger than this are read in slices of rows on this thread
+ * (batchSlices.ts): apache-arrow reads a batch whole, and polars writes a DataFrame as one batch.
+ */
+const SLICED_BATCH_BYTES = 32 * 2 ** 20;
 
 /**
  * An opened columnar input: an Arrow IPC file or stream, or a Parquet file decoded to Arrow data
@@ -225,13 +232,38 @@ export async function openArrow(source: ByteSource, format: "arrow" | "arrows"):
     compression,
     rows: metas ? metas.reduce((n, m) => n + m.length, 0) : null,
     starts: metas && reader.isFile() ? firstRows(metas.map((m) => m.length)) : null,
-    async *batches(_columns: number[], groups?: number[]) {
-      if (groups !== undefined && input.starts && reader.isFile()) {
-        // Chosen batches, read by their place in the footer (all were checked at open).
+    async *batches(columns: number[], groups?: number[]) {
+      // A large uncompressed batch is read in slices of rows (the columns asked for), not whole.
+      const fields = reader.schema.fields;
+      const places = positions(fields);
+      const slices =
+        input.starts && reader.isFile() && handle && metas
+          ? metas.map((m) =>
+              m.bodyLength > SLICED_BATCH_BYTES ? sliceable(m, fields, places, columns) : null,
+            )
+          : null;
+      const sliced = slices?.some((s) => s !== null) ?? false;
+      if ((groups !== undefined || sliced) && input.starts && reader.isFile()) {
+        // Chosen batches (or all), read by their place in the footer (all were checked at open).
         first = null;
         input.first = null;
         try {
-          for (const g of groups) {
+          for (const g of groups ?? input.starts.map((_, g) => g)) {
+            batchesRead = g + 1;
+            const rowBytes = slices?.[g] ?? null;
+            if (rowBytes !== null) {
+              yield* batchSlices(
+                handle!,
+                metas![g]!,
+                fields,
+                places,
+                columns,
+                rowBytes,
+                input.starts[g]!,
+                name,
+              );
+              continue;
+            }
             const b = await (reader as AsyncRecordBatchFileReader).readRecordBatch(g).catch((e: unknown) => {
               throw invalid(name, format, e);
             });
@@ -239,7 +271,6 @@ export async function openArrow(source: ByteSource, format: "arrow" | "arrows"):
               throw new XentError("format", `corrupt Arrow file: record batch ${g} cannot be read`, {
                 file: name,
               });
-            batchesRead = g + 1;
             yield { ...recordBatchColumns(b), start: input.starts[g]! };
           }
         } finally {

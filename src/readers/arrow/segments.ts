@@ -58,7 +58,7 @@ function layout(type: DataType): { nodes: number; buffers: number } | null {
  * Where each field's nodes and buffers start in every record batch of this schema (null past a
  * field of a layout not followed here).
  */
-function positions(fields: Field[]): ({ node: number; buffer: number } | null)[] {
+export function positions(fields: Field[]): ({ node: number; buffer: number } | null)[] {
   const out: ({ node: number; buffer: number } | null)[] = [];
   let node = 0;
   let buffer = 0;
