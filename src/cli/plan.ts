@@ -5,7 +5,6 @@ import { usage, XentError } from "../errors.js";
 import { languageModelMetricNames } from "../lm/metrics.js";
 import { tableClasses } from "../metrics/stats.js";
 import { listColumns, TARGET_NAMES } from "../readers/columns.js";
-import type { CsvParser } from "../readers/csv/table.js";
 import { NPY_MAGIC } from "../readers/npy/header.js";
 import { openNpy } from "../readers/npy/npy.js";
 import {
@@ -30,6 +29,7 @@ import type { RunInfo } from "../wire/eval.js";
 import { DEFAULT_THRESHOLD } from "../wire/options.js";
 import type { OutputFormat } from "./printers.js";
 import { type RowRange, type RowSpec, resolveRowSpec } from "./rowRange.js";
+import type { Settings } from "./settings.js";
 import { type AssertSpec, checkAssertMetrics } from "./values.js";
 
 /** `xent eval`'s flags, parsed and checked, before any file is opened. */
@@ -122,7 +122,10 @@ const BLOCK_VALUES = 1 << 20;
 const BLOCK_ROWS = 1 << 15;
 const PER_SAMPLE_BLOCK_ROWS = 1 << 14;
 
-export async function planEval(args: EvalArgs, csvParser: CsvParser): Promise<EvalPlan> {
+export async function planEval(
+  args: EvalArgs,
+  readers: Pick<Settings, "csvParser" | "arrowSlicing">,
+): Promise<EvalPlan> {
   if ([args.predictions, args.targets, args.groupsFile].filter((f) => f === "-").length > 1)
     throw usage("only one input can be standard input (-)");
   const open: OpenOptions = {
@@ -132,7 +135,8 @@ export async function planEval(args: EvalArgs, csvParser: CsvParser): Promise<Ev
     scoreColumns: args.scoreColumns,
     dropColumns: args.dropColumns,
     header: args.header,
-    csvParser,
+    csvParser: readers.csvParser,
+    arrowSlicing: readers.arrowSlicing,
     targetType: args.targetType,
     logitsColumn: args.logitsColumn,
     logitsKey: args.logitsKey,

@@ -1,6 +1,6 @@
 import type { Readable } from "node:stream";
 import { usage, XentError } from "../errors.js";
-import type { ArrowOptions } from "./arrow/arrow.js";
+import type { ArrowOptions, Slicing } from "./arrow/arrow.js";
 import { type ByteSource, openByteSource, streamKind } from "./byteSource.js";
 import type { CsvParser } from "./csv/table.js";
 import { NPY_MAGIC } from "./npy/header.js";
@@ -32,6 +32,8 @@ export interface OpenOptions extends ArrowOptions {
   header?: boolean | undefined;
   /** CSV/TSV: which parser reads the data (see CsvParser). */
   csvParser?: CsvParser | undefined;
+  /** Arrow: when record batches are read in slices of rows (tests and the fuzzer lower it). */
+  arrowSlicing?: Slicing | undefined;
 }
 
 const ZIP_MAGIC = [0x50, 0x4b, 0x03, 0x04];
@@ -219,7 +221,11 @@ async function predictionsOf(
     case "arrow":
     case "arrows": {
       const arrow = await import("./arrow/arrow.js");
-      const p = await arrow.arrowPredictions(await arrow.openArrow(source, format), options, withTargets);
+      const p = await arrow.arrowPredictions(
+        await arrow.openArrow(source, format, options.arrowSlicing),
+        options,
+        withTargets,
+      );
       return { source: p, layout: null, archive: null };
     }
     case "parquet": {
@@ -280,7 +286,7 @@ async function targetsOf(
     case "arrows": {
       const arrow = await import("./arrow/arrow.js");
       return arrow.arrowTargets(
-        await arrow.openArrow(source, format),
+        await arrow.openArrow(source, format, options.arrowSlicing),
         { ...options, scoreColumns: undefined, dropColumns: undefined },
         C,
       );

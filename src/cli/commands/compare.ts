@@ -140,10 +140,10 @@ export function checkCompareAsserts(
 }
 
 export async function runCompare(args: CompareArgs, out: Writer, io: RunIO = quietIO()): Promise<Outcome> {
-  const base = await planEval(args.baseline, io.settings.csvParser);
+  const base = await planEval(args.baseline, io.settings);
   let cand: EvalPlan;
   try {
-    cand = await planEval(args.candidate, io.settings.csvParser);
+    cand = await planEval(args.candidate, io.settings);
   } catch (e) {
     await dispose(base);
     throw e;

@@ -330,7 +330,7 @@ export const quietIO = (): RunIO => ({
 
 /** Runs `xent eval` to `out`; throws XentError / BrokenPipe. */
 export async function runEval(args: EvalArgs, out: Writer, io: RunIO = quietIO()): Promise<Outcome> {
-  const plan = await planEval(args, io.settings.csvParser);
+  const plan = await planEval(args, io.settings);
   const printer = await makePrinter(args.format, out, io.settings.colour);
   io.onAbort(() => printer.abort?.());
   const progress =

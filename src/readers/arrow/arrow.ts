@@ -34,7 +34,8 @@ import type {
   TargetSource,
 } from "../types.js";
 import { prepareZstd } from "../zstd.js";
-import { batchSlices, sliceable } from "./batchSlices.js";
+import { prepareZstdStream } from "../zstdStream.js";
+import { batchSlices, SLICE_BYTES, sliceable } from "./batchSlices.js";
 import { registerArrowCodecs } from "./codecs/register.js";
 import { arrowDirectPlan, type Block, type ExternalTargets, peekFirstBatch, positions } from "./segments.js";
 import {
@@ -68,10 +69,19 @@ export interface ArrowOptions extends ColumnOptions {
 type Reader = AsyncRecordBatchFileReader | AsyncRecordBatchStreamReader;
 
 /**
- * Uncompressed record batches larger than this are read in slices of rows on this thread
- * (batchSlices.ts): apache-arrow reads a batch whole, and polars writes a DataFrame as one batch.
+ * Record batches larger than this (compressed ones: an eighth of it, as stored) are read in
+ * slices of rows on this thread (batchSlices.ts): apache-arrow reads a batch whole, and polars
+ * writes a DataFrame as one batch.
  */
 const SLICED_BATCH_BYTES = 32 * 2 ** 20;
+
+/** When batches are read in slices, and how much of their columns a slice holds (tests lower both). */
+export interface Slicing {
+  batchBytes: number;
+  sliceBytes: number;
+}
+
+const DEFAULT_SLICING: Slicing = { batchBytes: SLICED_BATCH_BYTES, sliceBytes: SLICE_BYTES };
 
 /**
  * An opened columnar input: an Arrow IPC file or stream, or a Parquet file decoded to Arrow data
@@ -126,7 +136,11 @@ const invalid = (name: string, format: string, e: unknown) =>
  * Opens an Arrow IPC file (through a FileHandle, so apache-arrow reads one batch at a time instead
  * of buffering the file) or stream (a path or standard input).
  */
-export async function openArrow(source: ByteSource, format: "arrow" | "arrows"): Promise<ArrowInput> {
+export async function openArrow(
+  source: ByteSource,
+  format: "arrow" | "arrows",
+  slicing: Slicing = DEFAULT_SLICING,
+): Promise<ArrowInput> {
   registerArrowCodecs();
   const name = source.name;
   if (source.head.length === 0) throw new XentError("format", "empty file: no Arrow schema", { file: name });
@@ -239,10 +253,13 @@ export async function openArrow(source: ByteSource, format: "arrow" | "arrows"):
       const slices =
         input.starts && reader.isFile() && handle && metas
           ? metas.map((m) =>
-              m.bodyLength > SLICED_BATCH_BYTES ? sliceable(m, fields, places, columns) : null,
+              m.bodyLength > (m.codec === null ? slicing.batchBytes : slicing.batchBytes / 8)
+                ? sliceable(m, fields, places, columns)
+                : null,
             )
           : null;
       const sliced = slices?.some((s) => s !== null) ?? false;
+      if (sliced && metas?.some((m) => m.codec === "zstd")) await prepareZstdStream();
       if ((groups !== undefined || sliced) && input.starts && reader.isFile()) {
         // Chosen batches (or all), read by their place in the footer (all were checked at open).
         first = null;
@@ -253,6 +270,7 @@ export async function openArrow(source: ByteSource, format: "arrow" | "arrows"):
             const rowBytes = slices?.[g] ?? null;
             if (rowBytes !== null) {
               yield* batchSlices(
+                slicing.sliceBytes,
                 handle!,
                 metas![g]!,
                 fields,

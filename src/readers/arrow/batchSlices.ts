@@ -11,16 +11,31 @@ import {
   type Vector,
 } from "apache-arrow";
 import { XentError } from "../../errors.js";
+import {
+  type BufferReader,
+  compressedBufferAt,
+  type ReadAt,
+  type Scratch,
+  statedLength,
+} from "./codecs/buffer.js";
 import type { ColumnBatch } from "./slices.js";
 import type { BatchMeta } from "./validate.js";
 
+/** zstd buffers decoded side by side at most on this thread (each holds up to its frame's window). */
+const ZSTD_STREAMS = 16;
+
+/** Compressed bytes read at a time for each streamed buffer (an LZ4 block of 64 KiB and its framing). */
+const WINDOW = (1 << 16) + 64;
+
 /** Bytes of the requested columns read at a time from a batch read in slices. */
-const SLICE_BYTES = 8 * 2 ** 20;
+export const SLICE_BYTES = 8 * 2 ** 20;
 
 type Place = { node: number; buffer: number };
 
+/** float32/64 and 8–64-bit integers (a corrupted schema can state any bit width: those go to apache-arrow, which names them). */
 const fixedWidth = (type: DataType): boolean =>
-  (DataType.isFloat(type) && type.precision !== Precision.HALF) || DataType.isInt(type);
+  (DataType.isFloat(type) && (type.precision === Precision.SINGLE || type.precision === Precision.DOUBLE)) ||
+  (DataType.isInt(type) && [8, 16, 32, 64].includes(type.bitWidth));
 
 const isString = (type: DataType): boolean => DataType.isUtf8(type) || DataType.isLargeUtf8(type);
 
@@ -29,7 +44,7 @@ const widthOf = (type: DataType): number =>
   DataType.isInt(type) ? type.bitWidth / 8 : (type as Float).precision === Precision.SINGLE ? 4 : 8;
 
 /**
- * Whether rows of an uncompressed batch can be read a slice at a time for these columns, and the
+ * Whether rows of a batch can be read a slice at a time for these columns, and the
  * bytes a row of them takes: float and integer columns, lists (fixed-size or not) of them, and
  * strings, none with a null (a null goes to apache-arrow's reading of the batch, whose messages
  * name its row). Null otherwise.
@@ -40,32 +55,44 @@ export function sliceable(
   places: readonly (Place | null)[],
   columns: readonly number[],
 ): number | null {
-  if (meta.codec !== null || meta.length === 0) return null;
+  if (meta.length === 0) return null;
   let bytes = 0;
+  let streams = 0;
   for (const c of columns) {
     const type = fields[c]!.type;
     const at = places[c];
     if (!at || meta.nodes[at.node]!.nullCount > 0) return null;
-    if (fixedWidth(type)) bytes += widthOf(type);
-    else if (isString(type)) bytes += Math.ceil(meta.buffers[at.buffer + 2]!.length / meta.length) + 8;
-    else if (DataType.isFixedSizeList(type) || DataType.isList(type) || DataType.isLargeList(type)) {
+    if (fixedWidth(type)) {
+      bytes += widthOf(type);
+      streams += 1;
+    } else if (isString(type)) {
+      bytes += Math.ceil(meta.buffers[at.buffer + 2]!.length / meta.length) + 8;
+      streams += 2;
+    } else if (DataType.isFixedSizeList(type) || DataType.isList(type) || DataType.isLargeList(type)) {
       const child = type.children[0]!.type;
       if (!fixedWidth(child) || meta.nodes[at.node + 1]!.nullCount > 0) return null;
       const values = meta.buffers[at.buffer + (DataType.isFixedSizeList(type) ? 2 : 3)]!.length;
       bytes += Math.ceil(values / meta.length) + 8;
+      streams += DataType.isFixedSizeList(type) ? 1 : 2;
     } else return null;
   }
+  // A zstd stream holds its frame's window, which for a column is about the column: a batch of
+  // class columns read side by side would hold the batch (the workers decode those into a
+  // temporary file first, parallel/spill.ts). An LZ4 stream holds a block and 64 KiB.
+  if (meta.codec === "zstd" && streams > ZSTD_STREAMS) return null;
   return bytes;
 }
 
 /**
- * An uncompressed record batch read in slices of rows: each slice's rows of the requested columns
- * read from the file (values; offsets, rebased to 0, and the values they span), so that a batch of
- * any size (polars writes a DataFrame as one) takes a slice's memory. The batch's metadata was
+ * A record batch read in slices of rows: each slice's rows of the requested columns read from
+ * the file (values; offsets, rebased to 0, and the values they span; a compressed buffer decoded
+ * as a stream, in order), so that a batch of any size (polars writes a DataFrame as one) takes a
+ * slice's memory. The batch's metadata was
  * checked at open (buffers within the body and as long as the rows need: validate.ts); offsets
  * are checked here as they are read (in order, within their values).
  */
 export async function* batchSlices(
+  sliceBytes: number,
   handle: FileHandle,
   meta: BatchMeta,
   fields: readonly Field[],
@@ -78,21 +105,85 @@ export async function* batchSlices(
   const body = meta.offset + meta.metaDataLength;
   const rows = meta.length;
   // A multiple of 8 rows: a slice boundary never splits a byte of a bitmap.
-  const step = Math.max(8, Math.floor(SLICE_BYTES / Math.max(1, rowBytes) / 8) * 8);
+  const step = Math.max(8, Math.floor(sliceBytes / Math.max(1, rowBytes) / 8) * 8);
   const corrupt = (what: string, row: number) =>
     new XentError("format", `corrupt Arrow data: ${what}`, { file: name, row });
   // Synchronous reads: a slice of 1,000 class columns is 1,000 reads of a few KiB, which as
   // FileHandle reads (a libuv request each) took 2.5 s for 200 MB, as readSync ~0.1 s.
-  const read = (buffer: number, at: number, length: number): Uint8Array => {
-    const b = meta.buffers[buffer]!;
-    if (at < 0 || at + length > b.length) throw corrupt(`a buffer read past its ${b.length} bytes`, start);
-    const bytes = new Uint8Array(length);
+  const readAt: ReadAt = (into, position) => {
     let done = 0;
-    while (done < length) {
-      const n = readSync(handle.fd, bytes, done, length - done, body + b.offset + at + done);
+    while (done < into.length) {
+      const n = readSync(handle.fd, into, done, into.length - done, position + done);
       if (n === 0) throw new XentError("io", "unexpected end of file", { file: name });
       done += n;
     }
+  };
+  /** A buffer's decoded length: as stored, or as its compressed form states (checked when decoded). */
+  const lengths = new Map<number, number>();
+  const decodedLength = (buffer: number): number => {
+    const b = meta.buffers[buffer]!;
+    if (meta.codec === null) return b.length;
+    let n = lengths.get(buffer);
+    if (n === undefined) {
+      const prefix = new Uint8Array(8);
+      if (b.length < 8) throw corrupt("a compressed buffer without its length", start);
+      readAt(prefix, body + b.offset);
+      n = statedLength(prefix);
+      if (n === -1) n = b.length - 8;
+      lengths.set(buffer, n);
+    }
+    return n;
+  };
+  /**
+   * A compressed buffer is decoded as a stream, read in order: each slice asks for bytes at or
+   * after the last (a slice's first offset is the last one's end: the last 8 bytes are kept).
+   */
+  const streams = new Map<number, { reader: BufferReader; position: number; tail: Uint8Array }>();
+  const scratch: Scratch = { buffer: new Uint8Array(0) };
+  const streamed = (buffer: number, at: number, length: number): Uint8Array => {
+    let s = streams.get(buffer);
+    if (!s) {
+      const b = meta.buffers[buffer]!;
+      const size = decodedLength(buffer);
+      const reader = compressedBufferAt(
+        readAt,
+        body + b.offset,
+        b.length,
+        meta.codec!,
+        size,
+        scratch,
+        WINDOW,
+      );
+      s = { reader, position: 0, tail: new Uint8Array(0) };
+      streams.set(buffer, s);
+    }
+    const out = new Uint8Array(length);
+    let o = 0;
+    if (at < s.position) {
+      const back = s.position - at;
+      if (back > s.tail.length) throw new Error("a compressed Arrow buffer read backwards");
+      o = Math.min(back, length);
+      out.set(s.tail.subarray(s.tail.length - back, s.tail.length - back + o));
+    }
+    for (let skip = at - s.position; skip > 0; ) {
+      const n = Math.min(skip, 1 << 20);
+      s.reader.fill(new Uint8Array(n));
+      skip -= n;
+    }
+    s.reader.fill(out.subarray(o));
+    s.position = Math.max(s.position, at + length);
+    const kept = new Uint8Array(Math.min(8, s.tail.length + length));
+    const joined = kept.length > length ? [...s.tail, ...out] : null;
+    kept.set(joined ? joined.slice(joined.length - kept.length) : out.subarray(length - kept.length));
+    s.tail = kept;
+    return out;
+  };
+  const read = (buffer: number, at: number, length: number): Uint8Array => {
+    const size = decodedLength(buffer);
+    if (at < 0 || at + length > size) throw corrupt(`a buffer read past its ${size} bytes`, start);
+    if (meta.codec !== null) return streamed(buffer, at, length);
+    const bytes = new Uint8Array(length);
+    readAt(bytes, body + meta.buffers[buffer]!.offset + at);
     return bytes;
   };
   /** Fixed-width values [first, first + n) of buffer `buffer`, as their type's array. */
@@ -132,47 +223,70 @@ export async function* batchSlices(
     }
     return { rebased, first, count: previous - first };
   };
-  for (let from = 0; from < rows; from += step) {
-    const n = Math.min(step, rows - from);
-    const vectors = new Map<number, Vector>();
-    for (const c of columns) {
-      const type = fields[c]!.type;
-      const at = places[c]!;
-      let data: Data;
-      if (fixedWidth(type)) data = values(type, at.buffer + 1, from, n);
-      else if (isString(type)) {
-        const span = offsets(
-          "string",
-          DataType.isLargeUtf8(type),
-          at.buffer + 1,
-          from,
-          n,
-          meta.buffers[at.buffer + 2]!.length,
-          start + from,
-        );
-        const bytes = read(at.buffer + 2, span.first, span.count);
-        data = makeData({ type, length: n, nullCount: 0, valueOffsets: span.rebased, data: bytes } as never);
-      } else if (DataType.isFixedSizeList(type)) {
-        const child = values(type.children[0]!.type, at.buffer + 2, from * type.listSize, n * type.listSize);
-        data = makeData({ type, length: n, nullCount: 0, child });
-      } else {
-        const childType = type.children[0]!.type;
-        const limit = meta.buffers[at.buffer + 3]!.length / widthOf(childType);
-        const span = offsets("list", DataType.isLargeList(type), at.buffer + 1, from, n, limit, start + from);
-        const child = values(childType, at.buffer + 3, span.first, span.count);
-        data = makeData({ type, length: n, nullCount: 0, valueOffsets: span.rebased, child } as never);
+  try {
+    for (let from = 0; from < rows; from += step) {
+      const n = Math.min(step, rows - from);
+      const vectors = new Map<number, Vector>();
+      for (const c of columns) {
+        const type = fields[c]!.type;
+        const at = places[c]!;
+        let data: Data;
+        if (fixedWidth(type)) data = values(type, at.buffer + 1, from, n);
+        else if (isString(type)) {
+          const span = offsets(
+            "string",
+            DataType.isLargeUtf8(type),
+            at.buffer + 1,
+            from,
+            n,
+            decodedLength(at.buffer + 2),
+            start + from,
+          );
+          const bytes = read(at.buffer + 2, span.first, span.count);
+          data = makeData({
+            type,
+            length: n,
+            nullCount: 0,
+            valueOffsets: span.rebased,
+            data: bytes,
+          } as never);
+        } else if (DataType.isFixedSizeList(type)) {
+          const child = values(
+            type.children[0]!.type,
+            at.buffer + 2,
+            from * type.listSize,
+            n * type.listSize,
+          );
+          data = makeData({ type, length: n, nullCount: 0, child });
+        } else {
+          const childType = type.children[0]!.type;
+          const limit = Math.floor(decodedLength(at.buffer + 3) / widthOf(childType));
+          const span = offsets(
+            "list",
+            DataType.isLargeList(type),
+            at.buffer + 1,
+            from,
+            n,
+            limit,
+            start + from,
+          );
+          const child = values(childType, at.buffer + 3, span.first, span.count);
+          data = makeData({ type, length: n, nullCount: 0, valueOffsets: span.rebased, child } as never);
+        }
+        vectors.set(c, makeVector(data));
       }
-      vectors.set(c, makeVector(data));
+      yield {
+        numRows: n,
+        start: start + from,
+        column: (i) => {
+          const v = vectors.get(i);
+          if (!v) throw new Error(`column ${i} was not read`);
+          return v;
+        },
+        name: (i) => fields[i]!.name,
+      };
     }
-    yield {
-      numRows: n,
-      start: start + from,
-      column: (i) => {
-        const v = vectors.get(i);
-        if (!v) throw new Error(`column ${i} was not read`);
-        return v;
-      },
-      name: (i) => fields[i]!.name,
-    };
+  } finally {
+    for (const { reader } of streams.values()) reader.close();
   }
 }

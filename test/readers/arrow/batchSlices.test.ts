@@ -17,7 +17,7 @@ import { describe, expect, it } from "vitest";
 import { openArrow } from "../../../src/readers/arrow/arrow.js";
 import { openByteSource } from "../../../src/readers/byteSource.js";
 import { tempDir } from "../../helpers/files.js";
-import { runInProcess } from "../../helpers/run.js";
+import { ROOT, runInProcess } from "../../helpers/run.js";
 
 // 8,500 rows × 1,000 float32 scores: a 34 MB record batch, above the 32 MiB from which an
 // uncompressed batch is read in slices.
@@ -131,4 +131,44 @@ describe("a large uncompressed record batch is read in slices of rows", () => {
       context: { file: path, row: 5000 },
     });
   });
+});
+
+describe("compressed batches read in slices (LZ4 and ZSTD streams) hold the same values", () => {
+  const F = `${ROOT}fixtures/formats`;
+  /** Every row of the columns as plain values: from slices of 8 rows, or whole batches. */
+  async function rows(file: string, slices: boolean) {
+    const slicing = slices ? { batchBytes: 0, sliceBytes: 1 } : { batchBytes: Infinity, sliceBytes: 1 };
+    const input = await openArrow(await openByteSource(`${F}/${file}`), "arrow", slicing);
+    const columns = input.fields.map((_, i) => i);
+    const out: unknown[][] = [];
+    let batches = 0;
+    for await (const b of input.batches(columns)) {
+      batches++;
+      for (let r = 0; r < b.numRows; r++)
+        out.push(
+          columns.map((c) => {
+            const v = b.column(c).get(r);
+            return v !== null && typeof v === "object" && "toArray" in v ? Array.from(v.toArray()) : v;
+          }),
+        );
+    }
+    return { out, batches };
+  }
+  for (const file of [
+    "preds_lz4.arrow",
+    "preds_zstd.arrow",
+    "preds_batches.arrow",
+    "preds_batches_zstd.arrow",
+    "preds_columns_lz4.arrow",
+    // Class names as polars' Utf8View: not read in slices (apache-arrow reads the batch).
+    "preds_names.arrow",
+  ]) {
+    it(file, async () => {
+      const whole = await rows(file, false);
+      const sliced = await rows(file, true);
+      if (file === "preds_names.arrow") expect(sliced.batches).toBe(whole.batches);
+      else expect(sliced.batches).toBeGreaterThan(whole.batches);
+      expect(sliced.out).toEqual(whole.out);
+    });
+  }
 });
