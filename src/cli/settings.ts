@@ -21,8 +21,11 @@ export interface Settings {
   spillMinBytes: number;
   /** XENT_SPILL_RUN_BYTES: decoded columns a worker holds at a time there (tests lower it). */
   spillRunBytes: number;
-  /** XENT_ARROW_SLICE_BYTES: Arrow batches above this are read in slices of about this (tests, fuzzer). */
-  arrowSlicing: Slicing | undefined;
+  /**
+   * XENT_ARROW_SLICE_BYTES: Arrow batches above this are read in slices of about this (tests, the
+   * fuzzer); TMPDIR: where a zstd batch of many columns is decoded first.
+   */
+  arrowSlicing: Slicing;
   /** XENT_PROGRESS_DELAY_MS: how long a run goes before the bar shows (the terminal test sets 0). */
   progressDelayMs: number;
   /** XENT_CSV_PARSER=csv-parse: read CSV data with csv-parse alone (tests compare the paths). */
@@ -42,13 +45,17 @@ export function readSettings(env: NodeJS.ProcessEnv, stdoutIsTTY: boolean): Sett
     tempDir: tmpdir(),
     spillMinBytes: number(env.XENT_SPILL_MIN_BYTES, SPILL_MIN_BYTES),
     spillRunBytes: number(env.XENT_SPILL_RUN_BYTES, RUN_BYTES),
-    arrowSlicing:
-      env.XENT_ARROW_SLICE_BYTES === undefined || env.XENT_ARROW_SLICE_BYTES === ""
-        ? undefined
+    arrowSlicing: {
+      ...(env.XENT_ARROW_SLICE_BYTES === undefined || env.XENT_ARROW_SLICE_BYTES === ""
+        ? {}
         : {
             batchBytes: number(env.XENT_ARROW_SLICE_BYTES, 0),
             sliceBytes: number(env.XENT_ARROW_SLICE_BYTES, 0),
-          },
+            // …and every zstd batch read through the temporary file.
+            zstdStreams: 0,
+          }),
+      tempDir: tmpdir(),
+    },
     progressDelayMs: number(env.XENT_PROGRESS_DELAY_MS, PROGRESS_DELAY_MS),
     csvParser: env.XENT_CSV_PARSER === "csv-parse" ? "csv-parse" : "fast",
     colour: colourLevel(env, stdoutIsTTY),

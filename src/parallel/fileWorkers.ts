@@ -3,9 +3,10 @@ import { Worker } from "node:worker_threads";
 import type { ProbabilityLook } from "../core/probabilityLook.js";
 import { type ErrorCode, XentError } from "../errors.js";
 import { mergeState, Stats, type StatsState } from "../metrics/stats.js";
+import { openTemporary } from "../readers/temporary.js";
 import type { AnyFileJob, WorkerError } from "./fileJob.js";
 import type { FilePlan } from "./plan.js";
-import { openTemporary, runSpill } from "./spill.js";
+import { runSpill } from "./spill.js";
 
 import { WORKER_URL } from "./workerUrl.js";
 

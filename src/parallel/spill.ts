@@ -1,9 +1,7 @@
-import { randomUUID } from "node:crypto";
-import { openSync, statfsSync, unlinkSync } from "node:fs";
-import { join } from "node:path";
 import { Worker } from "node:worker_threads";
 import { type ErrorCode, XentError } from "../errors.js";
 import type { ArrowCodec } from "../readers/arrow/codecs/buffer.js";
+import { freeSpace } from "../readers/temporary.js";
 import type { Segment } from "../readers/types.js";
 import type { WorkerError } from "./fileJob.js";
 import { WORKER_URL } from "./workerUrl.js";
@@ -142,31 +140,6 @@ export function spillSegments(
   }
   if (freeBytes(settings.dir) < bytes + DISK_MARGIN) return null;
   return { segments: out, spill: { units, bytes, dir: settings.dir, workers } };
-}
-
-function freeSpace(dir: string): number {
-  try {
-    const s = statfsSync(dir);
-    return s.bavail * s.bsize;
-  } catch {
-    return 0; // no such directory: no temporary file
-  }
-}
-
-/**
- * A temporary file in `dir`, removed from the directory as soon as it is open: the descriptor
- * keeps it, and it goes with the process however the process ends (an interrupt, a crash).
- */
-export function openTemporary(dir: string): number {
-  const path = join(dir, `xent-${process.pid}-${randomUUID()}.tmp`);
-  let fd: number;
-  try {
-    fd = openSync(path, "wx+", 0o600);
-  } catch (e) {
-    throw new XentError("io", `cannot create a temporary file in ${dir}: ${(e as Error).message}`);
-  }
-  unlinkSync(path);
-  return fd;
 }
 
 /**

@@ -123,3 +123,63 @@ describe("large compressed batches of class columns are decoded into a temporary
     expect(r.stdout).toBe(one.stdout);
   });
 });
+
+describe("on the main thread, a zstd batch read in slices is decoded into a temporary file first", () => {
+  // XENT_ARROW_SLICE_BYTES=1: every batch read in slices of 8 rows, zstd ones through the temporary file.
+  const main = (file: string, args: string[], env: Record<string, string>, tmp = join(dir, "tmp-main")) => {
+    mkdirSync(tmp, { recursive: true });
+    const r = spawnSync("node", [BIN, "eval", `${F}/${file}`, "--threads", "1", ...args], {
+      encoding: "utf8",
+      timeout: 120_000,
+      env: { ...process.env, TMPDIR: tmp, ...env },
+    });
+    expect(readdirSync(tmp)).toEqual([]);
+    return r;
+  };
+  for (const file of [
+    "preds_columns.arrow",
+    "preds_zstd.arrow",
+    "preds_batches_zstd.arrow",
+    "preds_lz4.arrow",
+  ]) {
+    it(`${file}: per-sample rows and the summary as read whole`, () => {
+      for (const args of [
+        ["--per-sample", "--format", "csv"],
+        ["--json", "--per-class", "--rows", "3:41"],
+      ]) {
+        const whole = main(file, args, {});
+        expect(whole.status).toBe(0);
+        const sliced = main(file, args, { XENT_ARROW_SLICE_BYTES: "1" });
+        expect(sliced.stderr).toBe("");
+        expect(sliced.stdout).toBe(whole.stdout);
+        // No temporary directory: the slices come from streams side by side.
+        const streams = main(
+          file,
+          args,
+          { XENT_ARROW_SLICE_BYTES: "1", TMPDIR: join(dir, "missing") },
+          join(dir, "tmp-main"),
+        );
+        expect(streams.stdout).toBe(whole.stdout);
+      }
+    });
+  }
+
+  it("a corrupt column is an error naming the file, and leaves nothing behind", () => {
+    const bytes = readFileSync(`${F}/preds_columns.arrow`);
+    let at = -1;
+    for (let k = 0; k < 3; k++) at = bytes.indexOf(Buffer.from([0x28, 0xb5, 0x2f, 0xfd]), at + 1);
+    const bad = Buffer.from(bytes);
+    bad.writeBigInt64LE(bytes.readBigInt64LE(at - 8) + 8n, at - 8);
+    const path = join(dir, "main_stated.arrow");
+    writeFileSync(path, bad);
+    const tmp = join(dir, "tmp-main");
+    mkdirSync(tmp, { recursive: true });
+    const r = spawnSync("node", [BIN, "eval", path, "--threads", "1", "--json"], {
+      encoding: "utf8",
+      env: { ...process.env, TMPDIR: tmp, XENT_ARROW_SLICE_BYTES: "1" },
+    });
+    expect(r.status).toBe(2);
+    expect(r.stderr).toMatch(/^xent: error: corrupt Arrow data: .*main_stated\.arrow/m);
+    expect(readdirSync(tmp)).toEqual([]);
+  });
+});

@@ -35,7 +35,7 @@ import type {
 } from "../types.js";
 import { prepareZstd } from "../zstd.js";
 import { prepareZstdStream } from "../zstdStream.js";
-import { batchSlices, SLICE_BYTES, sliceable } from "./batchSlices.js";
+import { batchSlices, SLICE_BYTES, sliceable, ZSTD_STREAMS } from "./batchSlices.js";
 import { registerArrowCodecs } from "./codecs/register.js";
 import { arrowDirectPlan, type Block, type ExternalTargets, peekFirstBatch, positions } from "./segments.js";
 import {
@@ -77,11 +77,13 @@ const SLICED_BATCH_BYTES = 32 * 2 ** 20;
 
 /** When batches are read in slices, and how much of their columns a slice holds (tests lower both). */
 export interface Slicing {
-  batchBytes: number;
-  sliceBytes: number;
+  batchBytes?: number | undefined;
+  sliceBytes?: number | undefined;
+  /** Where a zstd batch of many columns is decoded first (src/cli: the system's); none: read whole. */
+  tempDir?: string | undefined;
+  /** zstd buffers read as streams side by side at most, more go to tempDir (tests lower it). */
+  zstdStreams?: number | undefined;
 }
-
-const DEFAULT_SLICING: Slicing = { batchBytes: SLICED_BATCH_BYTES, sliceBytes: SLICE_BYTES };
 
 /**
  * An opened columnar input: an Arrow IPC file or stream, or a Parquet file decoded to Arrow data
@@ -139,7 +141,12 @@ const invalid = (name: string, format: string, e: unknown) =>
 export async function openArrow(
   source: ByteSource,
   format: "arrow" | "arrows",
-  slicing: Slicing = DEFAULT_SLICING,
+  {
+    batchBytes = SLICED_BATCH_BYTES,
+    sliceBytes = SLICE_BYTES,
+    tempDir,
+    zstdStreams = ZSTD_STREAMS,
+  }: Slicing = {},
 ): Promise<ArrowInput> {
   registerArrowCodecs();
   const name = source.name;
@@ -253,8 +260,8 @@ export async function openArrow(
       const slices =
         input.starts && reader.isFile() && handle && metas
           ? metas.map((m) =>
-              m.bodyLength > (m.codec === null ? slicing.batchBytes : slicing.batchBytes / 8)
-                ? sliceable(m, fields, places, columns)
+              m.bodyLength > (m.codec === null ? batchBytes : batchBytes / 8)
+                ? sliceable(m, fields, places, columns, zstdStreams, tempDir !== undefined)
                 : null,
             )
           : null;
@@ -269,17 +276,24 @@ export async function openArrow(
             batchesRead = g + 1;
             const rowBytes = slices?.[g] ?? null;
             if (rowBytes !== null) {
-              yield* batchSlices(
-                slicing.sliceBytes,
-                handle!,
-                metas![g]!,
-                fields,
-                places,
-                columns,
-                rowBytes,
-                input.starts[g]!,
-                name,
-              );
+              // A decoder's complaint names the file (its rows, where it knows them).
+              try {
+                yield* batchSlices(
+                  sliceBytes,
+                  handle!,
+                  metas![g]!,
+                  fields,
+                  places,
+                  columns,
+                  rowBytes,
+                  input.starts[g]!,
+                  name,
+                  tempDir,
+                  zstdStreams,
+                );
+              } catch (e) {
+                throw e instanceof XentError && e.context.file === undefined ? e.at({ file: name }) : e;
+              }
               continue;
             }
             const b = await (reader as AsyncRecordBatchFileReader).readRecordBatch(g).catch((e: unknown) => {

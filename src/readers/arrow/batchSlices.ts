@@ -1,4 +1,4 @@
-import { readSync } from "node:fs";
+import { closeSync, readSync, writeSync } from "node:fs";
 import type { FileHandle } from "node:fs/promises";
 import {
   type Data,
@@ -11,6 +11,7 @@ import {
   type Vector,
 } from "apache-arrow";
 import { XentError } from "../../errors.js";
+import { freeSpace, openTemporary } from "../temporary.js";
 import {
   type BufferReader,
   compressedBufferAt,
@@ -22,7 +23,7 @@ import type { ColumnBatch } from "./slices.js";
 import type { BatchMeta } from "./validate.js";
 
 /** zstd buffers decoded side by side at most on this thread (each holds up to its frame's window). */
-const ZSTD_STREAMS = 16;
+export const ZSTD_STREAMS = 16;
 
 /** Compressed bytes read at a time for each streamed buffer (an LZ4 block of 64 KiB and its framing). */
 const WINDOW = (1 << 16) + 64;
@@ -54,6 +55,8 @@ export function sliceable(
   fields: readonly Field[],
   places: readonly (Place | null)[],
   columns: readonly number[],
+  zstdStreams: number,
+  temporary: boolean,
 ): number | null {
   if (meta.length === 0) return null;
   let bytes = 0;
@@ -77,9 +80,10 @@ export function sliceable(
     } else return null;
   }
   // A zstd stream holds its frame's window, which for a column is about the column: a batch of
-  // class columns read side by side would hold the batch (the workers decode those into a
-  // temporary file first, parallel/spill.ts). An LZ4 stream holds a block and 64 KiB.
-  if (meta.codec === "zstd" && streams > ZSTD_STREAMS) return null;
+  // class columns read side by side would hold the batch. Those are decoded into a temporary
+  // file first, one buffer after another (as the workers do, parallel/spill.ts), when there is
+  // one. An LZ4 stream holds a block and 64 KiB.
+  if (meta.codec === "zstd" && streams > zstdStreams && !temporary) return null;
   return bytes;
 }
 
@@ -101,6 +105,8 @@ export async function* batchSlices(
   rowBytes: number,
   start: number,
   name: string,
+  tempDir: string | undefined,
+  zstdStreams = ZSTD_STREAMS,
 ): AsyncGenerator<ColumnBatch> {
   const body = meta.offset + meta.metaDataLength;
   const rows = meta.length;
@@ -110,14 +116,15 @@ export async function* batchSlices(
     new XentError("format", `corrupt Arrow data: ${what}`, { file: name, row });
   // Synchronous reads: a slice of 1,000 class columns is 1,000 reads of a few KiB, which as
   // FileHandle reads (a libuv request each) took 2.5 s for 200 MB, as readSync ~0.1 s.
-  const readAt: ReadAt = (into, position) => {
+  const readAll = (fd: number, into: Uint8Array, position: number) => {
     let done = 0;
     while (done < into.length) {
-      const n = readSync(handle.fd, into, done, into.length - done, position + done);
+      const n = readSync(fd, into, done, into.length - done, position + done);
       if (n === 0) throw new XentError("io", "unexpected end of file", { file: name });
       done += n;
     }
   };
+  const readAt: ReadAt = (into, position) => readAll(handle.fd, into, position);
   /** A buffer's decoded length: as stored, or as its compressed form states (checked when decoded). */
   const lengths = new Map<number, number>();
   const decodedLength = (buffer: number): number => {
@@ -178,9 +185,63 @@ export async function* batchSlices(
     s.tail = kept;
     return out;
   };
+  /** The buffers the columns read: more than ZSTD_STREAMS of zstd go to a temporary file first. */
+  const needed = columns.flatMap((c) => {
+    const type = fields[c]!.type;
+    const b = places[c]!.buffer;
+    if (fixedWidth(type)) return [b + 1];
+    if (DataType.isFixedSizeList(type)) return [b + 2];
+    return isString(type) ? [b + 1, b + 2] : [b + 1, b + 3];
+  });
+  const copy =
+    meta.codec === "zstd" && needed.length > zstdStreams && tempDir !== undefined
+      ? decodeToTemporary(tempDir)
+      : null;
+  /**
+   * Every needed buffer decoded into a temporary file, one after another (one zstd window at a
+   * time), when the disk has the room and 256 MiB more; null otherwise (read as streams side by
+   * side: about the batch in memory).
+   */
+  function decodeToTemporary(dir: string): { fd: number; at: Map<number, number> } | null {
+    const at = new Map<number, number>();
+    let total = 0;
+    for (const b of needed) {
+      at.set(b, total);
+      total += decodedLength(b);
+    }
+    if (freeSpace(dir) < total + 256 * 2 ** 20) return null;
+    const fd = openTemporary(dir);
+    try {
+      const piece = new Uint8Array(1 << 20);
+      for (const b of needed) {
+        const size = decodedLength(b);
+        const { offset, length } = meta.buffers[b]!;
+        const reader = compressedBufferAt(readAt, body + offset, length, meta.codec!, size, scratch);
+        try {
+          for (let done = 0; done < size; done += piece.length) {
+            const n = Math.min(piece.length, size - done);
+            reader.fill(piece.subarray(0, n));
+            for (let w = 0; w < n; ) w += writeSync(fd, piece, w, n - w, at.get(b)! + done + w);
+          }
+          reader.finish();
+        } finally {
+          reader.close();
+        }
+      }
+      return { fd, at };
+    } catch (e) {
+      closeSync(fd);
+      throw e;
+    }
+  }
   const read = (buffer: number, at: number, length: number): Uint8Array => {
     const size = decodedLength(buffer);
     if (at < 0 || at + length > size) throw corrupt(`a buffer read past its ${size} bytes`, start);
+    if (copy) {
+      const bytes = new Uint8Array(length);
+      readAll(copy.fd, bytes, copy.at.get(buffer)! + at);
+      return bytes;
+    }
     if (meta.codec !== null) return streamed(buffer, at, length);
     const bytes = new Uint8Array(length);
     readAt(bytes, body + meta.buffers[buffer]!.offset + at);
@@ -288,5 +349,6 @@ export async function* batchSlices(
     }
   } finally {
     for (const { reader } of streams.values()) reader.close();
+    if (copy) closeSync(copy.fd);
   }
 }

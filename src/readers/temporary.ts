@@ -1,0 +1,31 @@
+import { randomUUID } from "node:crypto";
+import { openSync, statfsSync, unlinkSync } from "node:fs";
+import { join } from "node:path";
+import { XentError } from "../errors.js";
+
+/** Bytes free for this process in `dir`'s file system; 0 when it cannot be told (no such directory). */
+export function freeSpace(dir: string): number {
+  try {
+    const s = statfsSync(dir);
+    return s.bavail * s.bsize;
+  } catch {
+    return 0;
+  }
+}
+
+/**
+ * A temporary file in `dir`, removed from the directory as soon as it is open: the descriptor
+ * keeps it, and it goes with the process however the process ends (an interrupt, a crash).
+ * Worker threads share the process's descriptors, so they can read and write it too.
+ */
+export function openTemporary(dir: string): number {
+  const path = join(dir, `xent-${process.pid}-${randomUUID()}.tmp`);
+  let fd: number;
+  try {
+    fd = openSync(path, "wx+", 0o600);
+  } catch (e) {
+    throw new XentError("io", `cannot create a temporary file in ${dir}: ${(e as Error).message}`);
+  }
+  unlinkSync(path);
+  return fd;
+}
