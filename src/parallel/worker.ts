@@ -13,6 +13,7 @@ import {
   type BufferReader,
   compressedBufferAt,
   decodeArrowBuffer,
+  decodeBufferInto,
   decodedBufferAt,
   type ReadAt,
   take,
@@ -345,7 +346,14 @@ function runSpillJob(job: SpillJob): void {
       }
       if (held.length < g * column) held = new Uint8Array(g * column);
       for (let c = 0; c < g; c++)
-        decode(c, (reader) => reader.fill(held.subarray(c * column, (c + 1) * column)));
+        decodeBufferInto(
+          read,
+          buffers[c]!.at,
+          buffers[c]!.bytes,
+          codec,
+          held.subarray(c * column, (c + 1) * column),
+          scratch,
+        );
       for (let r = blocks.from; r < blocks.to; r += blocks.rows) {
         const n = Math.min(blocks.rows, blocks.to - r);
         const out = room(g * n * size);

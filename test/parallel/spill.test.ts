@@ -17,11 +17,10 @@ const settings = { dir: "/tmp", minBytes: 100 };
 const plenty = () => 2 ** 40;
 
 describe("spillSegments", () => {
-  it("puts a large batch's rows in blocks of chunk rows, class by class, its targets after them", () => {
-    // 10 rows × 3 float32 classes = 120 bytes > 100: spilled; 5 rows (60 bytes): left as is.
-    const small = batch(10, 5);
-    const r = spillSegments([batch(0, 10), small], 3, 4, 8, 4, settings, 2, plenty)!;
-    const blocks = { at: 0, from: 0, to: 10, rows: 4, classes: 3 };
+  it("puts every compressed batch of class columns in blocks of chunk rows, class by class, its targets after them", () => {
+    // 120 + 60 bytes of decoded float32 scores > 100: both batches go; an uncompressed one stays.
+    const plain: Segment = { start: 15, rows: 2, scoresAt: 7, targetsAt: 8, columnsAt: [1, 2, 3] };
+    const r = spillSegments([batch(0, 10), batch(10, 5), plain], 3, 4, 8, 4, settings, 2, plenty)!;
     expect(r.spill.units).toEqual([
       {
         buffers: [
@@ -33,20 +32,35 @@ describe("spillSegments", () => {
         rows: 10,
         valueSize: 4,
         column: 0,
-        blocks,
+        blocks: { at: 0, from: 0, to: 10, rows: 4, classes: 3 },
       },
       { buffers: [{ at: 9000, bytes: 77 }], codec: "zstd", rows: 10, valueSize: 8, to: 120 },
+      {
+        buffers: [
+          { at: 110, bytes: 11 },
+          { at: 210, bytes: 12 },
+          { at: 310, bytes: 13 },
+        ],
+        codec: "zstd",
+        rows: 5,
+        valueSize: 4,
+        column: 0,
+        blocks: { at: 200, from: 0, to: 5, rows: 4, classes: 3 },
+      },
+      { buffers: [{ at: 9010, bytes: 77 }], codec: "zstd", rows: 5, valueSize: 8, to: 260 },
     ]);
-    expect(r.spill.bytes).toBe(200);
+    expect(r.spill.bytes).toBe(300);
     expect(r.spill.workers).toBe(2);
-    // Blocks of 4, 4 and 2 rows: 48, 48 and 24 bytes.
+    // Blocks of 4, 4 and 2 rows (48, 48 and 24 bytes), then 4 and 1.
     expect(r.segments.map((s) => [s.start, s.rows, s.scoresAt, s.targetsAt, s.spilled])).toEqual([
       [0, 4, 0, 120, { targets: true }],
       [4, 4, 48, 152, { targets: true }],
       [8, 2, 96, 184, { targets: true }],
-      [10, 5, -1, 9010, undefined],
+      [10, 4, 200, 260, { targets: true }],
+      [14, 1, 248, 292, { targets: true }],
+      [15, 2, 7, 8, undefined],
     ]);
-    expect(r.segments.at(-1)).toBe(small);
+    expect(r.segments.at(-1)).toBe(plain);
   });
 
   it("keeps a targets file's place and only the rows --rows kept", () => {
@@ -76,7 +90,7 @@ describe("spillSegments", () => {
     expect(one.spill.units.filter((u) => u.blocks).map((u) => u.buffers.length)).toEqual(Array(10).fill(1));
   });
 
-  it("is null when no batch is large, or when the disk lacks the copy and a margin", () => {
+  it("is null when the batches hold little, or when the disk lacks the copy and a margin", () => {
     expect(spillSegments([batch(0, 5)], 3, 4, 8, 4, settings, 2, plenty)).toBe(null);
     expect(spillSegments([batch(0, 10, { codec: undefined })], 3, 4, 8, 4, settings, 2, plenty)).toBe(null);
     expect(spillSegments([batch(0, 10)], 3, 4, 8, 4, settings, 2, () => 2 ** 20)).toBe(null);

@@ -1,7 +1,7 @@
 import { XentError } from "../../../errors.js";
 import { decodeZstd } from "../../zstd.js";
 import { ZstdStream } from "../../zstdStream.js";
-import { decodeLz4Frame, type FrameBytes, Lz4Stream } from "./lz4Frame.js";
+import { decodeLz4Frame, decodeLz4FrameInto, type FrameBytes, Lz4Stream } from "./lz4Frame.js";
 
 export type ArrowCodec = "lz4" | "zstd";
 
@@ -216,6 +216,45 @@ export function decodedBufferAt(
     finish: () => checkDecoded(filled, size),
     close() {},
   };
+}
+
+/**
+ * A compressed buffer decoded whole into `into`, which it must fill exactly (its stated length
+ * checked first): a worker decoding class columns one after another into memory it holds. An LZ4
+ * buffer is read in one read and decoded in place (no stream, no output buffer of its own); a zstd
+ * one, or an LZ4 one larger than its data could be, as a stream.
+ */
+export function decodeBufferInto(
+  read: ReadAt,
+  position: number,
+  bytes: number,
+  codec: ArrowCodec,
+  into: Uint8Array,
+  scratch: Scratch,
+): void {
+  // An LZ4 frame of incompressible data is its data plus 4 bytes a block and ~20 of header.
+  if (codec === "lz4" && bytes <= 8 + into.length + (into.length >> 8) + 64) {
+    if (bytes < 8) throw corrupt("a compressed buffer without its length");
+    const raw = take(scratch, bytes);
+    read(raw, position);
+    scratch.owner = undefined;
+    const stated = statedLength(raw);
+    if (stated === -1) {
+      checkStored(bytes - 8, into.length);
+      into.set(raw.subarray(8, 8 + into.length));
+      return;
+    }
+    checkInto(stated, into.length);
+    decodeLz4FrameInto(raw.subarray(8), into);
+    return;
+  }
+  const reader = compressedBufferAt(read, position, bytes, codec, into.length, scratch);
+  try {
+    reader.fill(into);
+    reader.finish();
+  } finally {
+    reader.close();
+  }
 }
 
 /** `n` bytes of the scratch buffer, grown to the largest asked for. */

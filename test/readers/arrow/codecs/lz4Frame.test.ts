@@ -1,7 +1,11 @@
 import { readdirSync, readFileSync } from "node:fs";
 import fc from "fast-check";
 import { describe, expect, it } from "vitest";
-import { decodeLz4Frame, Lz4Stream } from "../../../../src/readers/arrow/codecs/lz4Frame.js";
+import {
+  decodeLz4Frame,
+  decodeLz4FrameInto,
+  Lz4Stream,
+} from "../../../../src/readers/arrow/codecs/lz4Frame.js";
 import { ROOT } from "../../../helpers/run.js";
 
 const dir = `${ROOT}fixtures/formats/lz4/`;
@@ -118,4 +122,21 @@ describe("Lz4Stream against hostile blocks", () => {
     const stated = new Lz4Stream({ length: frame.length, at: (i, n) => frame.subarray(i, i + n) }, 1000);
     expect(() => stated.fill(new Uint8Array(1000))).toThrow(/more than the 1000 bytes stated/);
   });
+});
+
+describe("decodeLz4FrameInto fills the caller's memory exactly", () => {
+  for (const frame of frames) {
+    it(`${frame}: the same bytes as decodeLz4Frame; one byte more or less room is an error`, () => {
+      const src = new Uint8Array(readFileSync(`${dir}${frame}`));
+      const original = readFileSync(`${dir}${frame.split(".")[0]}.bin`);
+      const into = new Uint8Array(original.length + 8).subarray(4, 4 + original.length);
+      decodeLz4FrameInto(src, into);
+      expect(Buffer.from(into).equals(original)).toBe(true);
+      expect(() => decodeLz4FrameInto(src, new Uint8Array(original.length + 1))).toThrow(/corrupt LZ4 data/);
+      if (original.length > 0)
+        expect(() => decodeLz4FrameInto(src, new Uint8Array(original.length - 1))).toThrow(
+          /corrupt LZ4 data/,
+        );
+    });
+  }
 });
