@@ -4,6 +4,7 @@ import { XentError } from "../../../../src/errors.js";
 import {
   type ArrowCodec,
   compressedBufferAt,
+  decodeBufferInto,
   type ReadAt,
   type Scratch,
 } from "../../../../src/readers/arrow/codecs/buffer.js";
@@ -103,5 +104,40 @@ describe("decodeArrowBufferAt: an LZ4 buffer read from the file a window at a ti
     expect(() =>
       decodeArrowBufferAt(short.read, 100, 8 + cut.length, "lz4", new Uint8Array(original.length), scratch),
     ).toThrow(/corrupt/);
+  });
+});
+
+describe("decodeBufferInto: an LZ4 column read in one read and decoded in place", () => {
+  for (const name of frames) {
+    it(`${name}: the same bytes; a stated length other than the room is an error`, () => {
+      const frame = new Uint8Array(readFileSync(`${dir}${name}`));
+      const original = readFileSync(`${dir}${name.split(".")[0]}.bin`);
+      const scratch = { buffer: new Uint8Array(0) };
+      const into = new Uint8Array(original.length);
+      decodeBufferInto(
+        reader(file(frame, BigInt(original.length))).read,
+        100,
+        8 + frame.length,
+        "lz4",
+        into,
+        scratch,
+      );
+      expect(Buffer.from(into).equals(original)).toBe(true);
+      const lying = reader(file(frame, BigInt(original.length + 1))).read;
+      expect(() => decodeBufferInto(lying, 100, 8 + frame.length, "lz4", into, scratch)).toThrow(
+        /corrupt Arrow data: a compressed buffer states/,
+      );
+    });
+  }
+
+  it("copies a buffer stored as is (stated length −1), and refuses one too short", () => {
+    const data = Uint8Array.from({ length: 40 }, (_, i) => i * 3);
+    const { read } = reader(file(data, -1n));
+    const into = new Uint8Array(40);
+    decodeBufferInto(read, 100, 48, "lz4", into, { buffer: new Uint8Array(0) });
+    expect(Array.from(into)).toEqual(Array.from(data));
+    expect(() =>
+      decodeBufferInto(read, 100, 48, "lz4", new Uint8Array(41), { buffer: new Uint8Array(0) }),
+    ).toThrow(/corrupt Arrow data/);
   });
 });
