@@ -257,22 +257,31 @@ export async function openArrow(
       // A large uncompressed batch is read in slices of rows (the columns asked for), not whole.
       const fields = reader.schema.fields;
       const places = positions(fields);
+      const large = (m: BatchMeta) => m.bodyLength > (m.codec === null ? batchBytes : batchBytes / 8);
+      const slice = (m: BatchMeta) =>
+        sliceable(m, fields, places, columns, zstdStreams, tempDir !== undefined);
+      // A file's batches are read by their place in the footer: each large one sliced, the others
+      // by apache-arrow. A stream file's are read in order by apache-arrow, which cannot skip one:
+      // sliced all or none (all when one is large and every one can be).
       const slices =
-        input.starts && reader.isFile() && handle && metas
-          ? metas.map((m) =>
-              m.bodyLength > (m.codec === null ? batchBytes : batchBytes / 8)
-                ? sliceable(m, fields, places, columns, zstdStreams, tempDir !== undefined)
-                : null,
-            )
+        handle && metas
+          ? reader.isFile()
+            ? metas.map((m) => (large(m) ? slice(m) : null))
+            : first === null && metas.some(large)
+              ? metas.map(slice)
+              : null
           : null;
-      const sliced = slices?.some((s) => s !== null) ?? false;
+      const sliced = reader.isFile()
+        ? (slices?.some((s) => s !== null) ?? false)
+        : (slices?.every((s) => s !== null) ?? false);
       if (sliced && metas?.some((m) => m.codec === "zstd")) await prepareZstdStream();
-      if ((groups !== undefined || sliced) && input.starts && reader.isFile()) {
+      const starts = input.starts ?? (metas ? firstRows(metas.map((m) => m.length)) : []);
+      if ((groups !== undefined && input.starts && reader.isFile()) || sliced) {
         // Chosen batches (or all), read by their place in the footer (all were checked at open).
         first = null;
         input.first = null;
         try {
-          for (const g of groups ?? input.starts.map((_, g) => g)) {
+          for (const g of groups ?? starts.map((_, g) => g)) {
             batchesRead = g + 1;
             const rowBytes = slices?.[g] ?? null;
             if (rowBytes !== null) {
@@ -286,7 +295,7 @@ export async function openArrow(
                   places,
                   columns,
                   rowBytes,
-                  input.starts[g]!,
+                  starts[g]!,
                   name,
                   tempDir,
                   zstdStreams,
@@ -303,7 +312,7 @@ export async function openArrow(
               throw new XentError("format", `corrupt Arrow file: record batch ${g} cannot be read`, {
                 file: name,
               });
-            yield { ...recordBatchColumns(b), start: input.starts[g]! };
+            yield { ...recordBatchColumns(b), start: starts[g]! };
           }
         } finally {
           await input.close();

@@ -47,7 +47,10 @@ function write(name: string, columns: Record<string, Vector>) {
     batches.push(...sliced.batches.map((b) => new RecordBatch(schema, b.data)));
   }
   writeFileSync(small, tableToIPC(new Table(schema, batches), "file"));
-  return { big, small };
+  // The stream format of the same batch: read in order, sliced when every batch can be.
+  const stream = join(dir, `${name}.arrows`);
+  writeFileSync(stream, tableToIPC(one, "stream"));
+  return { big, small, stream };
 }
 
 const classColumns = Object.fromEntries(
@@ -77,9 +80,10 @@ const listFiles = write("list", { logits: makeVector(listData), label: makeVecto
 describe("a large uncompressed record batch is read in slices of rows", () => {
   it.each([
     ["a list column", listFiles.big, [0, 1]],
+    ["a list column in a stream file", listFiles.stream, [0, 1]],
     ["class columns, ids and groups", columnsFiles.big, Array.from({ length: C + 3 }, (_, i) => i)],
   ])("%s: hands out slices of the batch, in order, every row once", async (_, path, columns) => {
-    const input = await openArrow(await openByteSource(path), "arrow");
+    const input = await openArrow(await openByteSource(path), path.endsWith(".arrows") ? "arrows" : "arrow");
     const slices: { start: number | undefined; rows: number }[] = [];
     for await (const b of input.batches(columns)) {
       slices.push({ start: b.start, rows: b.numRows });
@@ -106,10 +110,14 @@ describe("a large uncompressed record batch is read in slices of rows", () => {
         ["--json", "--per-class", "--worst", "3", ...extra],
         ["--json", "--rows", "1000:7001", ...extra],
       ]) {
-        const a = await runInProcess(["eval", files.big, ...args]);
         const b = await runInProcess(["eval", files.small, ...args]);
-        expect(a.code).toBe(0);
-        expect(a.stdout.replaceAll(files.big, "F")).toBe(b.stdout.replaceAll(files.small, "F"));
+        for (const file of [files.big, files.stream]) {
+          const a = await runInProcess(["eval", file, ...args]);
+          expect(a.code).toBe(0);
+          expect(a.stdout.replaceAll(file, "F").replaceAll('"format": "arrows"', '"format": "arrow"')).toBe(
+            b.stdout.replaceAll(files.small, "F"),
+          );
+        }
       }
     });
   }
