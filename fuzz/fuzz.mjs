@@ -567,11 +567,15 @@ function readSafetensors(bytes) {
 }
 
 /** apache-arrow's reading of an uncompressed Arrow input, in a child with a timeout (it can loop). */
-function arrowReference(file) {
-  const r = spawnSync(process.execPath, [join(ROOT, "fuzz/arrowReference.mjs"), file], {
-    encoding: "utf8",
-    timeout: TIMEOUT_MS,
-  });
+function arrowReference(file, stream = false) {
+  const r = spawnSync(
+    process.execPath,
+    [join(ROOT, "fuzz/arrowReference.mjs"), file, ...(stream ? ["--stream"] : [])],
+    {
+      encoding: "utf8",
+      timeout: TIMEOUT_MS,
+    },
+  );
   const loss = Number.parseFloat(r.stdout);
   return Number.isFinite(loss) ? loss : null;
 }
@@ -718,7 +722,7 @@ async function main() {
           // apache-arrow reads the seed itself (no codec registered: compressed seeds have no independent reading).
           const independent = format.startsWith("arrow") && readable.get(seed.name);
           const ref = independent
-            ? arrowReference(file)
+            ? arrowReference(file, viaStdin && format === "arrow")
             : format === "parquet"
               ? await parquetReference(m.bytes)
               : referenceLoss(format, m.bytes);
