@@ -51,8 +51,8 @@ export function readSettings(env: NodeJS.ProcessEnv, stdoutIsTTY: boolean): Sett
         : {
             batchBytes: number(env.XENT_ARROW_SLICE_BYTES, 0),
             sliceBytes: number(env.XENT_ARROW_SLICE_BYTES, 0),
-            // …and every zstd batch read through the temporary file.
-            zstdStreams: 0,
+            // …and every compressed batch read through the temporary file.
+            streamsAtOnce: 0,
           }),
       tempDir: tmpdir(),
     },

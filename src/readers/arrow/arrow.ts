@@ -35,7 +35,7 @@ import type {
 } from "../types.js";
 import { prepareZstd } from "../zstd.js";
 import { prepareZstdStream } from "../zstdStream.js";
-import { batchSlices, SLICE_BYTES, sliceable, ZSTD_STREAMS } from "./batchSlices.js";
+import { batchSlices, SLICE_BYTES, STREAMS_AT_ONCE, sliceable } from "./batchSlices.js";
 import { registerArrowCodecs } from "./codecs/register.js";
 import { arrowDirectPlan, type Block, type ExternalTargets, peekFirstBatch, positions } from "./segments.js";
 import {
@@ -79,10 +79,10 @@ const SLICED_BATCH_BYTES = 32 * 2 ** 20;
 export interface Slicing {
   batchBytes?: number | undefined;
   sliceBytes?: number | undefined;
-  /** Where a zstd batch of many columns is decoded first (src/cli: the system's); none: read whole. */
+  /** Where a compressed batch of many columns is decoded first (src/cli: the system's). */
   tempDir?: string | undefined;
-  /** zstd buffers read as streams side by side at most, more go to tempDir (tests lower it). */
-  zstdStreams?: number | undefined;
+  /** Compressed buffers read as streams side by side at most; more go to tempDir (tests lower it). */
+  streamsAtOnce?: number | undefined;
 }
 
 /**
@@ -145,7 +145,7 @@ export async function openArrow(
     batchBytes = SLICED_BATCH_BYTES,
     sliceBytes = SLICE_BYTES,
     tempDir,
-    zstdStreams = ZSTD_STREAMS,
+    streamsAtOnce = STREAMS_AT_ONCE,
   }: Slicing = {},
 ): Promise<ArrowInput> {
   registerArrowCodecs();
@@ -259,7 +259,7 @@ export async function openArrow(
       const places = positions(fields);
       const large = (m: BatchMeta) => m.bodyLength > (m.codec === null ? batchBytes : batchBytes / 8);
       const slice = (m: BatchMeta) =>
-        sliceable(m, fields, places, columns, zstdStreams, tempDir !== undefined);
+        sliceable(m, fields, places, columns, streamsAtOnce, tempDir !== undefined);
       // A file's batches are read by their place in the footer: each large one sliced, the others
       // by apache-arrow. A stream file's are read in order by apache-arrow, which cannot skip one:
       // sliced all or none (all when one is large and every one can be).
@@ -298,7 +298,7 @@ export async function openArrow(
                   starts[g]!,
                   name,
                   tempDir,
-                  zstdStreams,
+                  streamsAtOnce,
                 );
               } catch (e) {
                 throw e instanceof XentError && e.context.file === undefined ? e.at({ file: name }) : e;

@@ -22,8 +22,12 @@ import {
 import type { ColumnBatch } from "./slices.js";
 import type { BatchMeta } from "./validate.js";
 
-/** zstd buffers decoded side by side at most on this thread (each holds up to its frame's window). */
-export const ZSTD_STREAMS = 16;
+/**
+ * Compressed buffers decoded side by side at most on this thread: a zstd stream holds up to its
+ * frame's window (about its column), an LZ4 stream 128 KiB (1,000 LZ4 class columns: 323 MiB
+ * with --per-sample). More go to a temporary file first, when there is one.
+ */
+export const STREAMS_AT_ONCE = 16;
 
 /** Compressed bytes read at a time for each streamed buffer (an LZ4 block of 64 KiB and its framing). */
 const WINDOW = (1 << 16) + 64;
@@ -55,7 +59,7 @@ export function sliceable(
   fields: readonly Field[],
   places: readonly (Place | null)[],
   columns: readonly number[],
-  zstdStreams: number,
+  streamsAtOnce: number,
   temporary: boolean,
 ): number | null {
   if (meta.length === 0) return null;
@@ -80,10 +84,10 @@ export function sliceable(
     } else return null;
   }
   // A zstd stream holds its frame's window, which for a column is about the column: a batch of
-  // class columns read side by side would hold the batch. Those are decoded into a temporary
-  // file first, one buffer after another (as the workers do, parallel/spill.ts), when there is
-  // one. An LZ4 stream holds a block and 64 KiB.
-  if (meta.codec === "zstd" && streams > zstdStreams && !temporary) return null;
+  // class columns read side by side would hold the batch. Many compressed buffers are decoded into
+  // a temporary file first, one after another (as the workers do, parallel/spill.ts), when there
+  // is one; without, zstd ones are read whole by apache-arrow, LZ4 ones as streams (128 KiB each).
+  if (meta.codec === "zstd" && streams > streamsAtOnce && !temporary) return null;
   return bytes;
 }
 
@@ -106,7 +110,7 @@ export async function* batchSlices(
   start: number,
   name: string,
   tempDir: string | undefined,
-  zstdStreams = ZSTD_STREAMS,
+  streamsAtOnce = STREAMS_AT_ONCE,
 ): AsyncGenerator<ColumnBatch> {
   const body = meta.offset + meta.metaDataLength;
   const rows = meta.length;
@@ -185,7 +189,7 @@ export async function* batchSlices(
     s.tail = kept;
     return out;
   };
-  /** The buffers the columns read: more than ZSTD_STREAMS of zstd go to a temporary file first. */
+  /** The buffers the columns read: more than STREAMS_AT_ONCE compressed go to a temporary file first. */
   const needed = columns.flatMap((c) => {
     const type = fields[c]!.type;
     const b = places[c]!.buffer;
@@ -194,7 +198,7 @@ export async function* batchSlices(
     return isString(type) ? [b + 1, b + 2] : [b + 1, b + 3];
   });
   const copy =
-    meta.codec === "zstd" && needed.length > zstdStreams && tempDir !== undefined
+    meta.codec !== null && needed.length > streamsAtOnce && tempDir !== undefined
       ? decodeToTemporary(tempDir)
       : null;
   /**
