@@ -1,15 +1,14 @@
 import { Worker } from "node:worker_threads";
 import { type ErrorCode, XentError } from "../errors.js";
 import type { ArrowCodec } from "../readers/arrow/codecs/buffer.js";
-import { freeSpace } from "../readers/temporary.js";
+import { DISK_MARGIN, freeSpace } from "../readers/temporary.js";
 import type { Segment } from "../readers/types.js";
 import type { WorkerError } from "./fileJob.js";
 import { WORKER_URL } from "./workerUrl.js";
 
 /**
- * Where large compressed batches of class columns are decoded before they are evaluated: a
- * directory (the system's temporary one, from src/cli) and the decoded size from which a batch
- * goes there.
+ * Where compressed batches of class columns are decoded before they are evaluated: a directory
+ * (the system's temporary one, from src/cli), and the decoded scores (in all) from which they go.
  */
 export interface SpillSettings {
   dir: string;
@@ -63,14 +62,8 @@ export interface SpillJob {
 }
 
 /**
- * Free space kept on the temporary file's disk beyond the copy: a run that would fill the disk
- * reads the batch in memory instead (as it would without a temporary directory).
- */
-const DISK_MARGIN = 256 * 2 ** 20;
-
-/**
- * Decoded column bytes a worker holds to write a run of columns: 64 columns of 50,000 float32
- * rows take 12.5 MiB; of 200,000 rows, 20 columns.
+ * Decoded column bytes a worker holds to write a run of columns into the blocks: 20 columns of
+ * 50,000 float32 rows, 5 of 200,000 (16 MiB took more memory and was no faster).
  */
 export const RUN_BYTES = 4 * 2 ** 20;
 

@@ -200,27 +200,19 @@ function run(job: FileJob): void {
           segment,
           results,
           (readers) => {
-            for (let j = 0; j < C; j++)
+            for (let j = 0; j < C; j++) {
+              const buffer = [
+                readScoresAt,
+                columnsAt[j]!,
+                columnsBytes![j]!,
+                codec,
+                rows * size,
+                scratch,
+              ] as const;
               readers.push(
-                codec === "zstd"
-                  ? decodedBufferAt(
-                      readScoresAt,
-                      columnsAt[j]!,
-                      columnsBytes![j]!,
-                      codec,
-                      rows * size,
-                      scratch,
-                    )
-                  : compressedBufferAt(
-                      readScoresAt,
-                      columnsAt[j]!,
-                      columnsBytes![j]!,
-                      codec,
-                      rows * size,
-                      scratch,
-                      COLUMN_WINDOW,
-                    ),
+                codec === "zstd" ? decodedBufferAt(...buffer) : compressedBufferAt(...buffer, COLUMN_WINDOW),
               );
+            }
           },
           (readers, n) => gatherColumns(n, (j, into) => readers[j]!.fill(into)),
         );

@@ -3,6 +3,12 @@ import { openSync, statfsSync, unlinkSync } from "node:fs";
 import { join } from "node:path";
 import { XentError } from "../errors.js";
 
+/**
+ * Free space kept on a temporary file's disk beyond the copy: a run that would fill the disk reads
+ * the batch in memory instead (as it would without a temporary directory).
+ */
+export const DISK_MARGIN = 256 * 2 ** 20;
+
 /** Bytes free for this process in `dir`'s file system; 0 when it cannot be told (no such directory). */
 export function freeSpace(dir: string): number {
   try {
