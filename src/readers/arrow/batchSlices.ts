@@ -11,7 +11,7 @@ import {
   type Vector,
 } from "apache-arrow";
 import { XentError } from "../../errors.js";
-import { freeSpace, openTemporary } from "../temporary.js";
+import { DISK_MARGIN, freeSpace, openTemporary } from "../temporary.js";
 import {
   type BufferReader,
   compressedBufferAt,
@@ -114,8 +114,6 @@ export async function* batchSlices(
 ): AsyncGenerator<ColumnBatch> {
   const body = meta.offset + meta.metaDataLength;
   const rows = meta.length;
-  // A multiple of 8 rows: a slice boundary never splits a byte of a bitmap.
-  const step = Math.max(8, Math.floor(sliceBytes / Math.max(1, rowBytes) / 8) * 8);
   const corrupt = (what: string, row: number) =>
     new XentError("format", `corrupt Arrow data: ${what}`, { file: name, row });
   // Synchronous reads: a slice of 1,000 class columns is 1,000 reads of a few KiB, which as
@@ -213,7 +211,7 @@ export async function* batchSlices(
       at.set(b, total);
       total += decodedLength(b);
     }
-    if (freeSpace(dir) < total + 256 * 2 ** 20) return null;
+    if (freeSpace(dir) < total + DISK_MARGIN) return null;
     const fd = openTemporary(dir);
     try {
       const piece = new Uint8Array(1 << 20);
@@ -288,6 +286,12 @@ export async function* batchSlices(
     }
     return { rebased, first, count: previous - first };
   };
+  // Rows a slice: ~sliceBytes of the columns by their decoded sizes (a compressed buffer's stated
+  // length: sized by the stored bytes, a slice of scores that compress 100× would be 100× larger),
+  // a multiple of 8 so that a slice boundary never splits a byte of a bitmap.
+  const decodedRow =
+    meta.codec === null ? rowBytes : needed.reduce((n, b) => n + decodedLength(b), 0) / rows + 8;
+  const step = Math.max(8, Math.floor(sliceBytes / Math.max(1, decodedRow) / 8) * 8);
   try {
     for (let from = 0; from < rows; from += step) {
       const n = Math.min(step, rows - from);
