@@ -1,5 +1,5 @@
 import { randomUUID } from "node:crypto";
-import { openSync, statfsSync, unlinkSync } from "node:fs";
+import { accessSync, constants, openSync, statfsSync, statSync, unlinkSync } from "node:fs";
 import { join } from "node:path";
 import { XentError } from "../errors.js";
 
@@ -9,9 +9,15 @@ import { XentError } from "../errors.js";
  */
 export const DISK_MARGIN = 256 * 2 ** 20;
 
-/** Bytes free for this process in `dir`'s file system; 0 when it cannot be told (no such directory). */
+/**
+ * Bytes free for this process in `dir`'s file system; 0 when `dir` is no directory this process
+ * can write in (TMPDIR naming a file, a read-only mount): the batch is then read in memory,
+ * rather than the run failing where it worked before.
+ */
 export function freeSpace(dir: string): number {
   try {
+    if (!statSync(dir).isDirectory()) return 0;
+    accessSync(dir, constants.W_OK | constants.X_OK);
     const s = statfsSync(dir);
     return s.bavail * s.bsize;
   } catch {

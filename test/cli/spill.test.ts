@@ -105,22 +105,25 @@ describe("large compressed batches of class columns are decoded into a temporary
     }
   });
 
-  it("with no usable temporary directory the batch is read in memory, with the same numbers", () => {
+  it("with no usable temporary directory (none, or a file) the batch is read in memory, with the same numbers", () => {
     const path = `${F}/preds_columns.arrow`;
     const one = run([path, "--threads", "1"], false);
-    const missing = join(dir, "missing");
-    const r = spawnSync("node", [BIN, "eval", path, "--json", "--per-class", "--worst", "3"], {
-      encoding: "utf8",
-      env: {
-        ...process.env,
-        TMPDIR: missing,
-        XENT_DEBUG: "1",
-        XENT_PARALLEL_MIN_BYTES: "1",
-        XENT_SPILL_MIN_BYTES: "1",
-      },
-    });
-    expect(debugLine(r.stderr)).toMatch(/reading the file \(1 segment\)$/);
-    expect(r.stdout).toBe(one.stdout);
+    const aFile = join(dir, "not-a-directory");
+    writeFileSync(aFile, "");
+    for (const tmp of [join(dir, "missing"), aFile]) {
+      const r = spawnSync("node", [BIN, "eval", path, "--json", "--per-class", "--worst", "3"], {
+        encoding: "utf8",
+        env: {
+          ...process.env,
+          TMPDIR: tmp,
+          XENT_DEBUG: "1",
+          XENT_PARALLEL_MIN_BYTES: "1",
+          XENT_SPILL_MIN_BYTES: "1",
+        },
+      });
+      expect(debugLine(r.stderr)).toMatch(/reading the file \(1 segment\)$/);
+      expect(r.stdout).toBe(one.stdout);
+    }
   });
 });
 
