@@ -65,7 +65,7 @@ export function sliceable(
   if (meta.length === 0) return null;
   let bytes = 0;
   let streams = 0;
-  for (const c of columns) {
+  for (const c of new Set(columns)) {
     const type = fields[c]!.type;
     const at = places[c];
     if (!at || meta.nodes[at.node]!.nullCount > 0) return null;
@@ -114,6 +114,8 @@ export async function* batchSlices(
 ): AsyncGenerator<ColumnBatch> {
   const body = meta.offset + meta.metaDataLength;
   const rows = meta.length;
+  // A column asked for twice (a target column also the groups) is read once: a stream is read in order.
+  const wanted = [...new Set(columns)];
   const corrupt = (what: string, row: number) =>
     new XentError("format", `corrupt Arrow data: ${what}`, { file: name, row });
   // Synchronous reads: a slice of 1,000 class columns is 1,000 reads of a few KiB, which as
@@ -188,7 +190,7 @@ export async function* batchSlices(
     return out;
   };
   /** The buffers the columns read: more than STREAMS_AT_ONCE compressed go to a temporary file first. */
-  const needed = columns.flatMap((c) => {
+  const needed = wanted.flatMap((c) => {
     const type = fields[c]!.type;
     const b = places[c]!.buffer;
     if (fixedWidth(type)) return [b + 1];
@@ -296,7 +298,7 @@ export async function* batchSlices(
     for (let from = 0; from < rows; from += step) {
       const n = Math.min(step, rows - from);
       const vectors = new Map<number, Vector>();
-      for (const c of columns) {
+      for (const c of wanted) {
         const type = fields[c]!.type;
         const at = places[c]!;
         let data: Data;

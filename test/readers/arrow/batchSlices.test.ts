@@ -180,3 +180,15 @@ describe("compressed batches read in slices (LZ4 and ZSTD streams) hold the same
     });
   }
 });
+
+describe("a column asked for twice", () => {
+  it("is read once from its stream (an LZ4 batch in slices of 8 rows)", async () => {
+    const input = await openArrow(await openByteSource(`${ROOT}fixtures/formats/preds_lz4.arrow`), "arrow", {
+      batchBytes: 0,
+      sliceBytes: 1,
+    });
+    let rows = 0;
+    for await (const b of input.batches([0, 1, 1])) rows += b.numRows;
+    expect(rows).toBe(48);
+  });
+});
