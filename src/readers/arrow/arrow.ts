@@ -288,17 +288,11 @@ export async function openArrow(
               // A decoder's complaint names the file (its rows, where it knows them).
               try {
                 yield* batchSlices(
-                  sliceBytes,
                   handle!,
                   metas![g]!,
-                  fields,
-                  places,
-                  columns,
-                  rowBytes,
-                  starts[g]!,
-                  name,
-                  tempDir,
-                  streamsAtOnce,
+                  { start: starts[g]!, rowBytes },
+                  { fields, places, columns },
+                  { name, sliceBytes, tempDir, streamsAtOnce },
                 );
               } catch (e) {
                 throw e instanceof XentError && e.context.file === undefined ? e.at({ file: name }) : e;

@@ -48,6 +48,21 @@ const isString = (type: DataType): boolean => DataType.isUtf8(type) || DataType.
 const widthOf = (type: DataType): number =>
   DataType.isInt(type) ? type.bitWidth / 8 : (type as Float).precision === Precision.SINGLE ? 4 : 8;
 
+/** The schema's fields, where each field's nodes and buffers start, and the columns to read. */
+export interface SlicedColumns {
+  fields: readonly Field[];
+  places: readonly (Place | null)[];
+  columns: readonly number[];
+}
+
+/** The file's name (messages), ~bytes a slice, and where and when to decode to a temporary file. */
+export interface SliceOptions {
+  name: string;
+  sliceBytes: number;
+  tempDir: string | undefined;
+  streamsAtOnce?: number | undefined;
+}
+
 /**
  * Whether rows of a batch can be read a slice at a time for these columns, and the
  * bytes a row of them takes: float and integer columns, lists (fixed-size or not) of them, and
@@ -95,22 +110,17 @@ export function sliceable(
  * A record batch read in slices of rows: each slice's rows of the requested columns read from
  * the file (values; offsets, rebased to 0, and the values they span; a compressed buffer decoded
  * as a stream, in order), so that a batch of any size (polars writes a DataFrame as one) takes a
- * slice's memory. The batch's metadata was
- * checked at open (buffers within the body and as long as the rows need: validate.ts); offsets
- * are checked here as they are read (in order, within their values).
+ * slice's memory. The batch's metadata was checked at open (buffers within the body, and as long
+ * as the rows need when uncompressed: validate.ts); offsets are checked here as they are read (in
+ * order, within their values), and a compressed buffer's stated length when it is decoded.
  */
 export async function* batchSlices(
-  sliceBytes: number,
   handle: FileHandle,
   meta: BatchMeta,
-  fields: readonly Field[],
-  places: readonly (Place | null)[],
-  columns: readonly number[],
-  rowBytes: number,
-  start: number,
-  name: string,
-  tempDir: string | undefined,
-  streamsAtOnce = STREAMS_AT_ONCE,
+  /** The batch's first row in the file, and the bytes a row of the columns takes (sliceable's). */
+  { start, rowBytes }: { start: number; rowBytes: number },
+  { fields, places, columns }: SlicedColumns,
+  { name, sliceBytes, tempDir, streamsAtOnce = STREAMS_AT_ONCE }: SliceOptions,
 ): AsyncGenerator<ColumnBatch> {
   const body = meta.offset + meta.metaDataLength;
   const rows = meta.length;
