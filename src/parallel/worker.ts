@@ -1,4 +1,4 @@
-import { closeSync, openSync, readSync, writeSync } from "node:fs";
+import { closeSync, openSync } from "node:fs";
 import { parentPort, workerData } from "node:worker_threads";
 import { isClassIndex, notAClassIndex } from "../core/indexTarget.js";
 import { makeKernel } from "../core/kernel.js";
@@ -16,10 +16,13 @@ import {
   decodeBufferInto,
   decodedBufferAt,
   type ReadAt,
+  readBufferAt,
   take,
 } from "../readers/arrow/codecs/buffer.js";
+import { readFullySync as readFully } from "../readers/files.js";
 import { bfloat16ToFloat32, float16ToFloat32 } from "../readers/float16.js";
 import { decode } from "../readers/npy/npy.js";
+import { writeTemporary as writeFully } from "../readers/temporary.js";
 import type { Segment } from "../readers/types.js";
 import { prepareZstd } from "../readers/zstd.js";
 import { prepareZstdStream } from "../readers/zstdStream.js";
@@ -281,7 +284,7 @@ const SPILL_PIECE = 1 << 20;
 /**
  * A worker's share of the buffers decoded into the temporary file (spill.ts), each checked as
  * when evaluated (decoded to its end). Targets stream through as they are. A run of g ≥ 2 class
- * columns (16 MiB at most together) is decoded whole, column after column, then written a block
+ * columns (RUN_BYTES, 4 MiB, at most together) is decoded whole, column after column, then written a block
  * at a time, its g columns' rows side by side: one write a block. A single column (too long to
  * hold several) streams through, a block's rows at a time.
  */
@@ -300,16 +303,8 @@ function runSpillJob(job: SpillJob): void {
       const { buffers, codec, rows, valueSize: size, column: j0, blocks, to } = job.spill[k]!;
       const g = buffers.length;
       const column = rows * size;
-      const decode = (c: number, use: (reader: BufferReader) => void) => {
-        const { at, bytes } = buffers[c]!;
-        const reader = compressedBufferAt(read, at, bytes, codec, column, scratch);
-        try {
-          use(reader);
-          reader.finish();
-        } finally {
-          reader.close();
-        }
-      };
+      const decode = (c: number, use: (reader: BufferReader) => void) =>
+        readBufferAt(read, buffers[c]!.at, buffers[c]!.bytes, codec, column, scratch, use);
       /** Decodes the next n bytes of a stream into `piece`, written at `at` (or dropped: at < 0). */
       const pass = (reader: BufferReader, n: number, at: number) => {
         for (let done = 0; done < n; done += SPILL_PIECE) {
@@ -358,17 +353,6 @@ function runSpillJob(job: SpillJob): void {
     closeSync(fd);
   }
   parentPort!.postMessage({ type: "spilled" });
-}
-
-function writeFully(fd: number, bytes: Uint8Array, position: number): void {
-  let done = 0;
-  while (done < bytes.length) {
-    try {
-      done += writeSync(fd, bytes, done, bytes.length - done, position + done);
-    } catch (e) {
-      throw new XentError("io", `cannot write the temporary file: ${(e as Error).message}`);
-    }
-  }
 }
 
 /**
@@ -453,15 +437,6 @@ function targetCheck(job: AnyFileJob, file: string): (y: number, row: number) =>
   return (y, row) => {
     if (y !== ignoreIndex && !isClassIndex(y, C)) throw notAClassIndex(y, C, { file, row });
   };
-}
-
-function readFully(fd: number, into: Uint8Array, position: number): void {
-  let done = 0;
-  while (done < into.length) {
-    const n = readSync(fd, into, done, into.length - done, position + done);
-    if (n === 0) throw new XentError("io", `unexpected end of file at byte ${position + done}`);
-    done += n;
-  }
 }
 
 function describeError(e: unknown, file: string | undefined) {

@@ -1,3 +1,4 @@
+import { readSync } from "node:fs";
 import { type FileHandle, open } from "node:fs/promises";
 import { XentError } from "../errors.js";
 
@@ -27,4 +28,14 @@ export async function readExactly(handle: FileHandle, position: number, length: 
     done += bytesRead;
   }
   return bytes;
+}
+
+/** Reads exactly `into.length` bytes at `position` of `fd` (worker threads, and slices of Arrow batches). */
+export function readFullySync(fd: number, into: Uint8Array, position: number): void {
+  let done = 0;
+  while (done < into.length) {
+    const n = readSync(fd, into, done, into.length - done, position + done);
+    if (n === 0) throw new XentError("io", `unexpected end of file at byte ${position + done}`);
+    done += n;
+  }
 }

@@ -1,5 +1,5 @@
 import { randomUUID } from "node:crypto";
-import { accessSync, constants, openSync, statfsSync, statSync, unlinkSync } from "node:fs";
+import { accessSync, constants, openSync, statfsSync, statSync, unlinkSync, writeSync } from "node:fs";
 import { join } from "node:path";
 import { XentError } from "../errors.js";
 
@@ -40,4 +40,16 @@ export function openTemporary(dir: string): number {
   }
   unlinkSync(path);
   return fd;
+}
+
+/** Writes `bytes` at `position` of a temporary file; a full disk is an I/O error, not a bug. */
+export function writeTemporary(fd: number, bytes: Uint8Array, position: number): void {
+  let done = 0;
+  while (done < bytes.length) {
+    try {
+      done += writeSync(fd, bytes, done, bytes.length - done, position + done);
+    } catch (e) {
+      throw new XentError("io", `cannot write the temporary file: ${(e as Error).message}`);
+    }
+  }
 }

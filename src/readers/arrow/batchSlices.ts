@@ -1,4 +1,4 @@
-import { closeSync, readSync, writeSync } from "node:fs";
+import { closeSync } from "node:fs";
 import type { FileHandle } from "node:fs/promises";
 import {
   type Data,
@@ -11,11 +11,13 @@ import {
   type Vector,
 } from "apache-arrow";
 import { XentError } from "../../errors.js";
-import { DISK_MARGIN, freeSpace, openTemporary } from "../temporary.js";
+import { readFullySync } from "../files.js";
+import { DISK_MARGIN, freeSpace, openTemporary, writeTemporary } from "../temporary.js";
 import {
   type BufferReader,
   compressedBufferAt,
   type ReadAt,
+  readBufferAt,
   type Scratch,
   statedLength,
 } from "./codecs/buffer.js";
@@ -130,15 +132,7 @@ export async function* batchSlices(
     new XentError("format", `corrupt Arrow data: ${what}`, { file: name, row });
   // Synchronous reads: a slice of 1,000 class columns is 1,000 reads of a few KiB, which as
   // FileHandle reads (a libuv request each) took 2.5 s for 200 MB, as readSync ~0.1 s.
-  const readAll = (fd: number, into: Uint8Array, position: number) => {
-    let done = 0;
-    while (done < into.length) {
-      const n = readSync(fd, into, done, into.length - done, position + done);
-      if (n === 0) throw new XentError("io", "unexpected end of file", { file: name });
-      done += n;
-    }
-  };
-  const readAt: ReadAt = (into, position) => readAll(handle.fd, into, position);
+  const readAt: ReadAt = (into, position) => readFullySync(handle.fd, into, position);
   /** A buffer's decoded length: as stored, or as its compressed form states (checked when decoded). */
   const lengths = new Map<number, number>();
   const decodedLength = (buffer: number): number => {
@@ -230,17 +224,13 @@ export async function* batchSlices(
       for (const b of needed) {
         const size = decodedLength(b);
         const { offset, length } = meta.buffers[b]!;
-        const reader = compressedBufferAt(readAt, body + offset, length, meta.codec!, size, scratch);
-        try {
+        readBufferAt(readAt, body + offset, length, meta.codec!, size, scratch, (reader) => {
           for (let done = 0; done < size; done += piece.length) {
             const n = Math.min(piece.length, size - done);
             reader.fill(piece.subarray(0, n));
-            for (let w = 0; w < n; ) w += writeSync(fd, piece, w, n - w, at.get(b)! + done + w);
+            writeTemporary(fd, piece.subarray(0, n), at.get(b)! + done);
           }
-          reader.finish();
-        } finally {
-          reader.close();
-        }
+        });
       }
       return { fd, at };
     } catch (e) {
@@ -253,7 +243,7 @@ export async function* batchSlices(
     if (at < 0 || at + length > size) throw corrupt(`a buffer read past its ${size} bytes`, start);
     if (copy) {
       const bytes = new Uint8Array(length);
-      readAll(copy.fd, bytes, copy.at.get(buffer)! + at);
+      readFullySync(copy.fd, bytes, copy.at.get(buffer)! + at);
       return bytes;
     }
     if (meta.codec !== null) return streamed(buffer, at, length);

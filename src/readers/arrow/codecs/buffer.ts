@@ -248,9 +248,25 @@ export function decodeBufferInto(
     decodeLz4FrameInto(raw.subarray(8), into);
     return;
   }
-  const reader = compressedBufferAt(read, position, bytes, codec, into.length, scratch);
+  readBufferAt(read, position, bytes, codec, into.length, scratch, (reader) => reader.fill(into));
+}
+
+/**
+ * A compressed buffer read from start to end as a stream (compressedBufferAt): `use` fills from
+ * it, then it is checked to end there (finish) and its decoder freed, whatever happens.
+ */
+export function readBufferAt(
+  read: ReadAt,
+  position: number,
+  bytes: number,
+  codec: ArrowCodec,
+  size: number,
+  scratch: Scratch,
+  use: (reader: BufferReader) => void,
+): void {
+  const reader = compressedBufferAt(read, position, bytes, codec, size, scratch);
   try {
-    reader.fill(into);
+    use(reader);
     reader.finish();
   } finally {
     reader.close();

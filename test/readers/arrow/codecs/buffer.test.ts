@@ -3,29 +3,21 @@ import { describe, expect, it } from "vitest";
 import { XentError } from "../../../../src/errors.js";
 import {
   type ArrowCodec,
-  compressedBufferAt,
   decodeBufferInto,
   type ReadAt,
+  readBufferAt,
   type Scratch,
 } from "../../../../src/readers/arrow/codecs/buffer.js";
 
-/** A buffer read from the file a window at a time and decoded into `into` at once. */
-function decodeArrowBufferAt(
+/** A buffer read from the file a window at a time (as a stream) and decoded into `into` at once. */
+const decodeArrowBufferAt = (
   read: ReadAt,
   position: number,
   bytes: number,
   codec: ArrowCodec,
   into: Uint8Array,
   scratch: Scratch,
-): void {
-  const reader = compressedBufferAt(read, position, bytes, codec, into.length, scratch);
-  try {
-    reader.fill(into);
-    reader.finish();
-  } finally {
-    reader.close();
-  }
-}
+): void => readBufferAt(read, position, bytes, codec, into.length, scratch, (reader) => reader.fill(into));
 
 import { ROOT } from "../../../helpers/run.js";
 
