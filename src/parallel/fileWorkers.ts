@@ -1,5 +1,4 @@
 import { closeSync } from "node:fs";
-import { Worker } from "node:worker_threads";
 import type { ProbabilityLook } from "../core/probabilityLook.js";
 import { type ErrorCode, XentError } from "../errors.js";
 import { mergeState, Stats, type StatsState } from "../metrics/stats.js";
@@ -7,8 +6,7 @@ import { openTemporary } from "../readers/temporary.js";
 import type { AnyFileJob, WorkerError } from "./fileJob.js";
 import type { FilePlan } from "./plan.js";
 import { runSpill } from "./spill.js";
-
-import { WORKER_URL } from "./workerUrl.js";
+import { JobThreads } from "./threads.js";
 
 export { defaultThreads, workersAvailable } from "./workerUrl.js";
 
@@ -27,13 +25,19 @@ export async function evaluateFilePlan(
   look?: ProbabilityLook,
 ): Promise<Stats> {
   const { spill, job, workers } = plan;
-  if (!spill || !("predictions" in job)) return evaluateOnFileWorkers(job, workers, onProgress, look);
-  const fd = openTemporary(spill.dir);
+  const threads = new JobThreads();
   try {
-    await runSpill(spill, job.predictions.path, fd, spill.workers);
-    return await evaluateOnFileWorkers({ ...job, spillFd: fd }, workers, onProgress, look);
+    if (!spill || !("predictions" in job))
+      return await evaluateOnFileWorkers(job, workers, threads, onProgress, look);
+    const fd = openTemporary(spill.dir);
+    try {
+      await runSpill(spill, job.predictions.path, fd, spill.workers, threads);
+      return await evaluateOnFileWorkers({ ...job, spillFd: fd }, workers, threads, onProgress, look);
+    } finally {
+      closeSync(fd);
+    }
   } finally {
-    closeSync(fd);
+    await threads.close();
   }
 }
 
@@ -45,6 +49,7 @@ export async function evaluateFilePlan(
 export async function evaluateOnFileWorkers(
   job: FilePlan["job"],
   workers: number,
+  threads: JobThreads,
   onProgress?: (rows: number) => void,
   look?: ProbabilityLook,
 ): Promise<Stats> {
@@ -53,33 +58,24 @@ export async function evaluateOnFileWorkers(
   let done = 0;
   await Promise.all(
     Array.from({ length: workers }, (_, worker) => {
-      const workerData: AnyFileJob = {
+      const workerJob: AnyFileJob = {
         ...job,
         worker,
         workers,
         progress: onProgress !== undefined,
         look: look !== undefined,
       };
-      const thread = new Worker(WORKER_URL, { workerData });
-      return new Promise<void>((resolve, reject) => {
-        let answered = false;
-        thread.on("message", (m: Message) => {
-          if (m.type === "progress") {
-            done += m.rows;
-            onProgress?.(done);
-            return;
-          }
-          answered = true;
-          if (m.type === "done") {
-            mergeState(stats, m.state);
-            look?.merge(m.look);
-          } else errors.push(m.error);
-        });
-        thread.on("error", reject);
-        // A worker that ends without its sums would make the total silently short.
-        thread.on("exit", (code) =>
-          answered ? resolve() : reject(new Error(`worker ${worker} exited (${code}) without its result`)),
-        );
+      return threads.run(worker, workerJob, (m: Message) => {
+        if (m.type === "progress") {
+          done += m.rows;
+          onProgress?.(done);
+          return false;
+        }
+        if (m.type === "done") {
+          mergeState(stats, m.state);
+          look?.merge(m.look);
+        } else errors.push(m.error);
+        return true;
       });
     }),
   );

@@ -1,10 +1,9 @@
-import { Worker } from "node:worker_threads";
 import { type ErrorCode, XentError } from "../errors.js";
 import type { ArrowCodec } from "../readers/arrow/codecs/buffer.js";
 import { DISK_MARGIN, freeSpace } from "../readers/temporary.js";
 import type { Segment } from "../readers/types.js";
 import type { WorkerError } from "./fileJob.js";
-import { WORKER_URL } from "./workerUrl.js";
+import type { JobThreads } from "./threads.js";
 
 /**
  * Where compressed batches of class columns are decoded before they are evaluated: a directory
@@ -138,33 +137,24 @@ export function spillSegments(
 }
 
 /**
- * Decodes the plan's units into the temporary file `fd` on `workers` threads (unit k to worker
- * k mod workers). A unit that does not decode is the file's error, reported as the reader would.
+ * Decodes the plan's units into the temporary file `fd` on `workers` of the threads (unit k to
+ * thread k mod workers). A unit that does not decode is the file's error, reported as the reader would.
  */
-export async function runSpill(plan: SpillPlan, path: string, fd: number, workers: number): Promise<void> {
+export async function runSpill(
+  plan: SpillPlan,
+  path: string,
+  fd: number,
+  workers: number,
+  threads: JobThreads,
+): Promise<void> {
   const errors: WorkerError[] = [];
+  const n = Math.min(workers, plan.units.length);
   await Promise.all(
-    Array.from({ length: Math.min(workers, plan.units.length) }, (_, worker) => {
-      const workerData: SpillJob = {
-        spill: plan.units,
-        path,
-        fd,
-        worker,
-        workers: Math.min(workers, plan.units.length),
-      };
-      const thread = new Worker(WORKER_URL, { workerData });
-      return new Promise<void>((resolve, reject) => {
-        let answered = false;
-        thread.on("message", (m: { type: "spilled" } | { type: "error"; error: WorkerError }) => {
-          answered = true;
-          if (m.type === "error") errors.push(m.error);
-        });
-        thread.on("error", reject);
-        thread.on("exit", (code) =>
-          answered
-            ? resolve()
-            : reject(new Error(`worker ${worker} exited (${code}) without decoding its columns`)),
-        );
+    Array.from({ length: n }, (_, worker) => {
+      const job: SpillJob = { spill: plan.units, path, fd, worker, workers: n };
+      return threads.run(worker, job, (m: { type: "spilled" } | { type: "error"; error: WorkerError }) => {
+        if (m.type === "error") errors.push(m.error);
+        return true;
       });
     }),
   );

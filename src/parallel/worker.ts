@@ -29,6 +29,7 @@ import { prepareZstdStream } from "../readers/zstdStream.js";
 import type { BlockReply, BlockWorkerInit } from "./blockWorkers.js";
 import type { AnyFileJob, FileJob, ParquetJob } from "./fileJob.js";
 import type { SpillJob } from "./spill.js";
+import type { JobThreadInit } from "./threads.js";
 
 /**
  * Decoded bytes of scores evaluated at a time from a compressed batch: the kernel's memory holds
@@ -484,28 +485,32 @@ function serveBlocks(init: BlockWorkerInit): void {
   });
 }
 
-const data = workerData as AnyFileJob | BlockWorkerInit | SpillJob;
-if ("mode" in data) serveBlocks(data);
-else if ("spill" in data) {
-  const zstd = data.spill.some((u) => u.codec === "zstd");
-  (zstd ? prepareZstdStream() : Promise.resolve())
-    .then(() => runSpillJob(data))
-    .catch((e: unknown) => {
-      parentPort!.postMessage({ type: "error", error: describeError(e, data.path) });
-    });
-} else if ("parquet" in data) {
-  runParquet(data).catch((e: unknown) => {
-    parentPort!.postMessage({ type: "error", error: describeError(e, data.parquet.name) });
+/** A file job (decode into the temporary file, a Parquet file's row groups, segments of a file), run to its answer. */
+async function runJob(job: AnyFileJob | SpillJob): Promise<void> {
+  const file = "spill" in job ? job.path : "parquet" in job ? job.parquet.name : job.predictions.path;
+  try {
+    if ("spill" in job) {
+      if (job.spill.some((u) => u.codec === "zstd")) await prepareZstdStream();
+      runSpillJob(job);
+    } else if ("parquet" in job) await runParquet(job);
+    else {
+      // zstd's WebAssembly decoder is instantiated asynchronously, before the synchronous run.
+      // Scores stream through one decoder; a batch's targets (small) decode whole through the other.
+      if (job.segments.some((s) => s.codec === "zstd"))
+        await Promise.all([prepareZstd(), prepareZstdStream()]);
+      run(job);
+    }
+  } catch (e) {
+    parentPort!.postMessage({ type: "error", error: describeError(e, file) });
+  }
+}
+
+const data = workerData as JobThreadInit | BlockWorkerInit;
+if (data.mode === "blocks") serveBlocks(data);
+else {
+  // Jobs one after another (threads.ts): each answers before the next is posted.
+  let queue = Promise.resolve();
+  parentPort!.on("message", (m: { type: "job"; job: AnyFileJob | SpillJob }) => {
+    queue = queue.then(() => runJob(m.job));
   });
-} else {
-  // zstd's WebAssembly decoder is instantiated asynchronously, before the synchronous run.
-  // Scores stream through one decoder; a batch's targets (small) decode whole through the other.
-  const ready = data.segments.some((s) => s.codec === "zstd")
-    ? Promise.all([prepareZstd(), prepareZstdStream()])
-    : Promise.resolve();
-  ready
-    .then(() => run(data))
-    .catch((e: unknown) => {
-      parentPort!.postMessage({ type: "error", error: describeError(e, data.predictions.path) });
-    });
 }

@@ -3,6 +3,7 @@ import { describe, expect, it } from "vitest";
 import { DEFAULT_IGNORE_INDEX, type LossOptions } from "../../src/core/types.js";
 import { mergeState, Stats, type StatsState, summarize } from "../../src/metrics/stats.js";
 import type { FileJob } from "../../src/parallel/fileJob.js";
+import { JobThreads } from "../../src/parallel/threads.js";
 import { openPredictions, openTargets } from "../../src/readers/open.js";
 import { tempDir, writeNpy } from "../helpers/files.js";
 import { DEFAULT_OPTIONS } from "../helpers/options.js";
@@ -15,11 +16,15 @@ const options: LossOptions = { ...DEFAULT_OPTIONS, smoothing: 0.1, topK: [2] };
 
 function runWorker(job: FileJob): Promise<{ type: string; state?: StatsState; error?: { message: string } }> {
   return new Promise((resolve, reject) => {
-    const worker = new Worker(WORKER, { workerData: job });
+    // As threads.ts starts it: told its job by message, it waits for the next one after answering.
+    const worker = new Worker(WORKER, { workerData: { mode: "jobs" } });
     worker.on("message", (m) => {
-      if (m.type !== "progress") resolve(m);
+      if (m.type === "progress") return;
+      resolve(m);
+      void worker.terminate();
     });
     worker.on("error", reject);
+    worker.postMessage({ type: "job", job });
   });
 }
 
@@ -96,5 +101,30 @@ describe("a file worker (the built worker script: npm test builds it first)", ()
     const reply = await runWorker({ ...one!, targets: { ...one!.targets, path: bad } });
     expect(reply.type).toBe("error");
     expect(reply.error!.message).toBe("target 7 is not a class index in [0, 5)");
+  });
+
+  it("takes one job after another on the same thread: an error, then sums equal to a fresh thread's", async () => {
+    const threads = new JobThreads(() => new Worker(WORKER, { workerData: { mode: "jobs" } }));
+    try {
+      const [one] = await job(1);
+      const bad = { ...one!, targets: { ...one!.targets, path: `${dir}/missing.npy` } };
+      const replies: { type: string; state?: StatsState }[] = [];
+      const answer = (m: { type: string; state?: StatsState }) => {
+        replies.push(m);
+        return true;
+      };
+      await threads.run(0, bad, answer);
+      await threads.run(0, one, answer);
+      expect(replies.map((r) => r.type)).toEqual(["error", "done"]);
+      expect(replies[1]!.state).toEqual((await runWorker(one!)).state);
+    } finally {
+      await threads.close();
+    }
+  });
+
+  it("rejects a job whose thread exits without answering (the total would be silently short)", async () => {
+    const threads = new JobThreads(() => new Worker("process.exit(3)", { eval: true }));
+    await expect(threads.run(0, {}, () => true)).rejects.toThrow("worker 0 exited (3) without its answer");
+    await threads.close();
   });
 });
