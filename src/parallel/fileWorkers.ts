@@ -23,9 +23,11 @@ export async function evaluateFilePlan(
   plan: FilePlan,
   onProgress?: (rows: number) => void,
   look?: ProbabilityLook,
+  /** Threads started ahead (earlyThreads); the caller ends them. */
+  started?: JobThreads,
 ): Promise<Stats> {
   const { spill, job, workers } = plan;
-  const threads = new JobThreads();
+  const threads = started ?? new JobThreads();
   try {
     if (!spill || !("predictions" in job))
       return await evaluateOnFileWorkers(job, workers, threads, onProgress, look);
@@ -37,7 +39,7 @@ export async function evaluateFilePlan(
       closeSync(fd);
     }
   } finally {
-    await threads.close();
+    if (!started) await threads.close();
   }
 }
 

@@ -21,6 +21,12 @@ export class JobThreads {
       new Worker(WORKER_URL, { workerData: { mode: "jobs" } satisfies JobThreadInit }),
   ) {}
 
+  /** Starts threads 0 … n − 1 now, ahead of their jobs. */
+  startAll(n: number): this {
+    if (n > 0) this.thread(n - 1);
+    return this;
+  }
+
   /** Thread k (started when first asked for). */
   thread(k: number): Worker {
     while (this.threads.length <= k) this.threads.push(this.start());

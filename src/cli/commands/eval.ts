@@ -19,7 +19,8 @@ import { Progress, type ProgressStream } from "../../output/progress.js";
 import type { Writer } from "../../output/writer.js";
 import { evaluateOnBlockWorkers } from "../../parallel/blockWorkers.js";
 import { evaluateFilePlan } from "../../parallel/fileWorkers.js";
-import { blockWorkerCount, fileJob } from "../../parallel/plan.js";
+import { blockWorkerCount, earlyThreads, fileJob } from "../../parallel/plan.js";
+import { JobThreads } from "../../parallel/threads.js";
 import type { InputFormat, TargetKind } from "../../readers/types.js";
 import { planBlocks } from "../blocks.js";
 import { finish, type Outcome } from "../finish.js";
@@ -330,6 +331,22 @@ export const quietIO = (): RunIO => ({
 
 /** Runs `xent eval` to `out`; throws XentError / BrokenPipe. */
 export async function runEval(args: EvalArgs, out: Writer, io: RunIO = quietIO()): Promise<Outcome> {
+  // Started now, they boot while the inputs' metadata is read; ended however the run ends.
+  const early = earlyThreads(args.predictions, args.threads, args.perSample, io.settings.parallelMinBytes);
+  const threads = early > 0 ? new JobThreads().startAll(early) : null;
+  try {
+    return await planAndRun(args, out, io, threads);
+  } finally {
+    await threads?.close();
+  }
+}
+
+async function planAndRun(
+  args: EvalArgs,
+  out: Writer,
+  io: RunIO,
+  threads: JobThreads | null,
+): Promise<Outcome> {
   const plan = await planEval(args, io.settings);
   const printer = await makePrinter(args.format, out, io.settings.colour);
   io.onAbort(() => printer.abort?.());
@@ -339,7 +356,7 @@ export async function runEval(args: EvalArgs, out: Writer, io: RunIO = quietIO()
       : null;
   if (progress) io.onAbort(() => progress.done());
   try {
-    return await evaluateAndPrint(plan, args, out, io, printer, progress);
+    return await evaluateAndPrint(plan, args, out, io, printer, progress, threads);
   } catch (e) {
     // Whatever the caller does with the error, the spool goes (main's abort also runs it on signals).
     printer.abort?.();
@@ -362,6 +379,7 @@ async function evaluateAndPrint(
   io: RunIO,
   printer: Printer,
   progress: Progress | null,
+  threads: JobThreads | null,
 ): Promise<Outcome> {
   await printer.begin(plan.run);
   const { blocks, transformed } = planBlocks(plan, args);
@@ -411,6 +429,8 @@ async function evaluateAndPrint(
     },
   };
   const job = await fileJob(parallel);
+  // Started early for a file job that did not come: they would take cores from this thread.
+  if (!job) void threads?.close();
   const pool = job ? 0 : blockWorkerCount(parallel);
   if (io.settings.debug) {
     const how = job
@@ -421,7 +441,7 @@ async function evaluateAndPrint(
     io.stderr.write(`xent: debug: evaluating on ${how}\n`);
   }
   const stats = job
-    ? await evaluateFilePlan(job, evaluation.onProgress, evaluation.look)
+    ? await evaluateFilePlan(job, evaluation.onProgress, evaluation.look, threads ?? undefined)
     : pool > 1
       ? await evaluateOnBlockWorkers(blocks, evaluation, pool)
       : await evaluate(blocks, evaluation);
