@@ -21,11 +21,18 @@ export interface Kernel {
   widen?(kind: "f16" | "bf16", rows: number, C: number): Float32Array;
   /**
    * Class columns read straight into the kernel (the WebAssembly one): columns() is room for
-   * them (class j's rows at j·rows), interleave() lays them out as rows of scores. Absent: the
-   * caller lays them out.
+   * `staged` rows of them (class j's at j·staged) beside blocks of `rows` rows, interleave() lays
+   * rows [from, from + n) out as rows of scores. Absent: the caller lays them out.
    */
-  columns?(rows: number, C: number, f32: boolean): Uint8Array;
-  interleave?(rows: number, C: number, f32: boolean): Float32Array | Float64Array;
+  columns?(rows: number, C: number, f32: boolean, staged?: number): Uint8Array;
+  interleave?(
+    rows: number,
+    C: number,
+    f32: boolean,
+    staged?: number,
+    from?: number,
+    n?: number,
+  ): Float32Array | Float64Array;
   /** Per-element results' width RowResults need (multilabel: C), else 0. */
   readonly labels: number;
 }
@@ -66,8 +73,8 @@ export function makeKernel(options: LossOptions, classes: number): Kernel {
       reserve: (rows, C, f32) => wasm.reserve(rows, C, f32),
       halves: (rows, C) => wasm.halves(rows, C),
       widen: (kind, rows, C) => wasm.widen(kind, rows, C),
-      columns: (rows, C, f32) => wasm.columns(rows, C, f32),
-      interleave: (rows, C, f32) => wasm.interleave(rows, C, f32),
+      columns: (rows, C, f32, staged) => wasm.columns(rows, C, f32, staged),
+      interleave: (rows, C, f32, staged, from, n) => wasm.interleave(rows, C, f32, staged, from, n),
     };
   }
   const scratch = new Float64Array(classes);

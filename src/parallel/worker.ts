@@ -137,6 +137,31 @@ function run(job: FileJob): void {
     return gatherColumns(n, (j, into) => into.set(block.subarray(j * n * size, (j + 1) * n * size)));
   };
   const shared: WorkerRun = { job, kernel, checkTarget, look, stats };
+  /**
+   * Rows of uncompressed class columns (a segment of several blocks, see columnsPlan): each
+   * column's rows in one read, then laid out and evaluated a block (`--chunk-rows`) at a time.
+   */
+  const evaluateColumns = (
+    start: number,
+    rows: number,
+    columnsAt: readonly number[],
+    values: Float64Array,
+    results: RowResults,
+  ): RowResults => {
+    const step = Math.min(job.sliceRows, rows);
+    const staged = kernel.columns && kernel.interleave ? kernel.columns(step, C, f32, rows) : null;
+    if (staged)
+      for (let j = 0; j < C; j++)
+        readScoresAt(staged.subarray(j * rows * size, (j + 1) * rows * size), columnsAt[j]!);
+    for (let r = 0; r < rows; r += step) {
+      const n = Math.min(step, rows - r);
+      const scores = staged
+        ? kernel.interleave!(step, C, f32, rows, r, n)
+        : gatherColumns(n, (j, into) => readScoresAt(into, columnsAt[j]! + r * size));
+      results = evaluateRun(shared, results, start + r, n, scores, values.subarray(r, r + n));
+    }
+    return results;
+  };
   /** A compressed batch's buffers as the file holds them (reused: the largest so far). */
   const scratch = { buffer: new Uint8Array(0) };
   /** A compressed batch's targets, decoded whole (8 bytes a row at most), or a targets file's. */
@@ -246,12 +271,6 @@ function run(job: FileJob): void {
         );
         continue;
       }
-      // Rows of a batch decoded into the temporary file first: a block there, class by class.
-      const scores = segment.spilled
-        ? gatherBlock(rows, scoresAt)
-        : columnsAt
-          ? gatherColumns(rows, (j, into) => readScoresAt(into, columnsAt[j]!))
-          : readScores(rows, scoresAt);
       // --shift-labels: one label more (the next segment's first), each checked as stored.
       const shift = job.shift;
       const labels = shift ? Math.min(rows + 1, shift.rows - start) : rows;
@@ -270,6 +289,12 @@ function run(job: FileJob): void {
           job.loss.ignoreIndex,
         );
       }
+      if (columnsAt && !segment.spilled) {
+        results = evaluateColumns(start, rows, columnsAt, values, results);
+        continue;
+      }
+      // Rows of a batch decoded into the temporary file first: a block there, class by class.
+      const scores = segment.spilled ? gatherBlock(rows, scoresAt) : readScores(rows, scoresAt);
       results = evaluateRun(shared, results, start, rows, scores, values);
     }
     done(shared);

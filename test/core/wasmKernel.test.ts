@@ -162,4 +162,45 @@ describe("interleave lays class columns out as rows, bit for bit", () => {
       { numRuns: 200 },
     );
   });
+
+  it("from columns staged longer than a block: any rows [from, from + n) of them, the staging left as it was", () => {
+    fc.assert(
+      fc.property(
+        fc.integer({ min: 1, max: 24 }),
+        fc.integer({ min: 1, max: 4 }),
+        fc.integer({ min: 1, max: 37 }),
+        fc.boolean(),
+        fc.nat(),
+        fc.nat(),
+        (rows, blocks, C, f32, a, b) => {
+          const kernel = new WasmKernel(base);
+          const size = f32 ? 4 : 8;
+          const length = rows * blocks - (a % rows);
+          const staged = kernel.columns(rows, C, f32, length);
+          for (let i = 0; i < staged.length; i++) staged[i] = (i * 131 + 7) & 255;
+          const columns = staged.slice();
+          const n = 1 + (b % Math.min(rows, length));
+          const from = a % (length - n + 1);
+          const scores = kernel.interleave(rows, C, f32, length, from, n);
+          expect(scores.length).toBe(n * C);
+          const out = new Uint8Array(scores.buffer, scores.byteOffset, n * C * size);
+          for (let i = 0; i < n; i++)
+            for (let j = 0; j < C; j++)
+              for (let k = 0; k < size; k++)
+                if (out[(i * C + j) * size + k] !== columns[(j * length + from + i) * size + k])
+                  throw new Error(`row ${from + i} class ${j} byte ${k}`);
+          // The columns are still there for the next block's rows.
+          expect(kernel.columns(rows, C, f32, length)).toEqual(columns);
+        },
+      ),
+      { numRuns: 300 },
+    );
+  });
+
+  it("refuses rows outside what is staged (a caller's bug, not a number)", () => {
+    const kernel = new WasmKernel(base);
+    kernel.columns(4, 3, true, 10);
+    expect(() => kernel.interleave(4, 3, true, 10, 8, 4)).toThrow("interleave: rows 8+4 of 10");
+    expect(() => kernel.interleave(4, 3, true, 10, 0, 5)).toThrow("interleave: rows 0+5 of 10");
+  });
 });
