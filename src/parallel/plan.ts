@@ -49,6 +49,8 @@ export interface FilePlan {
   job: Omit<FileJob, Shared> | Omit<ParquetJob, Shared>;
   /** Buffers the workers decode into a temporary file before they evaluate (spill.ts). */
   spill?: SpillPlan | undefined;
+  /** Compressed batches whose class columns are read in place (LZ4's stored blocks, spill.ts). */
+  inPlace?: number | undefined;
 }
 
 /**
@@ -98,7 +100,8 @@ export async function fileJob(run: ParallelInputs): Promise<FilePlan | null> {
   // block workers. (Large batches of class columns: decoded first, in parallel, see spill.ts.)
   if (segments.length === 0) return null;
   return {
-    ...(spilled ? { spill: spilled.spill } : {}),
+    ...(spilled?.spill ? { spill: spilled.spill } : {}),
+    ...(spilled?.inPlace ? { inPlace: spilled.inPlace } : {}),
     workers: Math.min(threads, segments.length),
     job: {
       ...options,

@@ -1,5 +1,6 @@
 import { type ErrorCode, XentError } from "../errors.js";
 import type { ArrowCodec } from "../readers/arrow/codecs/buffer.js";
+import { inPlaceRows } from "../readers/columnSegments.js";
 import { DISK_MARGIN, freeSpace } from "../readers/temporary.js";
 import type { Segment } from "../readers/types.js";
 import type { WorkerError } from "./fileJob.js";
@@ -86,7 +87,7 @@ export function spillSegments(
   settings: SpillSettings,
   workers: number,
   freeBytes: (dir: string) => number = freeSpace,
-): { segments: Segment[]; spill: SpillPlan } | null {
+): { segments: Segment[]; spill: SpillPlan | null; inPlace: number } | null {
   const C = classes;
   const compressed = (s: Segment) => s.codec !== undefined && s.columnsBytes !== undefined;
   const decoded = segments.reduce((n, s) => n + (compressed(s) ? s.rows * C * scoreBytes : 0), 0);
@@ -95,6 +96,8 @@ export function spillSegments(
   const units: SpillUnit[] = [];
   const out: Segment[] = [];
   let bytes = 0;
+  /** Batches read in place (stored LZ4 blocks). */
+  let inPlace = 0;
   for (const s of segments) {
     if (!large(s)) {
       out.push(s);
@@ -103,12 +106,17 @@ export function spillSegments(
     const { rows } = s;
     const codec = s.codec!;
     const keep = s.keep ?? { from: 0, to: rows };
+    const step = s.stored ? inPlaceRows(s.stored.blockRows, rows, C, scoreBytes) : 0;
     const blocks: SpillBlocks = { at: bytes, from: keep.from, to: keep.to, rows: chunkRows, classes: C };
-    bytes += (keep.to - keep.from) * C * scoreBytes;
-    const run = Math.max(1, Math.floor((settings.runBytes ?? RUN_BYTES) / (rows * scoreBytes)));
-    for (let j = 0; j < C; j += run) {
-      const buffers = s.columnsAt!.slice(j, j + run).map((at, k) => ({ at, bytes: s.columnsBytes![j + k]! }));
-      units.push({ buffers, codec, rows, valueSize: scoreBytes, column: j, blocks });
+    if (step === 0) {
+      bytes += (keep.to - keep.from) * C * scoreBytes;
+      const run = Math.max(1, Math.floor((settings.runBytes ?? RUN_BYTES) / (rows * scoreBytes)));
+      for (let j = 0; j < C; j += run) {
+        const buffers = s
+          .columnsAt!.slice(j, j + run)
+          .map((at, k) => ({ at, bytes: s.columnsBytes![j + k]! }));
+        units.push({ buffers, codec, rows, valueSize: scoreBytes, column: j, blocks });
+      }
     }
     // The file's own target column goes along (a targets file beside it is read as it is).
     const own = s.targetsBytes !== undefined;
@@ -123,17 +131,43 @@ export function spillSegments(
       });
       bytes += rows * targetBytes;
     }
+    const targetsAt = (from: number) => (own ? targetsTo : s.targetsAt) + from * targetBytes;
+    if (step > 0) {
+      // Stored blocks: segments of `step` rows (never across a block), read where they lie.
+      inPlace++;
+      const { blockRows, blocks: at } = s.stored!;
+      for (let from = keep.from; from < keep.to; ) {
+        const to = Math.min(keep.to, (Math.floor(from / step) + 1) * step);
+        const b = Math.floor(from / blockRows);
+        out.push({
+          start: s.start + from,
+          rows: to - from,
+          scoresAt: -1,
+          targetsAt: targetsAt(from),
+          columnsAt: at.map((a) =>
+            a.length === 1 ? a[0]! + from * scoreBytes : a[b]! + (from - b * blockRows) * scoreBytes,
+          ),
+          ...(own ? { spilled: { scores: false, targets: true } } : {}),
+        });
+        from = to;
+      }
+      continue;
+    }
     for (let from = keep.from; from < keep.to; from += chunkRows)
       out.push({
         start: s.start + from,
         rows: Math.min(chunkRows, keep.to - from),
         scoresAt: blocks.at + (from - keep.from) * C * scoreBytes,
-        targetsAt: (own ? targetsTo : s.targetsAt) + from * targetBytes,
-        spilled: { targets: own },
+        targetsAt: targetsAt(from),
+        spilled: { scores: true, targets: own },
       });
   }
-  if (freeBytes(settings.dir) < bytes + DISK_MARGIN) return null;
-  return { segments: out, spill: { units, bytes, dir: settings.dir, workers } };
+  if (bytes > 0 && freeBytes(settings.dir) < bytes + DISK_MARGIN) return null;
+  return {
+    segments: out,
+    spill: units.length > 0 ? { units, bytes, dir: settings.dir, workers } : null,
+    inPlace,
+  };
 }
 
 /**

@@ -289,12 +289,12 @@ function run(job: FileJob): void {
           job.loss.ignoreIndex,
         );
       }
-      if (columnsAt && !segment.spilled) {
+      if (columnsAt && !segment.spilled?.scores) {
         results = evaluateColumns(start, rows, columnsAt, values, results);
         continue;
       }
       // Rows of a batch decoded into the temporary file first: a block there, class by class.
-      const scores = segment.spilled ? gatherBlock(rows, scoresAt) : readScores(rows, scoresAt);
+      const scores = segment.spilled?.scores ? gatherBlock(rows, scoresAt) : readScores(rows, scoresAt);
       results = evaluateRun(shared, results, start, rows, scores, values);
     }
     done(shared);

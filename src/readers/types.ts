@@ -200,10 +200,21 @@ export interface Segment {
   keep?: { from: number; to: number } | undefined;
   /**
    * Rows of a large compressed batch decoded into the job's temporary file first (parallel/spill.ts):
-   * its scores are a block there at scoresAt (class by class: class j's rows at j·rows), its
-   * targets there too when they are the file's own column.
+   * its scores (`scores`) are a block there at scoresAt (class by class: class j's rows at
+   * j·rows), its targets there too when they are the file's own column (`targets`).
    */
-  spilled?: { targets: boolean } | undefined;
+  spilled?: { scores: boolean; targets: boolean } | undefined;
+  /**
+   * A compressed batch whose class columns hold their values as they are (LZ4's stored blocks):
+   * column j's rows in blocks of `blockRows` rows, block b's first byte at blocks[j][b]. The plan
+   * reads them in place (parallel/spill.ts); workers never see this.
+   */
+  stored?: StoredColumns | undefined;
+}
+
+export interface StoredColumns {
+  blockRows: number;
+  blocks: number[][];
 }
 
 /** A Parquet file's rows as worker threads read them: its columns' roles and its row groups. */

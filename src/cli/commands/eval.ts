@@ -434,7 +434,7 @@ async function evaluateAndPrint(
   const pool = job ? 0 : blockWorkerCount(parallel);
   if (io.settings.debug) {
     const how = job
-      ? `${count(job.workers, "thread")} reading the file (${"segments" in job.job ? count(job.job.segments.length, "segment") : count(job.job.parquet.rowGroups, "row group")})${job.spill ? `, ${Math.ceil(job.spill.bytes / 2 ** 20)} MiB decoded to a temporary file first` : ""}`
+      ? `${count(job.workers, "thread")} reading the file (${"segments" in job.job ? count(job.job.segments.length, "segment") : count(job.job.parquet.rowGroups, "row group")})${job.inPlace ? `, ${job.inPlace} ${job.inPlace === 1 ? "batch" : "batches"} of LZ4 class columns read in place` : ""}${job.spill ? `, ${Math.ceil(job.spill.bytes / 2 ** 20)} MiB decoded to a temporary file first` : ""}`
       : pool > 1
         ? `${pool} threads fed blocks`
         : "one thread";

@@ -1,9 +1,11 @@
+import { readSync } from "node:fs";
 import type { FileHandle } from "node:fs/promises";
 import { CompressionType, DataType, type Field, Message, Precision } from "apache-arrow";
+import { columnSegmentRows } from "../columnSegments.js";
 import type { NpyDtype } from "../npy/header.js";
-import type { DirectPlan, Segment } from "../types.js";
+import type { DirectPlan, Segment, StoredColumns } from "../types.js";
 import { prepareZstd } from "../zstd.js";
-import { type ArrowCodec, decodeArrowBuffer } from "./codecs/buffer.js";
+import { type ArrowCodec, decodeArrowBuffer, storedBufferAt } from "./codecs/buffer.js";
 import { isListType } from "./sequences.js";
 
 export type { DirectPlan };
@@ -329,23 +331,47 @@ function targetPlace(
 }
 
 /**
- * Bytes of scores in a segment of uncompressed class columns: a worker reads each column's rows
- * of the segment at once and evaluates them a block (`--chunk-rows`) at a time. A block's 1,048
- * rows of 1,000 float32 columns were reads of 4 KiB: 340 ms of a worker's 960 on 800 MB.
+ * Where an LZ4 batch's class columns lie when every one holds its values as they are (storedBufferAt:
+ * LZ4 stores incompressible blocks, float scores' usually), in blocks of one size: the columns are
+ * then read in place like an uncompressed batch's (parallel/spill.ts), not decoded. Null otherwise.
+ * A read of 4 bytes per block (~13,000 for the 800 MB bench, ~20 ms).
  */
-export const COLUMN_SEGMENT_BYTES = 16 * 2 ** 20;
-
-/**
- * Rows of a segment of C class columns in a batch of `rows`: whole blocks of chunkRows,
- * ~COLUMN_SEGMENT_BYTES of them, and 8 segments to the batch at least (a batch of 8 blocks or
- * more): threads take segments, and a few large ones would leave threads idle.
- */
-export function columnSegmentRows(chunkRows: number, C: number, size: number, rows: number): number {
-  const blocks = Math.min(
-    Math.floor(COLUMN_SEGMENT_BYTES / (chunkRows * C * size)),
-    Math.floor(rows / (8 * chunkRows)),
-  );
-  return chunkRows * Math.max(1, blocks);
+function storedColumns(
+  fd: number,
+  columnsAt: readonly number[],
+  columnsBytes: readonly number[],
+  rows: number,
+  size: number,
+): StoredColumns | null {
+  // A buffer's header (length, frame header, first block's size) in one read: reads cost ~3 µs
+  // each here, and a block's size word is one of its own.
+  const window = new Uint8Array(64);
+  let windowAt = -1;
+  let windowHas = 0;
+  const read = (into: Uint8Array, at: number) => {
+    if (at < windowAt || at + into.length > windowAt + windowHas) {
+      windowAt = at;
+      windowHas = readSync(fd, window, 0, window.length, at);
+      if (windowHas < into.length) throw new Error("short read");
+    }
+    into.set(window.subarray(at - windowAt, at - windowAt + into.length));
+  };
+  let blockBytes = 0;
+  const blocks: number[][] = [];
+  try {
+    for (let j = 0; j < columnsAt.length; j++) {
+      const frame = storedBufferAt(read, columnsAt[j]!, columnsBytes[j]!, rows * size);
+      if (!frame) return null;
+      if (frame.at.length > 1) {
+        if (blockBytes === 0) blockBytes = frame.blockBytes;
+        if (frame.blockBytes !== blockBytes || blockBytes % size !== 0) return null;
+      }
+      blocks.push(frame.at);
+    }
+  } catch {
+    return null;
+  }
+  return { blockRows: blockBytes === 0 ? rows : blockBytes / size, blocks };
 }
 
 /**
@@ -380,6 +406,12 @@ async function columnsPlan(
       const codec = codecOf(header.compression.type);
       if (codec === null) return null;
       if (places.some((place) => nodes[place.node]!.nullCount > 0)) return null;
+      const columnsAt = places.map((place) => body + buffers[place.buffer + 1]!.offset);
+      const columnsBytes = places.map((place) => buffers[place.buffer + 1]!.length);
+      const stored =
+        codec === "lz4" && rows > 0
+          ? storedColumns(handle.fd, columnsAt, columnsBytes, rows, scores.size)
+          : null;
       segments.push({
         start,
         rows,
@@ -387,8 +419,9 @@ async function columnsPlan(
         targetsAt: place.at,
         codec,
         targetsBytes: place.bytes,
-        columnsAt: places.map((place) => body + buffers[place.buffer + 1]!.offset),
-        columnsBytes: places.map((place) => buffers[place.buffer + 1]!.length),
+        columnsAt,
+        columnsBytes,
+        ...(stored ? { stored } : {}),
       });
       start += rows;
       continue;

@@ -1,7 +1,14 @@
 import { XentError } from "../../../errors.js";
 import { decodeZstd } from "../../zstd.js";
 import { ZstdStream } from "../../zstdStream.js";
-import { decodeLz4Frame, decodeLz4FrameInto, type FrameBytes, Lz4Stream } from "./lz4Frame.js";
+import {
+  decodeLz4Frame,
+  decodeLz4FrameInto,
+  type FrameBytes,
+  Lz4Stream,
+  type StoredFrame,
+  storedFrame,
+} from "./lz4Frame.js";
 
 export type ArrowCodec = "lz4" | "zstd";
 
@@ -71,6 +78,30 @@ export function decodeArrowBuffer(raw: Uint8Array, codec: ArrowCodec): Uint8Arra
 
 /** Reads `into.length` bytes of the file at `position` (a worker's positional read). */
 export type ReadAt = (into: Uint8Array, position: number) => void;
+
+/**
+ * Where an LZ4 buffer's `needed` bytes lie in the file when it holds them as they are: a buffer
+ * stored as is (−1), or a frame of stored blocks (storedFrame). Null otherwise, and for anything
+ * unexpected: the buffer is then decoded, by code that names what is wrong.
+ */
+export function storedBufferAt(
+  read: ReadAt,
+  position: number,
+  length: number,
+  needed: number,
+): StoredFrame | null {
+  if (length < 8) return null;
+  const prefix = new Uint8Array(8);
+  read(prefix, position);
+  let stated: number;
+  try {
+    stated = statedLength(prefix);
+  } catch {
+    return null;
+  }
+  if (stated === -1) return length - 8 >= needed ? { blockBytes: needed, at: [position + 8] } : null;
+  return stated === needed ? storedFrame(read, position + 8, length - 8, needed) : null;
+}
 
 /** File windows: reads of at least this many bytes (a block of an LZ4 frame is at most 4 MiB). */
 const WINDOW = 1 << 20;

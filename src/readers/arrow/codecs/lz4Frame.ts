@@ -270,3 +270,77 @@ export function decodeBlock(src: Uint8Array, i: number, end: number, out: Output
     out.length += length;
   }
 }
+
+/** Where a frame's blocks, all stored as is, lie: every block but the last holds `blockBytes`. */
+export interface StoredFrame {
+  blockBytes: number;
+  /** Each block's first byte (positions of the frame's source). */
+  at: number[];
+}
+
+/** Stored blocks smaller than this are not worth a read each (a hostile frame of 1-byte blocks). */
+const MIN_STORED_BLOCK = 4096;
+
+/**
+ * The blocks of one LZ4 frame at `at` (`length` bytes, nothing after it) when every block is
+ * stored as is and they decode to exactly `decoded` bytes: LZ4 keeps a block as it is when
+ * compressing does not shrink it, as for float scores (the 800 MB bench's class columns: every
+ * block), and such a frame's values can be read where they lie. Null for anything else (a
+ * compressed block, blocks of unequal sizes, a checksum of the content, a dictionary, bytes after
+ * the frame): the caller decodes the frame, which names what is wrong if anything is.
+ */
+export function storedFrame(
+  read: (into: Uint8Array, at: number) => void,
+  at: number,
+  length: number,
+  decoded: number,
+): StoredFrame | null {
+  const end = at + length;
+  const word = new Uint8Array(8);
+  const u32At = (i: number): number | null => {
+    if (i + 4 > end) return null;
+    read(word.subarray(0, 4), i);
+    return u32(word, 0);
+  };
+  if (u32At(at) !== FRAME_MAGIC || at + 7 > end) return null;
+  read(word.subarray(0, 2), at + 4);
+  const flg = word[0]!;
+  const bd = word[1]!;
+  if (flg >> 6 !== 1 || (flg & 0x01) !== 0) return null;
+  const maxBlock = 1 << (8 + 2 * ((bd >> 4) & 7));
+  if (((bd >> 4) & 7) < 4) return null;
+  const checksums = (flg & 0x10) !== 0 ? 4 : 0;
+  let i = at + 6;
+  if ((flg & 0x08) !== 0) {
+    if (i + 8 > end) return null;
+    read(word, i);
+    if (u32(word, 0) + u32(word, 4) * 2 ** 32 !== decoded) return null;
+    i += 8;
+  }
+  i++; // header checksum
+  const blocks: number[] = [];
+  let blockBytes = 0;
+  let total = 0;
+  for (;;) {
+    const w = u32At(i);
+    if (w === null) return null;
+    i += 4;
+    if (w === 0) break;
+    const size = w & 0x7fffffff;
+    // Only stored blocks, each the size of the first but the last (after which the end mark).
+    if ((w & 0x80000000) === 0 || size === 0 || size > maxBlock || i + size > end) return null;
+    if (blocks.length === 0) blockBytes = size;
+    else if (total !== blockBytes * blocks.length || (blockBytes < MIN_STORED_BLOCK && blocks.length > 1))
+      return null;
+    blocks.push(i);
+    total += size;
+    if (total > decoded) return null;
+    i += size + checksums;
+  }
+  // After the end mark: a content checksum if flagged, then nothing.
+  if ((flg & 0x04) !== 0) i += 4;
+  if (i !== end || total !== decoded || blocks.length === 0) return null;
+  if (total - blockBytes * (blocks.length - 1) > blockBytes) return null;
+  // A frame of one block: any block size will do (nothing to cut it at).
+  return { blockBytes: blocks.length === 1 ? decoded : blockBytes, at: blocks };
+}

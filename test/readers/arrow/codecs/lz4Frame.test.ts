@@ -5,6 +5,8 @@ import {
   decodeLz4Frame,
   decodeLz4FrameInto,
   Lz4Stream,
+  type StoredFrame,
+  storedFrame,
 } from "../../../../src/readers/arrow/codecs/lz4Frame.js";
 import { ROOT } from "../../../helpers/run.js";
 
@@ -139,4 +141,100 @@ describe("decodeLz4FrameInto fills the caller's memory exactly", () => {
         );
     });
   }
+});
+
+describe("storedFrame: where a frame of stored blocks holds its bytes (read in place, not decoded)", () => {
+  const readOf = (bytes: Uint8Array) => (into: Uint8Array, at: number) =>
+    into.set(bytes.subarray(at, at + into.length));
+  /** The bytes storedFrame says the frame decodes to, read where it says they lie. */
+  const inPlace = (bytes: Uint8Array, frame: StoredFrame, decoded: number) => {
+    const out = new Uint8Array(decoded);
+    frame.at.forEach((at, k) => {
+      const n = Math.min(frame.blockBytes, decoded - k * frame.blockBytes);
+      out.set(bytes.subarray(at, at + n), k * frame.blockBytes);
+    });
+    return out;
+  };
+
+  for (const frame of frames) {
+    it(`${frame}: stored blocks where python3-lz4 stored them, else null`, () => {
+      const original = new Uint8Array(readFileSync(`${dir}${frame.split(".")[0]}.bin`));
+      const bytes = new Uint8Array(readFileSync(`${dir}${frame}`));
+      const found = storedFrame(readOf(bytes), 0, bytes.length, original.length);
+      // Random bytes do not compress: LZ4 stores them (80,000 bytes: blocks of 64 KiB and the rest).
+      if (frame.startsWith("random.")) expect(found?.at.length).toBe(2);
+      if (frame.startsWith("runs.") || frame.startsWith("text.") || frame.startsWith("empty."))
+        expect(found).toBe(null);
+      if (found) expect(inPlace(bytes, found, original.length)).toEqual(original);
+    });
+  }
+
+  /** A frame of stored blocks of `block` bytes holding `payload`, with the header options asked for. */
+  const storedFrameOf = (
+    payload: Uint8Array,
+    block: number,
+    flags: { blockSums: boolean; size: boolean; sum: boolean },
+  ) => {
+    const parts: number[] = [0x04, 0x22, 0x4d, 0x18];
+    parts.push(0x40 | (flags.blockSums ? 0x10 : 0) | (flags.size ? 0x08 : 0) | (flags.sum ? 0x04 : 0), 0x40);
+    if (flags.size) for (let k = 0; k < 8; k++) parts.push(k < 4 ? (payload.length >>> (8 * k)) & 255 : 0);
+    parts.push(0x99); // header checksum (not verified)
+    for (let at = 0; at < payload.length; at += block) {
+      const n = Math.min(block, payload.length - at);
+      const word = (n | 0x80000000) >>> 0;
+      for (let k = 0; k < 4; k++) parts.push((word >>> (8 * k)) & 255);
+      parts.push(...payload.subarray(at, at + n));
+      if (flags.blockSums) parts.push(1, 2, 3, 4);
+    }
+    parts.push(0, 0, 0, 0);
+    if (flags.sum) parts.push(5, 6, 7, 8);
+    return Uint8Array.from(parts);
+  };
+
+  it("never places bytes the decoder would not decode: any frame of stored blocks, any one byte changed", () => {
+    fc.assert(
+      fc.property(
+        fc.integer({ min: 1, max: 20_000 }),
+        fc.constantFrom(4096, 8192),
+        fc.record({ blockSums: fc.boolean(), size: fc.boolean(), sum: fc.boolean() }),
+        fc.option(fc.tuple(fc.nat(), fc.integer({ min: 0, max: 255 })), { nil: undefined }),
+        (n, block, flags, change) => {
+          const payload = Uint8Array.from({ length: n }, (_, i) => (i * 7919) & 255);
+          const bytes = storedFrameOf(payload, block, flags);
+          if (change) bytes[change[0] % bytes.length] = change[1];
+          const found = storedFrame(readOf(bytes), 0, bytes.length, n);
+          if (!change) expect(found).not.toBe(null);
+          if (found === null) return;
+          // What it places must be what the frame decodes to, exactly.
+          expect(inPlace(bytes, found, n)).toEqual(decodeLz4Frame(bytes));
+        },
+      ),
+      { numRuns: 400 },
+    );
+  });
+
+  it("is null for blocks of unequal sizes, a last block larger than the others, bytes after the frame or another length", () => {
+    const payload = Uint8Array.from({ length: 12_000 }, (_, i) => i & 255);
+    const plain = { blockSums: false, size: false, sum: false };
+    const frame = storedFrameOf(payload, 4096, plain);
+    const read = readOf(frame);
+    expect(storedFrame(read, 0, frame.length, 12_000)?.at.length).toBe(3);
+    expect(storedFrame(read, 0, frame.length, 12_001)).toBe(null);
+    const padded = Uint8Array.from([...frame, 0, 0, 0, 0]);
+    expect(storedFrame(readOf(padded), 0, padded.length, 12_000)).toBe(null);
+    // Blocks of 8,192, 2,000 and 1,808 bytes: the second is not the first's size.
+    const uneven = Uint8Array.from([
+      ...storedFrameOf(payload.subarray(0, 8192), 8192, plain).subarray(0, 7 + 4 + 8192),
+      ...storedFrameOf(payload.subarray(8192), 2000, plain).subarray(7),
+    ]);
+    expect(decodeLz4Frame(uneven)).toEqual(payload);
+    expect(storedFrame(readOf(uneven), 0, uneven.length, 12_000)).toBe(null);
+    // Blocks of 4,096 then 7,904: the last is larger than the first.
+    const larger = Uint8Array.from([
+      ...storedFrameOf(payload.subarray(0, 4096), 4096, plain).subarray(0, 7 + 4 + 4096),
+      ...storedFrameOf(payload.subarray(4096), 8192, plain).subarray(7),
+    ]);
+    expect(decodeLz4Frame(larger)).toEqual(payload);
+    expect(storedFrame(readOf(larger), 0, larger.length, 12_000)).toBe(null);
+  });
 });

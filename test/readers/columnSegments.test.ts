@@ -1,5 +1,5 @@
 import { describe, expect, it } from "vitest";
-import { COLUMN_SEGMENT_BYTES, columnSegmentRows } from "../../../src/readers/arrow/segments.js";
+import { COLUMN_SEGMENT_BYTES, columnSegmentRows, inPlaceRows } from "../../src/readers/columnSegments.js";
 
 describe("columnSegmentRows: a segment of uncompressed class columns", () => {
   it("is whole blocks of --chunk-rows, about COLUMN_SEGMENT_BYTES of scores", () => {
@@ -17,5 +17,17 @@ describe("columnSegmentRows: a segment of uncompressed class columns", () => {
   it("is one block when a block alone is larger, or the batch is small", () => {
     expect(columnSegmentRows(1 << 15, 1000, 8, 1 << 20)).toBe(1 << 15);
     expect(columnSegmentRows(1048, 1000, 4, 10)).toBe(1048);
+  });
+});
+
+describe("inPlaceRows: a segment of stored LZ4 class columns", () => {
+  it("divides the block (64 KiB of float32: 16,384 rows) into ~16 MiB segments", () => {
+    expect(inPlaceRows(16384, 200_000, 1000, 4)).toBe(4096);
+    expect(inPlaceRows(16384, 200_000, 10, 4)).toBe(16384);
+  });
+
+  it("takes any rows when every column is one block, and none when only slivers divide the block", () => {
+    expect(inPlaceRows(50_000, 50_000, 1000, 4)).toBe(4194);
+    expect(inPlaceRows(5003, 20_000, 1000, 4)).toBe(0); // 5003 is prime: 1-row segments
   });
 });
