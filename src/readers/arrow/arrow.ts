@@ -222,15 +222,18 @@ export async function openArrow(
     source.path === null
       ? null
       : reader.isFile()
-        ? [...(reader as AsyncRecordBatchFileReader).footer!.recordBatches()].map((b) => ({
+        ? [...(reader as AsyncRecordBatchFileReader).footer!.recordBatches()].map((b, k) => ({
             offset: Number(b.offset),
             metaDataLength: b.metaDataLength,
             bodyLength: Number(b.bodyLength),
+            // The walk's checked metadata of this very batch (checkArrowFile lists them in the footer's order).
+            meta: metas?.[k]?.offset === Number(b.offset) ? metas[k] : undefined,
           }))
         : (metas?.map((m) => ({
             offset: m.offset,
             metaDataLength: m.metaDataLength,
             bodyLength: m.bodyLength,
+            meta: m,
           })) ?? null);
   const peeked =
     blocks && blocks.length > 0 && handle

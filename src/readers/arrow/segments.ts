@@ -7,14 +7,28 @@ import type { DirectPlan, Segment, StoredColumns } from "../types.js";
 import { prepareZstd } from "../zstd.js";
 import { type ArrowCodec, decodeArrowBuffer, storedBufferAt } from "./codecs/buffer.js";
 import { isListType } from "./sequences.js";
+import type { BatchMeta } from "./validate.js";
 
 export type { DirectPlan };
 
-/** An uncompressed record batch's place in an Arrow file (from the footer). */
+/** A record batch's place in an Arrow file (from the footer). */
 export interface Block {
   offset: number;
   metaDataLength: number;
   bodyLength: number;
+  /**
+   * Its metadata as validate.ts read and checked it, when it did: not decoded a second time (a
+   * batch of 1,000 class columns took apache-arrow's Message.decode ~35 ms on the main thread).
+   */
+  meta?: BatchMeta | undefined;
+}
+
+/** What the plans read of a batch's metadata; codec "other" for a codec xent does not decode. */
+interface BatchHeader {
+  length: number;
+  nodes: readonly { length: number; nullCount: number }[];
+  buffers: readonly { offset: number; length: number }[];
+  codec: ArrowCodec | "other" | null;
 }
 
 /** Nodes (one per field, children included) and buffers a type takes in a record batch. */
@@ -107,13 +121,17 @@ async function readAt(handle: FileHandle, position: number, length: number): Pro
 }
 
 /** A record batch's metadata (the flatbuffer Message before its body), or null when it is not one. */
-async function batchHeader(handle: FileHandle, block: Block) {
+async function batchHeader(handle: FileHandle, block: Block): Promise<BatchHeader | null> {
+  if (block.meta) return block.meta;
   const prefix = await readAt(handle, block.offset, 8);
   const view = new DataView(prefix.buffer);
   const continued = view.getInt32(0, true) === -1;
   const length = continued ? view.getInt32(4, true) : view.getInt32(0, true);
   const message = Message.decode(await readAt(handle, block.offset + (continued ? 8 : 4), length));
-  return message.isRecordBatch() ? message.header() : null;
+  if (!message.isRecordBatch()) return null;
+  const header = message.header();
+  const codec = header.compression ? (codecOf(header.compression.type) ?? "other") : null;
+  return { length: header.length, nodes: header.nodes, buffers: header.buffers, codec };
 }
 
 /**
@@ -131,8 +149,8 @@ export async function peekFirstBatch(
     const header = await batchHeader(handle, block);
     if (!header) return null;
     // A compressed batch's offsets are a compressed buffer: small, decoded whole (not the batch).
-    const codec = header.compression ? codecOf(header.compression.type) : null;
-    if (header.compression && codec === null) return null;
+    const codec = header.codec;
+    if (codec === "other") return null;
     if (codec === "zstd") await prepareZstd();
     const listLengths = new Map<number, number>();
     const places = positions(fields);
@@ -269,10 +287,10 @@ export async function arrowDirectPlan(
     const body = block.offset + block.metaDataLength;
     const values = buffers[l.buffer + (fixed ? 2 : 3)]!;
     const place = targetPlace(external, targets, t ? buffers[t.buffer + 1] : undefined, body, start);
-    if (header.compression) {
+    if (header.codec) {
       // A compressed batch is one segment: its buffers are decoded whole, in the worker.
-      const codec = codecOf(header.compression.type);
-      if (codec === null) return null;
+      const codec = header.codec;
+      if (codec === "other") return null;
       if (!fixed && !(await listStepsBy(handle, body, buffers[l.buffer + 1]!, rows, large, C, codec)))
         return null;
       segments.push({
@@ -399,12 +417,12 @@ async function columnsPlan(
     if (t && nodes[t.node]!.nullCount > 0) return null;
     const body = block.offset + block.metaDataLength;
     const place = targetPlace(external, targets, t ? buffers[t.buffer + 1] : undefined, body, start);
-    if (header.compression) {
+    if (header.codec) {
       // Compressed class columns: one segment a batch, each column a buffer of its own. How the
       // workers decode it (a stream per column, whole, or first into a temporary file) is the
       // plan's choice (parallel/plan.ts), by the batch's size.
-      const codec = codecOf(header.compression.type);
-      if (codec === null) return null;
+      const codec = header.codec;
+      if (codec === "other") return null;
       if (places.some((place) => nodes[place.node]!.nullCount > 0)) return null;
       const columnsAt = places.map((place) => body + buffers[place.buffer + 1]!.offset);
       const columnsBytes = places.map((place) => buffers[place.buffer + 1]!.length);
