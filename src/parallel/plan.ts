@@ -94,7 +94,8 @@ export async function fileJob(run: ParallelInputs): Promise<FilePlan | null> {
         threads,
       )
     : null;
-  const segments = spilled?.segments ?? within;
+  // Where stored LZ4 blocks lie is the plan's business: the workers are not sent it.
+  const segments = spilled?.segments ?? within.map(({ stored: _, ...s }) => s);
   // A compressed batch is one segment, decoded as a stream by one worker: a file of one batch
   // (polars' default) runs on one thread in a slice's memory rather than decoded whole for the
   // block workers. (Large batches of class columns: decoded first, in parallel, see spill.ts.)

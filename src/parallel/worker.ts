@@ -138,8 +138,9 @@ function run(job: FileJob): void {
   };
   const shared: WorkerRun = { job, kernel, checkTarget, look, stats };
   /**
-   * Rows of uncompressed class columns (a segment of several blocks, see columnsPlan): each
-   * column's rows in one read, then laid out and evaluated a block (`--chunk-rows`) at a time.
+   * Rows of class columns read where they lie (a segment of several blocks: uncompressed, see
+   * columnsPlan, or LZ4's stored blocks, see spill.ts): each column's rows in one read, then laid
+   * out and evaluated a block (`--chunk-rows`) at a time.
    */
   const evaluateColumns = (
     start: number,
