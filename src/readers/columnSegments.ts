@@ -6,9 +6,11 @@
 /**
  * Bytes of scores in a segment of uncompressed class columns: a worker reads each column's rows
  * of the segment at once and evaluates them a block (`--chunk-rows`) at a time. A block's 1,048
- * rows of 1,000 float32 columns were reads of 4 KiB: 340 ms of a worker's 960 on 800 MB.
+ * rows of 1,000 float32 columns were reads of 4 KiB: 340 ms of a worker's 960 on 800 MB. 16 MiB
+ * was ~3% faster still but took the 800 MB bench in 25 LZ4 batches to 159–162 MiB peak (8 MiB:
+ * 147–149 MiB; the target is 160).
  */
-export const COLUMN_SEGMENT_BYTES = 16 * 2 ** 20;
+export const COLUMN_SEGMENT_BYTES = 8 * 2 ** 20;
 
 /**
  * Rows of a segment of C class columns in a batch of `rows`: whole blocks of chunkRows,
