@@ -172,6 +172,7 @@ const seeds = {
     "preds_batches.arrow",
     "preds_batches_zstd.arrow",
     "preds_columns_lz4.arrow",
+    "preds_columns_lz4_packed.arrow",
   ]
     .map((name) => ({ name, bytes: readFileSync(F + name) }))
     // A language model's ragged sequences: list<list<float>> and list<int64> labels, two batches.
