@@ -11,6 +11,11 @@ interface JobBase {
   /** This worker takes segments worker, worker + workers, worker + 2·workers, … */
   worker: number;
   workers: number;
+  /**
+   * Or, when set, the next segment no worker has taken: a counter the job's workers share
+   * (Atomics.add on a SharedArrayBuffer), so that a thread slowed by a busy machine takes fewer.
+   */
+  next?: Int32Array | undefined;
   loss: LossOptions;
   perClass: boolean;
   worst: number;

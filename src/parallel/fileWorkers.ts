@@ -58,12 +58,15 @@ export async function evaluateOnFileWorkers(
   const stats = new Stats(job.classes, job.loss, { perClass: job.perClass, worst: job.worst });
   const errors: WorkerError[] = [];
   let done = 0;
+  // Segments go to whichever thread is free (Parquet's row groups: every workers-th).
+  const next = new Int32Array(new SharedArrayBuffer(4));
   await Promise.all(
     Array.from({ length: workers }, (_, worker) => {
       const workerJob: AnyFileJob = {
         ...job,
         worker,
         workers,
+        next,
         progress: onProgress !== undefined,
         look: look !== undefined,
       };

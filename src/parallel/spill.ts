@@ -59,6 +59,8 @@ export interface SpillJob {
   fd: number;
   worker: number;
   workers: number;
+  /** The next unit no worker has taken (see FileJob.next). */
+  next?: Int32Array | undefined;
 }
 
 /**
@@ -171,8 +173,9 @@ export function spillSegments(
 }
 
 /**
- * Decodes the plan's units into the temporary file `fd` on `workers` of the threads (unit k to
- * thread k mod workers). A unit that does not decode is the file's error, reported as the reader would.
+ * Decodes the plan's units into the temporary file `fd` on `workers` of the threads (each takes
+ * the next unit no thread has taken). A unit that does not decode is the file's error, reported as
+ * the reader would.
  */
 export async function runSpill(
   plan: SpillPlan,
@@ -183,9 +186,10 @@ export async function runSpill(
 ): Promise<void> {
   const errors: WorkerError[] = [];
   const n = Math.min(workers, plan.units.length);
+  const next = new Int32Array(new SharedArrayBuffer(4));
   await Promise.all(
     Array.from({ length: n }, (_, worker) => {
-      const job: SpillJob = { spill: plan.units, path, fd, worker, workers: n };
+      const job: SpillJob = { spill: plan.units, path, fd, worker, workers: n, next };
       return threads.run(worker, job, (m: { type: "spilled" } | { type: "error"; error: WorkerError }) => {
         if (m.type === "error") errors.push(m.error);
         return true;

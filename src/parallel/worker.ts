@@ -219,7 +219,8 @@ function run(job: FileJob): void {
     }
   };
   try {
-    for (let k = job.worker; k < job.segments.length; k += job.workers) {
+    const next = claims(job.next, job.worker, job.workers);
+    for (let k = next(); k < job.segments.length; k = next()) {
       const segment = job.segments[k]!;
       const { start, rows, scoresAt, targetsAt, codec } = segment;
       const { columnsAt, columnsBytes } = segment;
@@ -326,7 +327,8 @@ function runSpillJob(job: SpillJob): void {
     return piece.subarray(0, n);
   };
   try {
-    for (let k = job.worker; k < job.spill.length; k += job.workers) {
+    const next = claims(job.next, job.worker, job.workers);
+    for (let k = next(); k < job.spill.length; k = next()) {
       const { buffers, codec, rows, valueSize: size, column: j0, blocks, to } = job.spill[k]!;
       const g = buffers.length;
       const column = rows * size;
@@ -442,6 +444,20 @@ function evaluateRun(
   w.stats.add(out);
   if (w.job.progress) parentPort!.postMessage({ type: "progress", rows });
   return out;
+}
+
+/**
+ * The indices of the work items this worker takes: the next one not yet taken, from a counter
+ * the workers share (a worker that gets less of a busy machine's time takes fewer; the sums merge
+ * exactly, so who took what changes no number), or without one every workers-th from `worker`.
+ */
+function claims(counter: Int32Array | undefined, worker: number, workers: number): () => number {
+  if (counter) return () => Atomics.add(counter, 0, 1);
+  let k = worker - workers;
+  return () => {
+    k += workers;
+    return k;
+  };
 }
 
 /** The worker's partial sums back to the main thread. */

@@ -87,6 +87,19 @@ describe("a file worker (the built worker script: npm test builds it first)", ()
       expect(summary.metrics).toEqual(oneThread.metrics);
       expect(summary.counts).toEqual(oneThread.counts);
     }
+    // Segments taken from a shared counter (whichever thread is free): every segment once.
+    const next = new Int32Array(new SharedArrayBuffer(4));
+    const stats = new Stats(C, options, { perClass: true, worst: 4 });
+    for (const reply of await Promise.all((await job(3)).map((j) => runWorker({ ...j, next })))) {
+      expect(reply.type).toBe("done");
+      mergeState(stats, reply.state!);
+    }
+    const summary = summarize(stats, null);
+    expect(summary.loss).toBe(oneThread.loss);
+    expect(summary.metrics).toEqual(oneThread.metrics);
+    expect(summary.counts).toEqual(oneThread.counts);
+    // Five segments of 8 rows (37 rows): claimed 0–4, then one past the end by each of the 3.
+    expect(next[0]).toBe(5 + 3);
   });
 
   it("reports a bad target with its file and row instead of a sum", async () => {
