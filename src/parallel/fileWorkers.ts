@@ -45,8 +45,8 @@ export async function evaluateFilePlan(
 
 /**
  * Evaluates an NPY, Arrow or Parquet job on `workers` threads, each taking the next segment no
- * other has taken (a Parquet file: every workers-th row group), and merges their exact partial sums. When several workers fail, the error of the
- * earliest row is the one reported.
+ * other has taken (a Parquet file: every workers-th row group), and merges their exact partial
+ * sums. When several workers fail, the error of the earliest row is the one reported.
  */
 export async function evaluateOnFileWorkers(
   job: FilePlan["job"],
