@@ -105,33 +105,23 @@ describe("spillSegments", () => {
       { buffers: [{ at: 9000, bytes: 77 }], codec: "lz4", rows: 14, valueSize: 8, to: 0 },
     ]);
     expect(r.spill!.bytes).toBe(14 * 8);
-    // Segments of 6 rows (a divisor of the block), cut at rows 2 (--rows) and 14 (the batch's end).
-    expect(r.segments).toEqual([
-      {
-        start: 2,
-        rows: 4,
+    // Segments of 6 rows (a divisor of the block), cut at rows 2 (--rows) and 14 (the batch's end):
+    // [start, rows, targetsAt, columnsAt].
+    const expected = [
+      [2, 4, 16, [1008, 4008, 5008]],
+      [6, 6, 48, [2000, 4024, 6000]],
+      [12, 2, 96, [3000, 4048, 7000]],
+    ] as const;
+    expect(r.segments).toEqual(
+      expected.map(([start, rows, targetsAt, columnsAt]) => ({
+        start,
+        rows,
         scoresAt: -1,
-        targetsAt: 16,
-        columnsAt: [1008, 4008, 5008],
+        targetsAt,
+        columnsAt,
         spilled: { scores: false, targets: true },
-      },
-      {
-        start: 6,
-        rows: 6,
-        scoresAt: -1,
-        targetsAt: 48,
-        columnsAt: [2000, 4024, 6000],
-        spilled: { scores: false, targets: true },
-      },
-      {
-        start: 12,
-        rows: 2,
-        scoresAt: -1,
-        targetsAt: 96,
-        columnsAt: [3000, 4048, 7000],
-        spilled: { scores: false, targets: true },
-      },
-    ]);
+      })),
+    );
   });
 
   it("needs no temporary file for stored LZ4 columns beside a targets file", () => {
