@@ -465,9 +465,9 @@ function widenFunction(kind) {
  */
 function interleaveFunction(f32) {
   const [t, size] = f32 ? ["i32", 4] : ["i64", 8];
-  // float32, a full group of 16 columns: 4 rows at a time, each 4 × 4 tile of values (4 rows of 4
+  // A full group of 16 columns, float32: 4 rows at a time, each 4 × 4 tile of values (4 rows of 4
   // columns, loaded as 4 columns' runs) transposed with shuffles, bits unchanged. The rows left
-  // (fewer than 4) and a last group of fewer than 16 columns take the loop below.
+  // and a last group of fewer than 16 columns take the loop below.
   const tile = (q) => `
                 (local.set $s (i32.add (local.get $src)
                   (i32.add (i32.mul (i32.add (local.get $j0) (i32.const ${4 * q})) (local.get $stride)) (i32.mul (local.get $i) (i32.const 4)))))
@@ -482,33 +482,45 @@ function interleaveFunction(f32) {
                 (local.set $d (i32.add (local.get $dst)
                   (i32.mul (i32.add (i32.mul (local.get $i) (local.get $C)) (i32.add (local.get $j0) (i32.const ${4 * q}))) (i32.const 4))))
                 (v128.store (local.get $d) (i8x16.shuffle 0 1 2 3 4 5 6 7 16 17 18 19 20 21 22 23 (local.get $t0) (local.get $t2)))
-                (v128.store (i32.add (local.get $d) (local.get $row4))
+                (v128.store (i32.add (local.get $d) (local.get $rowBytes))
                   (i8x16.shuffle 8 9 10 11 12 13 14 15 24 25 26 27 28 29 30 31 (local.get $t0) (local.get $t2)))
-                (v128.store (i32.add (local.get $d) (i32.mul (local.get $row4) (i32.const 2)))
+                (v128.store (i32.add (local.get $d) (i32.mul (local.get $rowBytes) (i32.const 2)))
                   (i8x16.shuffle 0 1 2 3 4 5 6 7 16 17 18 19 20 21 22 23 (local.get $t1) (local.get $t3)))
-                (v128.store (i32.add (local.get $d) (i32.mul (local.get $row4) (i32.const 3)))
+                (v128.store (i32.add (local.get $d) (i32.mul (local.get $rowBytes) (i32.const 3)))
                   (i8x16.shuffle 8 9 10 11 12 13 14 15 24 25 26 27 28 29 30 31 (local.get $t1) (local.get $t3)))`;
+  // float64: 2 × 2 tiles (2 rows of 2 columns), 8 to a group of 16 columns.
+  const pair = (q) => `
+                (local.set $s (i32.add (local.get $src)
+                  (i32.add (i32.mul (i32.add (local.get $j0) (i32.const ${2 * q})) (local.get $stride)) (i32.mul (local.get $i) (i32.const 8)))))
+                (local.set $v0 (v128.load (local.get $s)))
+                (local.set $v1 (v128.load (i32.add (local.get $s) (local.get $stride))))
+                (local.set $d (i32.add (local.get $dst)
+                  (i32.mul (i32.add (i32.mul (local.get $i) (local.get $C)) (i32.add (local.get $j0) (i32.const ${2 * q}))) (i32.const 8))))
+                (v128.store (local.get $d) (i8x16.shuffle 0 1 2 3 4 5 6 7 16 17 18 19 20 21 22 23 (local.get $v0) (local.get $v1)))
+                (v128.store (i32.add (local.get $d) (local.get $rowBytes))
+                  (i8x16.shuffle 8 9 10 11 12 13 14 15 24 25 26 27 28 29 30 31 (local.get $v0) (local.get $v1)))`;
+  const [height, tiles] = f32 ? [4, [0, 1, 2, 3].map(tile)] : [2, [0, 1, 2, 3, 4, 5, 6, 7].map(pair)];
   const simdRows = `
         (if (i32.eq (local.get $g) (i32.const 16))
           (then
             (block $tiles_done
               (loop $tiles
-                (br_if $tiles_done (i32.gt_u (i32.add (local.get $i) (i32.const 4)) (local.get $rows)))${[0, 1, 2, 3].map(tile).join("")}
-                (local.set $i (i32.add (local.get $i) (i32.const 4)))
+                (br_if $tiles_done (i32.gt_u (i32.add (local.get $i) (i32.const ${height})) (local.get $rows)))${tiles.join("")}
+                (local.set $i (i32.add (local.get $i) (i32.const ${height})))
                 (br $tiles)))))`;
   return `
   (func (export "interleave_${f32 ? "f32" : "f64"}") (param $src i32) (param $dst i32) (param $rows i32) (param $C i32) (param $column i32)
     (local $j0 i32) (local $g i32) (local $i i32) (local $k i32) (local $s i32) (local $d i32) (local $stride i32)
-    (local $row4 i32) (local $v0 v128) (local $v1 v128) (local $v2 v128) (local $v3 v128)
+    (local $rowBytes i32) (local $v0 v128) (local $v1 v128) (local $v2 v128) (local $v3 v128)
     (local $t0 v128) (local $t1 v128) (local $t2 v128) (local $t3 v128)
     (local.set $stride (i32.mul (local.get $column) (i32.const ${size})))
-    (local.set $row4 (i32.mul (local.get $C) (i32.const 4)))
+    (local.set $rowBytes (i32.mul (local.get $C) (i32.const ${size})))
     (block $columns_done
       (loop $columns
         (br_if $columns_done (i32.ge_u (local.get $j0) (local.get $C)))
         (local.set $g (i32.sub (local.get $C) (local.get $j0)))
         (if (i32.gt_u (local.get $g) (i32.const 16)) (then (local.set $g (i32.const 16))))
-        (local.set $i (i32.const 0))${f32 ? simdRows : ""}
+        (local.set $i (i32.const 0))${simdRows}
         (block $rows_done
           (loop $row
             (br_if $rows_done (i32.ge_u (local.get $i) (local.get $rows)))
