@@ -85,6 +85,39 @@ function decodeFrames(src: FrameBytes, out: Output): void {
   for (const _ of frameBlocks(src, out, false));
 }
 
+/** What an LZ4 frame's header (after its magic) says, and where its first block's size word is. */
+interface FrameHeader {
+  blockChecksum: boolean;
+  contentChecksum: boolean;
+  /** The frame's decoded size when it states one (polars and pyarrow do), else −1. */
+  stated: number;
+  /** The block maximum size (BD); blocks carry their own sizes. */
+  maxBlock: number;
+  blocksAt: number;
+}
+
+/** The header of the frame whose magic ends at `i`; throws on a version, dictionary or size it cannot read. */
+function frameHeader(src: FrameBytes, i: number): FrameHeader {
+  const [flg, bd] = src.at(i, 2);
+  if (flg === undefined || flg >> 6 !== 1) corrupt("unknown frame version");
+  if ((flg & 0x01) !== 0) corrupt("frames with a dictionary are not supported");
+  i += 2;
+  let stated = -1;
+  if ((flg & 0x08) !== 0) {
+    if (i + 8 > src.length) corrupt("truncated frame header");
+    const size = src.at(i, 8);
+    stated = u32(size, 0) + u32(size, 4) * 2 ** 32;
+    i += 8;
+  }
+  return {
+    blockChecksum: (flg & 0x10) !== 0,
+    contentChecksum: (flg & 0x04) !== 0,
+    stated,
+    maxBlock: 1 << (8 + 2 * (((bd ?? 0) >> 4) & 7)),
+    blocksAt: i + 1, // after the header checksum
+  };
+}
+
 /**
  * The frames' blocks decoded one at a time onto `out` (the generator yields after each block).
  * `streaming`: the consumer takes the bytes after every block and may drop all but the last
@@ -101,31 +134,16 @@ function* frameBlocks(src: FrameBytes, out: Output, streaming: boolean): Generat
       continue;
     }
     if (magic !== FRAME_MAGIC) corrupt("no frame magic");
-    i += 4;
-    const flg = src.at(i++, 1)[0]!;
-    i++; // BD: the block maximum size; blocks carry their own sizes
-    if (flg >> 6 !== 1) corrupt("unknown frame version");
-    const blockChecksum = (flg & 0x10) !== 0;
-    const contentSize = (flg & 0x08) !== 0;
-    const contentChecksum = (flg & 0x04) !== 0;
-    const dictId = (flg & 0x01) !== 0;
-    if (dictId) corrupt("frames with a dictionary are not supported");
+    const { blockChecksum, contentChecksum, stated, blocksAt } = frameHeader(src, i + 4);
+    const frameStart = out.dropped + out.length;
     // The frame's own size when it states one (polars and pyarrow do): the output is allocated
     // once, at its size, and checked against it at the end. An LZ4 block expands at most ~255×,
-    // so a stated size beyond that is a lie, not a reason to allocate.
-    let stated = -1;
-    if (contentSize) {
-      if (i + 8 > src.length) corrupt("truncated frame header");
-      const size = src.at(i, 8);
-      stated = u32(size, 0) + u32(size, 4) * 2 ** 32;
-      i += 8;
-    }
-    const frameStart = out.dropped + out.length;
+    // so a stated size beyond that (from the header checksum on) is a lie, not a reason to allocate.
     // Without a stated size, blocks grow the output as they come: reserving twice the input here
     // (polars writes no content size) allocated, zeroed and copied 64 MiB per 32 MiB buffer when
     // the caller's hint (Arrow's stated length) was already exact.
-    if (!streaming && stated >= 0 && stated <= (src.length - i) * 256) out.reserve(stated);
-    i++; // header checksum
+    if (!streaming && stated >= 0 && stated <= (src.length - (blocksAt - 1)) * 256) out.reserve(stated);
+    i = blocksAt;
     for (;;) {
       if (i + 4 > src.length) corrupt("truncated block size");
       const word = u32(src.at(i, 4), 0);
@@ -295,51 +313,46 @@ export function storedFrame(
   length: number,
   decoded: number,
 ): StoredFrame | null {
-  const end = at + length;
-  const word = new Uint8Array(8);
-  const u32At = (i: number): number | null => {
-    if (i + 4 > end) return null;
-    read(word.subarray(0, 4), i);
-    return u32(word, 0);
+  const src: FrameBytes = {
+    length,
+    at(i, n) {
+      const bytes = new Uint8Array(Math.max(0, Math.min(n, length - i)));
+      if (bytes.length > 0) read(bytes, at + i);
+      return bytes;
+    },
   };
-  if (u32At(at) !== FRAME_MAGIC || at + 7 > end) return null;
-  read(word.subarray(0, 2), at + 4);
-  const flg = word[0]!;
-  const bd = word[1]!;
-  if (flg >> 6 !== 1 || (flg & 0x01) !== 0) return null;
-  const maxBlock = 1 << (8 + 2 * ((bd >> 4) & 7));
-  if (((bd >> 4) & 7) < 4) return null;
-  const checksums = (flg & 0x10) !== 0 ? 4 : 0;
-  let i = at + 6;
-  if ((flg & 0x08) !== 0) {
-    if (i + 8 > end) return null;
-    read(word, i);
-    if (u32(word, 0) + u32(word, 4) * 2 ** 32 !== decoded) return null;
-    i += 8;
+  if (length < 4 || u32(src.at(0, 4), 0) !== FRAME_MAGIC) return null;
+  let header: FrameHeader;
+  try {
+    header = frameHeader(src, 4);
+  } catch {
+    return null;
   }
-  i++; // header checksum
+  const { blockChecksum, contentChecksum, stated, maxBlock } = header;
+  if (maxBlock < 1 << 16 || (stated >= 0 && stated !== decoded)) return null;
+  let i = header.blocksAt;
   const blocks: number[] = [];
   let blockBytes = 0;
   let total = 0;
   for (;;) {
-    const w = u32At(i);
-    if (w === null) return null;
+    if (i + 4 > length) return null;
+    const w = u32(src.at(i, 4), 0);
     i += 4;
     if (w === 0) break;
     const size = w & 0x7fffffff;
     // Only stored blocks, each the size of the first but the last (after which the end mark).
-    if ((w & 0x80000000) === 0 || size === 0 || size > maxBlock || i + size > end) return null;
+    if ((w & 0x80000000) === 0 || size === 0 || size > maxBlock || i + size > length) return null;
     if (blocks.length === 0) blockBytes = size;
     else if (total !== blockBytes * blocks.length || (blockBytes < MIN_STORED_BLOCK && blocks.length > 1))
       return null;
-    blocks.push(i);
+    blocks.push(at + i);
     total += size;
     if (total > decoded) return null;
-    i += size + checksums;
+    i += size + (blockChecksum ? 4 : 0);
   }
   // After the end mark: a content checksum if flagged, then nothing.
-  if ((flg & 0x04) !== 0) i += 4;
-  if (i !== end || total !== decoded || blocks.length === 0) return null;
+  if (contentChecksum) i += 4;
+  if (i !== length || total !== decoded || blocks.length === 0) return null;
   if (total - blockBytes * (blocks.length - 1) > blockBytes) return null;
   // A frame of one block: any block size will do (nothing to cut it at).
   return { blockBytes: blocks.length === 1 ? decoded : blockBytes, at: blocks };
