@@ -352,7 +352,8 @@ function targetPlace(
  * Where an LZ4 batch's class columns lie when every one holds its values as they are (storedBufferAt:
  * LZ4 stores incompressible blocks, float scores' usually), in blocks of one size: the columns are
  * then read in place like an uncompressed batch's (parallel/spill.ts), not decoded. Null otherwise.
- * A read of 4 bytes per block (~13,000 for the 800 MB bench, ~20 ms).
+ * A read of 4 bytes per block (~13,000 for the 800 MB bench, ~55 ms here; a buffer's header and the
+ * previous buffer's end mark share one).
  */
 function storedColumns(
   fd: number,
